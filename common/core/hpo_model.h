@@ -1,0 +1,96 @@
+/* hpo_model: plain data for studies and trials, shared by the service, the store and the algorithms. */
+#ifndef HPO_MODEL_H
+#define HPO_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hpo_error.h"
+#include "hpo_space.h"
+
+typedef enum {
+    HPO_TRIAL_RUNNING = 0,
+    HPO_TRIAL_WAITING = 1,
+    HPO_TRIAL_COMPLETE = 2,
+    HPO_TRIAL_PRUNED = 3,
+    HPO_TRIAL_FAIL = 4,
+    HPO_TRIAL_STATE_COUNT = 5,
+} hpo_trial_state;
+
+/* "running", "waiting", "complete", "pruned", "fail". */
+const char *hpo_trial_state_name(hpo_trial_state s);
+hpo_rc hpo_trial_state_parse(const char *name, hpo_trial_state *ret);
+bool hpo_trial_state_finished(hpo_trial_state s);
+
+typedef enum { HPO_MINIMIZE = 0, HPO_MAXIMIZE = 1 } hpo_direction;
+const char *hpo_direction_name(hpo_direction d);
+hpo_rc hpo_direction_parse(const char *name, hpo_direction *ret);
+
+/* A param of a trial: its distribution and its internal value (categorical: the index). */
+typedef struct {
+    char *name; /* owned */
+    hpo_dist dist;
+    double value;
+} hpo_param;
+
+/* An intermediate value. */
+typedef struct {
+    int64_t step;
+    double value;
+} hpo_report;
+
+typedef struct {
+    int64_t id;      /* database id */
+    int64_t number;  /* 0, 1, 2, ... per study */
+    hpo_trial_state state;
+    size_t n_params, cap_params;
+    hpo_param *params;       /* owned, in the order they were set */
+    size_t n_values;
+    double *values;          /* owned; one per objective once COMPLETE (PRUNED: 0 or 1) */
+    size_t n_reports, cap_reports;
+    hpo_report *reports;     /* owned, sorted by step, steps unique */
+    char *worker;            /* owned, may be NULL */
+    char *idempotency_key;   /* owned, may be NULL */
+    char *fail_reason;       /* owned, may be NULL */
+    char *fixed_params;      /* owned JSON object text of params fixed for define-by-run, or NULL */
+    int64_t created_ms, started_ms, finished_ms, heartbeat_ms; /* epoch ms, 0 = not yet */
+} hpo_trial;
+
+typedef struct {
+    int64_t id;
+    char *name;                   /* owned */
+    size_t n_directions;
+    hpo_direction *directions;    /* owned */
+    char *sampler;                /* owned canonical JSON object text */
+    char *pruner;                 /* owned canonical JSON object text */
+    char *user_attrs;             /* owned JSON object text */
+    hpo_space space;              /* declared search space (may be empty) */
+    int64_t max_trials;           /* 0 = unlimited */
+    int64_t created_ms;
+} hpo_study_config;
+
+/* Study names: 1-128 characters of [A-Za-z0-9._-]. */
+hpo_rc hpo_study_name_validate(const char *name, const char *field, hpo_error *err);
+
+/* Trials. _clear releases what the trial owns and zeroes it; NULL is a no-op. */
+void hpo_trial_clear(hpo_trial *t);
+hpo_rc hpo_trial_copy(hpo_trial *ret, const hpo_trial *src);
+const hpo_param *hpo_trial_param(const hpo_trial *t, const char *name); /* borrowed or NULL */
+hpo_rc hpo_trial_add_param(hpo_trial *t, const char *name, const hpo_dist *d, double value);
+/* Inserts keeping steps sorted; a step already present is left as it was (returns false). */
+hpo_rc hpo_trial_add_report(hpo_trial *t, int64_t step, double value, bool *ret_added);
+const hpo_report *hpo_trial_last_report(const hpo_trial *t); /* NULL when none */
+hpo_rc hpo_trial_set_values(hpo_trial *t, const double *values, size_t n);
+
+void hpo_study_config_clear(hpo_study_config *c);
+hpo_rc hpo_study_config_copy(hpo_study_config *ret, const hpo_study_config *src);
+
+/* Whether a is better than b for a single objective in direction d (NaN is never better). */
+bool hpo_value_better(hpo_direction d, double a, double b);
+/* Pareto dominance over n objectives: a dominates b. */
+bool hpo_values_dominate(const hpo_direction *dirs, size_t n, const double *a, const double *b);
+
+/* strdup that accepts NULL (returns NULL). */
+char *hpo_strdup(const char *s);
+
+#endif

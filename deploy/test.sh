@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test.sh: the whole test run, as CI does it: installs the build dependencies, starts a private
+# PostgreSQL, builds and runs every suite (unit, db, e2e), then a sanitizer build (ASan + UBSan)
+# running unit and db. PostgreSQL is stopped whatever happens. Exit status 0 only if all passed.
+#   bash deploy/test.sh            (as root on Debian 12, or as a user with sudo)
+# Environment: HPO_TEST_PORT (first port tried for PostgreSQL, default 55432),
+#              HPO_TEST_JOBS (parallel tests, default 2), HPO_TEST_NO_SAN=1 (skip the sanitizer build).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$(pwd)
+
+log() { printf '\n=== %s\n' "$*" >&2; }
+
+log "dependencies"
+bash deploy/install-deps.sh
+
+jobs=${HPO_TEST_JOBS:-2}
+
+# A port nobody listens on, from HPO_TEST_PORT (default 55432) upwards.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=${HPO_TEST_PORT:-55432}
+while ! port_free "$port"; do
+    port=$((port + 1))
+    if (( port > ${HPO_TEST_PORT:-55432} + 100 )); then
+        echo "test.sh: no free port found" >&2
+        exit 1
+    fi
+done
+
+pgdir=$(mktemp -d /tmp/hpo-test-pg.XXXXXX)
+cleanup() {
+    local rc=$?
+    bash "$repo/deploy/pg.sh" stop "$pgdir" || true
+    rm -rf "$pgdir"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "PostgreSQL in $pgdir on port $port"
+HPO_TEST_PG=$(bash deploy/pg.sh start "$pgdir" "$port")
+export HPO_TEST_PG
+echo "HPO_TEST_PG=$HPO_TEST_PG" >&2
+
+# meson setup, or reconfigure a build directory left by an earlier run (a broken one is wiped).
+setup() {
+    local dir=$1
+    shift
+    if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+        meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
+    else
+        rm -rf "$dir"
+        meson setup "$dir" "$@"
+    fi
+}
+
+failed=()
+
+log "build (build-test)"
+if setup build-test && ninja -C build-test; then
+    log "tests: unit, db, e2e"
+    meson test -C build-test --print-errorlogs --num-processes "$jobs" || failed+=("tests")
+else
+    failed+=("build")
+fi
+
+if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
+    log "sanitizer build (build-test-san: address, undefined)"
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    export ASAN_OPTIONS=detect_leaks=1
+    if setup build-test-san -Db_sanitize=address,undefined -Db_lundef=false &&
+        ninja -C build-test-san; then
+        log "sanitizer tests: unit, db"
+        meson test -C build-test-san --print-errorlogs --num-processes "$jobs" \
+            --timeout-multiplier 3 --suite unit --suite db || failed+=("sanitizer tests")
+    else
+        failed+=("sanitizer build")
+    fi
+fi
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+    log "FAILED: ${failed[*]}"
+    exit 1
+fi
+log "all tests passed"

@@ -1,0 +1,1096 @@
+/* hpo_service: the registry of active studies held in memory and the trial life cycle over them.
+ * Each study has one mutex, held across the PostgreSQL write, so memory changes only after the
+ * commit and every answer reflects committed state. */
+#include "hpo_service.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_clock.h"
+#include "hpo_codec.h"
+#include "hpo_rng.h"
+#include "hpo_sampler.h"
+
+#define N_BUCKETS 256
+#define IDEMPOTENCY_KEY_MAX 128
+
+typedef struct study {
+    hpo_study_config cfg;
+    pthread_mutex_t mu;
+    hpo_trial *trials; /* trials[i].number == i: numbers are dense */
+    size_t n, cap;
+    hpo_rng rng;
+    atomic_bool stale; /* memory may differ from PostgreSQL: reload on next use */
+    /* guarded by the service mutex */
+    int refs;
+    bool in_registry;
+    struct study *next;
+} study;
+
+struct hpo_service {
+    hpo_store *store;
+    pthread_mutex_t mu;
+    study *buckets[N_BUCKETS];
+};
+
+const char *hpo_action_name(hpo_action a)
+{
+    switch (a) {
+    case HPO_ACTION_PRUNE: return "prune";
+    case HPO_ACTION_PAUSE: return "pause";
+    case HPO_ACTION_CONTINUE: break;
+    }
+    return "continue";
+}
+
+static unsigned bucket_of(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % N_BUCKETS;
+}
+
+static void study_free(study *st)
+{
+    if (!st)
+        return;
+    hpo_trials_free(st->trials, st->n);
+    hpo_study_config_clear(&st->cfg);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err)
+{
+    hpo_service *svc = calloc(1, sizeof *svc);
+    if (!svc)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    svc->store = store;
+    pthread_mutex_init(&svc->mu, NULL);
+    *ret = svc;
+    return HPO_OK;
+}
+
+void hpo_service_free(hpo_service *svc)
+{
+    if (!svc)
+        return;
+    for (size_t b = 0; b < N_BUCKETS; b++) {
+        study *st = svc->buckets[b];
+        while (st) {
+            study *next = st->next;
+            study_free(st);
+            st = next;
+        }
+    }
+    pthread_mutex_destroy(&svc->mu);
+    free(svc);
+}
+
+static hpo_rc tx_ping(hpo_db *db, void *ctx, hpo_error *err)
+{
+    (void)db, (void)ctx, (void)err;
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_ping(hpo_service *svc, hpo_error *err)
+{
+    return hpo_store_tx(svc->store, tx_ping, NULL, err);
+}
+
+/* ---- registry ---- */
+
+/* Removes st from the registry (service mutex held). */
+static void unregister_locked(hpo_service *svc, study *st)
+{
+    if (!st->in_registry)
+        return;
+    study **pp = &svc->buckets[bucket_of(st->cfg.name)];
+    while (*pp && *pp != st)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = st->next;
+    st->in_registry = false;
+    st->next = NULL;
+}
+
+static void release(hpo_service *svc, study *st)
+{
+    pthread_mutex_lock(&svc->mu);
+    bool dead = --st->refs == 0 && !st->in_registry;
+    pthread_mutex_unlock(&svc->mu);
+    if (dead)
+        study_free(st);
+}
+
+typedef struct {
+    const char *name;
+    study *st;
+} load_ctx;
+
+static hpo_rc tx_load(hpo_db *db, void *vctx, hpo_error *err)
+{
+    load_ctx *ctx = vctx;
+    study *st = ctx->st;
+    hpo_study_config_clear(&st->cfg);
+    hpo_trials_free(st->trials, st->n);
+    st->trials = NULL;
+    st->n = st->cap = 0;
+    hpo_rc rc = hpo_db_study_load(db, ctx->name, &st->cfg, err);
+    if (rc)
+        return rc;
+    return hpo_db_trials_load(db, st->cfg.id, &st->trials, &st->n, err);
+}
+
+static uint64_t sampler_seed(const hpo_study_config *cfg)
+{
+    json_t *j = cfg->sampler ? json_loads(cfg->sampler, 0, NULL) : NULL;
+    json_t *seed = json_object_get(j, "seed");
+    uint64_t s = json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : hpo_rng_entropy();
+    json_decref(j);
+    return s;
+}
+
+/* Loads a study from PostgreSQL into a new registry entry (nothing locked). */
+static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_error *err)
+{
+    study *st = calloc(1, sizeof *st);
+    if (!st)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    pthread_mutex_init(&st->mu, NULL);
+    load_ctx ctx = {name, st};
+    hpo_rc rc = hpo_store_tx(svc->store, tx_load, &ctx, err);
+    if (rc == HPO_OK) {
+        st->cap = st->n;
+        for (size_t i = 0; i < st->n; i++)
+            if (st->trials[i].number != (int64_t)i) {
+                rc = hpo_error_set(err, HPO_E_INTERNAL, NULL,
+                                   "study '%s' has a gap in its trial numbers at %zu", name, i);
+                break;
+            }
+    }
+    if (rc) {
+        study_free(st);
+        return rc;
+    }
+    hpo_rng_seed(&st->rng, sampler_seed(&st->cfg) ^ (uint64_t)st->n * 0x9E3779B97F4A7C15ull);
+    *ret = st;
+    return HPO_OK;
+}
+
+/* Finds or loads a study and takes a reference to it. */
+static hpo_rc acquire(hpo_service *svc, const char *name, study **ret, hpo_error *err)
+{
+    if (!name || hpo_study_name_validate(name, "study", NULL) != HPO_OK)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, "study", "study '%s' not found",
+                             name ? name : "");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&svc->mu);
+        unsigned b = bucket_of(name);
+        for (study *st = svc->buckets[b]; st; st = st->next) {
+            if (strcmp(st->cfg.name, name) != 0)
+                continue;
+            if (st->stale) {
+                unregister_locked(svc, st);
+                if (st->refs == 0) {
+                    pthread_mutex_unlock(&svc->mu);
+                    study_free(st);
+                    pthread_mutex_lock(&svc->mu);
+                }
+                break;
+            }
+            st->refs++;
+            pthread_mutex_unlock(&svc->mu);
+            *ret = st;
+            return HPO_OK;
+        }
+        pthread_mutex_unlock(&svc->mu);
+
+        study *fresh = NULL;
+        hpo_rc rc = load_study(svc, name, &fresh, err);
+        if (rc)
+            return rc;
+        pthread_mutex_lock(&svc->mu);
+        bool raced = false;
+        for (study *st = svc->buckets[b]; st; st = st->next)
+            if (strcmp(st->cfg.name, name) == 0)
+                raced = true;
+        if (!raced) {
+            fresh->next = svc->buckets[b];
+            svc->buckets[b] = fresh;
+            fresh->in_registry = true;
+            fresh->refs = 1;
+            pthread_mutex_unlock(&svc->mu);
+            *ret = fresh;
+            return HPO_OK;
+        }
+        pthread_mutex_unlock(&svc->mu);
+        study_free(fresh); /* another thread loaded it first: use theirs */
+    }
+    return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "study '%s' is being reloaded", name);
+}
+
+/* After a failed write whose outcome PostgreSQL may not have told us, memory cannot be trusted. */
+static void mark_stale_on(study *st, hpo_rc rc)
+{
+    if (rc == HPO_E_UNAVAILABLE || rc == HPO_E_INTERNAL || rc == HPO_E_NOMEM)
+        st->stale = true;
+}
+
+/* ---- studies ---- */
+
+static hpo_rc validate_type_only(const char *text, const char *field, const char *const *types,
+                                 const char *const *keys, hpo_error *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
+    }
+    hpo_rc rc = HPO_OK;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    char sub[HPO_ERROR_FIELD_MAX];
+    snprintf(sub, sizeof sub, "%s.type", field);
+    bool known = false;
+    for (size_t i = 0; type && types[i]; i++)
+        known |= strcmp(type, types[i]) == 0;
+    if (!type)
+        rc = hpo_error_set(err, HPO_E_INVALID, sub, "%s is required and must be a string", sub);
+    else if (!known)
+        rc = hpo_error_set(err, HPO_E_INVALID, sub, "unknown %s type '%s'", field, type);
+    const char *key;
+    json_t *val;
+    json_object_foreach(j, key, val) {
+        if (rc)
+            break;
+        bool ok = strcmp(key, "type") == 0;
+        for (size_t i = 0; keys[i]; i++)
+            ok |= strcmp(key, keys[i]) == 0;
+        snprintf(sub, sizeof sub, "%s.%s", field, key);
+        if (!ok)
+            rc = hpo_error_set(err, HPO_E_INVALID, sub, "unknown option '%s' for %s '%s'", key,
+                               field, type);
+        else if (strcmp(key, "seed") == 0 && !json_is_integer(val))
+            rc = hpo_error_set(err, HPO_E_INVALID, sub, "%s must be an integer", sub);
+    }
+    json_decref(j);
+    return rc;
+}
+
+static hpo_rc validate_sampler(const char *text, hpo_error *err)
+{
+    static const char *const types[] = {"random", NULL};
+    static const char *const keys[] = {"seed", NULL};
+    return validate_type_only(text, "sampler", types, keys, err);
+}
+
+static hpo_rc validate_pruner(const char *text, hpo_error *err)
+{
+    static const char *const types[] = {"none", NULL};
+    static const char *const keys[] = {NULL};
+    return validate_type_only(text, "pruner", types, keys, err);
+}
+
+static void fill_info(const study *st, hpo_study_info *info)
+{
+    memset(info, 0, sizeof *info);
+    hpo_study_config_copy(&info->config, &st->cfg);
+    info->n_trials = (int64_t)st->n;
+    const hpo_trial *best = NULL;
+    for (size_t i = 0; i < st->n; i++) {
+        const hpo_trial *t = &st->trials[i];
+        info->counts[t->state]++;
+        if (st->cfg.n_directions == 1 && t->state == HPO_TRIAL_COMPLETE && t->n_values == 1 &&
+            (!best || hpo_value_better(st->cfg.directions[0], t->values[0], best->values[0])))
+            best = t;
+    }
+    if (best && hpo_trial_copy(&info->best, best) == HPO_OK)
+        info->has_best = true;
+}
+
+void hpo_study_info_clear(hpo_study_info *info)
+{
+    if (!info)
+        return;
+    hpo_study_config_clear(&info->config);
+    hpo_trial_clear(&info->best);
+    memset(info, 0, sizeof *info);
+}
+
+static hpo_rc tx_study_insert(hpo_db *db, void *ctx, hpo_error *err)
+{
+    return hpo_db_study_insert(db, ctx, err);
+}
+
+hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, bool load_if_exists,
+                                hpo_study_info *ret, bool *ret_created, hpo_error *err)
+{
+    hpo_rc rc = hpo_study_name_validate(cfg->name, "name", err);
+    if (rc)
+        return rc;
+    hpo_study_config c;
+    rc = hpo_study_config_copy(&c, cfg);
+    if (rc)
+        return hpo_error_set(err, rc, NULL, "out of memory");
+    if (!c.sampler)
+        c.sampler = hpo_strdup("{\"type\":\"random\"}");
+    if (!c.pruner)
+        c.pruner = hpo_strdup("{\"type\":\"none\"}");
+    if (!c.user_attrs)
+        c.user_attrs = hpo_strdup("{}");
+    if (!c.sampler || !c.pruner || !c.user_attrs)
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    if (!rc)
+        rc = validate_sampler(c.sampler, err);
+    if (!rc)
+        rc = validate_pruner(c.pruner, err);
+    if (!rc)
+        rc = hpo_store_tx(svc->store, tx_study_insert, &c, err);
+    hpo_study_config_clear(&c);
+    bool created = rc == HPO_OK;
+    if (rc == HPO_E_EXISTS && load_if_exists)
+        rc = HPO_OK;
+    else if (rc == HPO_E_EXISTS)
+        hpo_error_set(err, HPO_E_EXISTS, "name", "study '%s' already exists", cfg->name);
+    if (rc)
+        return rc;
+    rc = hpo_service_study_get(svc, cfg->name, ret, err);
+    if (rc == HPO_OK && ret_created)
+        *ret_created = created;
+    return rc;
+}
+
+hpo_rc hpo_service_study_get(hpo_service *svc, const char *name, hpo_study_info *ret,
+                             hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    fill_info(st, ret);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return HPO_OK;
+}
+
+typedef struct {
+    hpo_study_summary *list;
+    size_t n;
+} list_ctx;
+
+static hpo_rc tx_study_list(hpo_db *db, void *vctx, hpo_error *err)
+{
+    list_ctx *ctx = vctx;
+    hpo_study_summaries_free(ctx->list, ctx->n);
+    ctx->list = NULL;
+    ctx->n = 0;
+    return hpo_db_study_list(db, &ctx->list, &ctx->n, err);
+}
+
+hpo_rc hpo_service_study_list(hpo_service *svc, hpo_study_summary **ret, size_t *ret_n,
+                              hpo_error *err)
+{
+    list_ctx ctx = {NULL, 0};
+    hpo_rc rc = hpo_store_tx(svc->store, tx_study_list, &ctx, err);
+    if (rc) {
+        hpo_study_summaries_free(ctx.list, ctx.n);
+        return rc;
+    }
+    *ret = ctx.list;
+    *ret_n = ctx.n;
+    return HPO_OK;
+}
+
+static hpo_rc tx_study_delete(hpo_db *db, void *ctx, hpo_error *err)
+{
+    return hpo_db_study_delete(db, ctx, err);
+}
+
+hpo_rc hpo_service_study_delete(hpo_service *svc, const char *name, hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    rc = hpo_store_tx(svc->store, tx_study_delete, st->cfg.name, err);
+    if (rc == HPO_OK || rc == HPO_E_NOT_FOUND)
+        st->stale = true; /* operations still holding it fail in PostgreSQL, not in memory */
+    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_lock(&svc->mu);
+    unregister_locked(svc, st);
+    pthread_mutex_unlock(&svc->mu);
+    release(svc, st);
+    if (rc == HPO_E_NOT_FOUND)
+        hpo_error_set(err, rc, "study", "study '%s' not found", name);
+    return rc;
+}
+
+/* ---- trials ---- */
+
+static hpo_rc trial_at(study *st, int64_t number, hpo_trial **ret, hpo_error *err)
+{
+    if (number < 0 || (uint64_t)number >= st->n)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, "number", "trial %lld of study '%s' not found",
+                             (long long)number, st->cfg.name);
+    *ret = &st->trials[number];
+    return HPO_OK;
+}
+
+/* A trial must be running to take reports, suggestions and heartbeats. */
+static hpo_rc require_running(const study *st, const hpo_trial *t, hpo_error *err)
+{
+    if (t->state == HPO_TRIAL_RUNNING)
+        return HPO_OK;
+    if (t->state == HPO_TRIAL_WAITING)
+        return hpo_error_set(err, HPO_E_CONFLICT, "number",
+                             "trial %lld of study '%s' is waiting: ask for it first",
+                             (long long)t->number, st->cfg.name);
+    return hpo_error_set(err, HPO_E_FINISHED, "number", "trial %lld of study '%s' is already %s",
+                         (long long)t->number, st->cfg.name, hpo_trial_state_name(t->state));
+}
+
+static hpo_rc append_trial(study *st, hpo_trial *t)
+{
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 64;
+        hpo_trial *p = realloc(st->trials, cap * sizeof *p);
+        if (!p)
+            return HPO_E_NOMEM;
+        st->trials = p;
+        st->cap = cap;
+    }
+    st->trials[st->n++] = *t; /* moved: t's memory belongs to the study now */
+    memset(t, 0, sizeof *t);
+    return HPO_OK;
+}
+
+/* Splits fixed params {name: value}: names of the declared space become params of t (validated
+ * against their distribution); the others are kept as JSON text in t->fixed_params. */
+static hpo_rc apply_fixed_params(const study *st, const json_t *params, const char *field,
+                                 hpo_trial *t, hpo_error *err)
+{
+    if (!params)
+        return HPO_OK;
+    if (!json_is_object(params))
+        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
+    json_t *rest = json_object();
+    const char *name;
+    json_t *val;
+    hpo_rc rc = HPO_OK;
+    json_object_foreach((json_t *)params, name, val) {
+        char sub[HPO_ERROR_FIELD_MAX];
+        snprintf(sub, sizeof sub, "%s.%s", field, name);
+        if ((rc = hpo_param_name_validate(name, sub, err)))
+            break;
+        const hpo_param_def *def = hpo_space_find(&st->cfg.space, name);
+        if (!def) {
+            json_object_set(rest, name, val);
+            continue;
+        }
+        double internal;
+        if ((rc = hpo_json_to_param_value(&def->dist, val, sub, &internal, err)))
+            break;
+        if ((rc = hpo_trial_add_param(t, name, &def->dist, internal)))
+            break;
+    }
+    if (!rc && json_object_size(rest) > 0) {
+        free(t->fixed_params);
+        t->fixed_params = hpo_json_dump(rest);
+        if (!t->fixed_params)
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    json_decref(rest);
+    return rc;
+}
+
+/* Samples every declared param the trial does not have yet. */
+static hpo_rc sample_missing(study *st, hpo_trial *t, hpo_trial *ret_added, hpo_error *err)
+{
+    for (size_t i = 0; i < st->cfg.space.n; i++) {
+        const hpo_param_def *def = &st->cfg.space.items[i];
+        if (hpo_trial_param(t, def->name))
+            continue;
+        double v = hpo_sampler_random(&def->dist, &st->rng);
+        if (hpo_trial_add_param(t, def->name, &def->dist, v) ||
+            (ret_added && hpo_trial_add_param(ret_added, def->name, &def->dist, v)))
+            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    return HPO_OK;
+}
+
+typedef struct {
+    int64_t study_id;
+    hpo_trial *trial;
+    const hpo_trial *added; /* params to insert for an existing trial */
+} trial_write_ctx;
+
+static hpo_rc tx_trial_create(hpo_db *db, void *vctx, hpo_error *err)
+{
+    trial_write_ctx *ctx = vctx;
+    return hpo_db_trial_create(db, ctx->study_id, ctx->trial, err);
+}
+
+static hpo_rc tx_trial_start(hpo_db *db, void *vctx, hpo_error *err)
+{
+    trial_write_ctx *ctx = vctx;
+    for (size_t i = 0; i < ctx->added->n_params; i++) {
+        hpo_rc rc = hpo_db_param_insert(db, ctx->trial->id, &ctx->added->params[i], err);
+        if (rc)
+            return rc;
+    }
+    return hpo_db_trial_update(db, ctx->trial, err);
+}
+
+static hpo_rc tx_trial_update(hpo_db *db, void *vctx, hpo_error *err)
+{
+    trial_write_ctx *ctx = vctx;
+    return hpo_db_trial_update(db, ctx->trial, err);
+}
+
+/* Creates a trial in PostgreSQL and, once committed, in memory; *ret gets a copy. */
+static hpo_rc create_trial(hpo_service *svc, study *st, hpo_trial *t, hpo_trial *ret,
+                           hpo_error *err)
+{
+    trial_write_ctx ctx = {st->cfg.id, t, NULL};
+    hpo_rc rc = hpo_store_tx(svc->store, tx_trial_create, &ctx, err);
+    if (rc) {
+        mark_stale_on(st, rc);
+        return rc;
+    }
+    rc = hpo_trial_copy(ret, t);
+    if (t->number != (int64_t)st->n) {
+        st->stale = true; /* another server added trials: reload before the next change */
+        hpo_trial_clear(t);
+    } else if (append_trial(st, t)) {
+        st->stale = true;
+        hpo_trial_clear(t);
+    }
+    if (rc)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    return HPO_OK;
+}
+
+static bool max_reached(const study *st)
+{
+    return st->cfg.max_trials > 0 && (int64_t)st->n >= st->cfg.max_trials;
+}
+
+static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req, hpo_trial *ret,
+                         bool *ret_replayed, hpo_error *err)
+{
+    if (req->idempotency_key) {
+        size_t klen = strlen(req->idempotency_key);
+        if (klen == 0 || klen > IDEMPOTENCY_KEY_MAX)
+            return hpo_error_set(err, HPO_E_INVALID, "idempotency_key",
+                                 "idempotency_key must have 1 to %d characters",
+                                 IDEMPOTENCY_KEY_MAX);
+        for (size_t i = st->n; i-- > 0;)
+            if (st->trials[i].idempotency_key &&
+                strcmp(st->trials[i].idempotency_key, req->idempotency_key) == 0) {
+                *ret_replayed = true;
+                return hpo_trial_copy(ret, &st->trials[i]) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
+            }
+    }
+    int64_t now = hpo_clock_now_ms();
+
+    /* an enqueued trial first, unless the caller fixed params of its own */
+    if (!req->params) {
+        for (size_t i = 0; i < st->n; i++) {
+            hpo_trial *w = &st->trials[i];
+            if (w->state != HPO_TRIAL_WAITING)
+                continue;
+            hpo_trial next, added = {0};
+            if (hpo_trial_copy(&next, w))
+                return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+            hpo_rc rc = sample_missing(st, &next, &added, err);
+            next.state = HPO_TRIAL_RUNNING;
+            next.started_ms = next.heartbeat_ms = now;
+            free(next.worker);
+            next.worker = hpo_strdup(req->worker);
+            free(next.idempotency_key);
+            next.idempotency_key = hpo_strdup(req->idempotency_key);
+            trial_write_ctx ctx = {st->cfg.id, &next, &added};
+            if (!rc)
+                rc = hpo_store_tx(svc->store, tx_trial_start, &ctx, err);
+            mark_stale_on(st, rc);
+            if (!rc && (rc = hpo_trial_copy(ret, &next)))
+                hpo_error_set(err, rc, NULL, "out of memory");
+            if (!rc) {
+                hpo_trial_clear(w);
+                *w = next;
+            } else {
+                hpo_trial_clear(&next);
+            }
+            hpo_trial_clear(&added);
+            return rc;
+        }
+    }
+    if (max_reached(st))
+        return hpo_error_set(err, HPO_E_COMPLETE, NULL,
+                             "study '%s' has reached max_trials (%lld)", st->cfg.name,
+                             (long long)st->cfg.max_trials);
+
+    hpo_trial t = {0};
+    t.state = HPO_TRIAL_RUNNING;
+    t.created_ms = t.started_ms = t.heartbeat_ms = now;
+    t.worker = hpo_strdup(req->worker);
+    t.idempotency_key = hpo_strdup(req->idempotency_key);
+    hpo_rc rc = apply_fixed_params(st, req->params, "params", &t, err);
+    if (!rc)
+        rc = sample_missing(st, &t, NULL, err);
+    if (!rc)
+        rc = create_trial(svc, st, &t, ret, err);
+    hpo_trial_clear(&t);
+    return rc;
+}
+
+hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request *req,
+                       hpo_trial *ret, bool *ret_replayed, hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    *ret_replayed = false;
+    pthread_mutex_lock(&st->mu);
+    rc = ask_locked(svc, st, req, ret, ret_replayed, err);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return rc;
+}
+
+hpo_rc hpo_service_enqueue(hpo_service *svc, const char *name, const json_t *params,
+                           hpo_trial *ret, hpo_error *err)
+{
+    if (!json_is_object(params))
+        return hpo_error_set(err, HPO_E_INVALID, "params", "params must be an object");
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial t = {0};
+    t.state = HPO_TRIAL_WAITING;
+    t.created_ms = hpo_clock_now_ms();
+    if (max_reached(st))
+        rc = hpo_error_set(err, HPO_E_CONFLICT, NULL,
+                           "study '%s' has reached max_trials (%lld): nothing more can be enqueued",
+                           st->cfg.name, (long long)st->cfg.max_trials);
+    if (!rc)
+        rc = apply_fixed_params(st, params, "params", &t, err);
+    if (!rc)
+        rc = create_trial(svc, st, &t, ret, err);
+    if (rc == HPO_E_COMPLETE)
+        rc = hpo_error_set(err, HPO_E_CONFLICT, NULL, "study '%s' has reached max_trials",
+                           st->cfg.name);
+    hpo_trial_clear(&t);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return rc;
+}
+
+/* Optuna's rule: a name keeps its distribution's type across trials, and categorical choices. */
+static hpo_rc check_compatible(const study *st, const char *name, const hpo_dist *d,
+                               hpo_error *err)
+{
+    const hpo_param_def *def = hpo_space_find(&st->cfg.space, name);
+    if (def && !hpo_dist_equal(&def->dist, d))
+        return hpo_error_set(err, HPO_E_CONFLICT, "distribution",
+                             "param '%s' is declared in the study's search space with another "
+                             "distribution", name);
+    for (size_t i = st->n; i-- > 0;) {
+        const hpo_param *p = hpo_trial_param(&st->trials[i], name);
+        if (!p)
+            continue;
+        if (p->dist.type != d->type ||
+            (d->type == HPO_DIST_CATEGORICAL && !hpo_dist_equal(&p->dist, d)))
+            return hpo_error_set(err, HPO_E_CONFLICT, "distribution",
+                                 "param '%s' was used with an incompatible distribution in "
+                                 "trial %lld", name, (long long)st->trials[i].number);
+        break;
+    }
+    return HPO_OK;
+}
+
+typedef struct {
+    int64_t trial_id;
+    const hpo_param *param;
+} param_ctx;
+
+static hpo_rc tx_param_insert(hpo_db *db, void *vctx, hpo_error *err)
+{
+    param_ctx *ctx = vctx;
+    return hpo_db_param_insert(db, ctx->trial_id, ctx->param, err);
+}
+
+static hpo_rc suggest_locked(hpo_service *svc, study *st, int64_t number, const char *name,
+                             const hpo_dist *dist, double *ret, hpo_error *err)
+{
+    hpo_trial *t = NULL;
+    hpo_rc rc = trial_at(st, number, &t, err);
+    if (!rc)
+        rc = require_running(st, t, err);
+    if (rc)
+        return rc;
+    const hpo_param *have = hpo_trial_param(t, name);
+    if (have) {
+        if (!hpo_dist_equal(&have->dist, dist))
+            return hpo_error_set(err, HPO_E_CONFLICT, "distribution",
+                                 "param '%s' of trial %lld was suggested with another distribution",
+                                 name, (long long)number);
+        *ret = have->value;
+        return HPO_OK;
+    }
+    if ((rc = check_compatible(st, name, dist, err)))
+        return rc;
+
+    double v = 0;
+    bool fixed = false;
+    json_t *fixed_params = t->fixed_params ? json_loads(t->fixed_params, 0, NULL) : NULL;
+    json_t *fv = json_object_get(fixed_params, name);
+    /* an enqueued value outside the distribution is ignored and the param sampled, as Optuna does */
+    if (fv && hpo_json_to_param_value(dist, fv, name, &v, NULL) == HPO_OK)
+        fixed = true;
+    json_decref(fixed_params);
+    if (!fixed)
+        v = hpo_sampler_random(dist, &st->rng);
+
+    hpo_param p = {(char *)name, *dist, v};
+    param_ctx ctx = {t->id, &p};
+    rc = hpo_store_tx(svc->store, tx_param_insert, &ctx, err);
+    mark_stale_on(st, rc);
+    if (rc)
+        return rc;
+    if (hpo_trial_add_param(t, name, dist, v))
+        st->stale = true;
+    *ret = v;
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_suggest(hpo_service *svc, const char *name, int64_t number, const char *param,
+                           const hpo_dist *dist, double *ret_internal, hpo_error *err)
+{
+    hpo_rc rc = hpo_param_name_validate(param, "name", err);
+    if (!rc)
+        rc = hpo_dist_validate(dist, "distribution", err);
+    if (rc)
+        return rc;
+    study *st;
+    if ((rc = acquire(svc, name, &st, err)))
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    rc = suggest_locked(svc, st, number, param, dist, ret_internal, err);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return rc;
+}
+
+typedef struct {
+    int64_t trial_id;
+    const hpo_report *reports;
+    size_t n;
+} report_ctx;
+
+static hpo_rc tx_reports(hpo_db *db, void *vctx, hpo_error *err)
+{
+    report_ctx *ctx = vctx;
+    for (size_t i = 0; i < ctx->n; i++) {
+        hpo_rc rc = hpo_db_report_insert(db, ctx->trial_id, ctx->reports[i].step,
+                                         ctx->reports[i].value, err);
+        if (rc)
+            return rc;
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_report(hpo_service *svc, const char *name, int64_t number,
+                          const hpo_report *reports, size_t n, hpo_action *ret_action,
+                          hpo_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (reports[i].step < 0)
+            return hpo_error_set(err, HPO_E_INVALID, "step", "step must be >= 0");
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial *t = NULL;
+    rc = trial_at(st, number, &t, err);
+    if (!rc)
+        rc = require_running(st, t, err);
+    if (!rc) {
+        report_ctx ctx = {t->id, reports, n};
+        rc = hpo_store_tx(svc->store, tx_reports, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool added;
+        if (hpo_trial_add_report(t, reports[i].step, reports[i].value, &added))
+            st->stale = true;
+    }
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    if (!rc)
+        *ret_action = HPO_ACTION_CONTINUE;
+    return rc;
+}
+
+typedef struct {
+    int64_t trial_id, now;
+    const char *worker;
+} heartbeat_ctx;
+
+static hpo_rc tx_heartbeat(hpo_db *db, void *vctx, hpo_error *err)
+{
+    heartbeat_ctx *ctx = vctx;
+    return hpo_db_heartbeat(db, ctx->trial_id, ctx->now, ctx->worker, err);
+}
+
+hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
+                             const char *worker, hpo_action *ret_action, hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial *t = NULL;
+    rc = trial_at(st, number, &t, err);
+    if (!rc)
+        rc = require_running(st, t, err);
+    if (!rc) {
+        heartbeat_ctx ctx = {t->id, hpo_clock_now_ms(), worker};
+        rc = hpo_store_tx(svc->store, tx_heartbeat, &ctx, err);
+        mark_stale_on(st, rc);
+        if (!rc) {
+            t->heartbeat_ms = ctx.now;
+            if (worker && (!t->worker || strcmp(t->worker, worker) != 0)) {
+                free(t->worker);
+                t->worker = hpo_strdup(worker);
+            }
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    if (!rc)
+        *ret_action = HPO_ACTION_CONTINUE;
+    return rc;
+}
+
+/* Whether a finish request describes the finish already recorded (idempotent repeat). */
+static bool same_finish(const hpo_trial *t, const hpo_finish_request *req)
+{
+    if (t->state != req->state)
+        return false;
+    if (req->state != HPO_TRIAL_COMPLETE && req->n_values == 0)
+        return true;
+    if (t->n_values != req->n_values)
+        return false;
+    for (size_t i = 0; i < req->n_values; i++)
+        if (t->values[i] != req->values[i])
+            return false;
+    return true;
+}
+
+static hpo_rc finish_locked(hpo_service *svc, study *st, int64_t number,
+                            const hpo_finish_request *req, hpo_trial *ret, hpo_error *err)
+{
+    hpo_trial *t = NULL;
+    hpo_rc rc = trial_at(st, number, &t, err);
+    if (rc)
+        return rc;
+    if (hpo_trial_state_finished(t->state)) {
+        if (!same_finish(t, req))
+            return hpo_error_set(err, HPO_E_FINISHED, "state",
+                                 "trial %lld of study '%s' already finished as %s",
+                                 (long long)number, st->cfg.name, hpo_trial_state_name(t->state));
+        return hpo_trial_copy(ret, t) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
+    }
+    if ((rc = require_running(st, t, err)))
+        return rc;
+
+    hpo_trial next;
+    if (hpo_trial_copy(&next, t))
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    next.state = req->state;
+    next.finished_ms = hpo_clock_now_ms();
+    switch (req->state) {
+    case HPO_TRIAL_COMPLETE:
+        if (req->n_values != st->cfg.n_directions)
+            rc = hpo_error_set(err, HPO_E_INVALID, req->n_values > 1 ? "values" : "value",
+                               "the study has %zu objective(s) but %zu value(s) were given",
+                               st->cfg.n_directions, req->n_values);
+        else
+            rc = hpo_trial_set_values(&next, req->values, req->n_values);
+        break;
+    case HPO_TRIAL_PRUNED:
+        if (req->n_values > 1 || (req->n_values == 1 && st->cfg.n_directions != 1)) {
+            rc = hpo_error_set(err, HPO_E_INVALID, "value",
+                               "a pruned trial takes at most one value, in single-objective studies");
+        } else if (req->n_values == 1) {
+            rc = hpo_trial_set_values(&next, req->values, 1);
+        } else if (hpo_trial_last_report(t) && st->cfg.n_directions == 1) {
+            /* as Optuna does, a pruned trial's value is its last intermediate value */
+            rc = hpo_trial_set_values(&next, &hpo_trial_last_report(t)->value, 1);
+        }
+        break;
+    case HPO_TRIAL_FAIL:
+        if (req->n_values)
+            rc = hpo_error_set(err, HPO_E_INVALID, "value", "a failed trial takes no value");
+        free(next.fail_reason);
+        next.fail_reason = hpo_strdup(req->reason);
+        break;
+    default:
+        rc = hpo_error_set(err, HPO_E_INVALID, "state",
+                           "state must be complete, pruned or fail");
+    }
+    if (!rc) {
+        trial_write_ctx ctx = {st->cfg.id, &next, NULL};
+        rc = hpo_store_tx(svc->store, tx_trial_update, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    if (!rc && (rc = hpo_trial_copy(ret, &next)))
+        hpo_error_set(err, rc, NULL, "out of memory");
+    if (!rc) {
+        hpo_trial_clear(t);
+        *t = next;
+    } else {
+        hpo_trial_clear(&next);
+    }
+    return rc;
+}
+
+hpo_rc hpo_service_finish(hpo_service *svc, const char *name, int64_t number,
+                          const hpo_finish_request *req, hpo_trial *ret, hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    rc = finish_locked(svc, st, number, req, ret, err);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return rc;
+}
+
+hpo_rc hpo_service_trials(hpo_service *svc, const char *name, int state, int64_t after,
+                          size_t limit, hpo_trial **ret, size_t *ret_n, bool *ret_more,
+                          hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial *out = calloc(limit ? limit : 1, sizeof *out);
+    size_t n = 0;
+    bool more = false;
+    if (!out)
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    size_t start = after < 0 ? 0 : (size_t)after + 1;
+    for (size_t i = start; !rc && i < st->n; i++) {
+        const hpo_trial *t = &st->trials[i];
+        if (state >= 0 && (int)t->state != state)
+            continue;
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        if (hpo_trial_copy(&out[n], t))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+        else
+            n++;
+    }
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    if (rc) {
+        hpo_trials_free(out, n);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    *ret_more = more;
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_trial(hpo_service *svc, const char *name, int64_t number, hpo_trial *ret,
+                         hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial *t = NULL;
+    rc = trial_at(st, number, &t, err);
+    if (!rc && hpo_trial_copy(ret, t))
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    return rc;
+}
+
+hpo_rc hpo_service_best(hpo_service *svc, const char *name, hpo_trial **ret, size_t *ret_n,
+                        size_t *ret_n_directions, hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    const hpo_direction *dirs = st->cfg.directions;
+    size_t nd = st->cfg.n_directions;
+    /* indexes of the Pareto front (for one objective: the single best) */
+    size_t *front = calloc(st->n ? st->n : 1, sizeof *front);
+    size_t nf = 0;
+    if (!front)
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    for (size_t i = 0; !rc && i < st->n; i++) {
+        const hpo_trial *t = &st->trials[i];
+        if (t->state != HPO_TRIAL_COMPLETE || t->n_values != nd)
+            continue;
+        if (nd == 1) {
+            if (nf == 0 || hpo_value_better(dirs[0], t->values[0], st->trials[front[0]].values[0]))
+                front[0] = i, nf = 1;
+            continue;
+        }
+        bool dominated = false;
+        for (size_t j = 0; j < st->n && !dominated; j++) {
+            const hpo_trial *o = &st->trials[j];
+            dominated = j != i && o->state == HPO_TRIAL_COMPLETE && o->n_values == nd &&
+                        hpo_values_dominate(dirs, nd, o->values, t->values);
+        }
+        if (!dominated)
+            front[nf++] = i;
+    }
+    hpo_trial *out = NULL;
+    size_t n = 0;
+    if (!rc && nd == 1 && nf == 0)
+        rc = hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' has no completed trial yet",
+                           st->cfg.name);
+    if (!rc && !(out = calloc(nf ? nf : 1, sizeof *out)))
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    for (; !rc && n < nf; n++)
+        if (hpo_trial_copy(&out[n], &st->trials[front[n]]))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    free(front);
+    if (rc) {
+        hpo_trials_free(out, n);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    *ret_n_directions = nd;
+    return HPO_OK;
+}

@@ -1,0 +1,103 @@
+/* hpo_service: the study registry and the in-memory state of active studies; ask, suggest,
+ * report, heartbeat and finish orchestration. Every change is committed to PostgreSQL (through
+ * the store) before the call returns. Thread-safe: one mutex per study. */
+#ifndef HPO_SERVICE_H
+#define HPO_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "hpo_error.h"
+#include "hpo_model.h"
+#include "hpo_store.h"
+
+typedef struct hpo_service hpo_service;
+
+typedef enum { HPO_ACTION_CONTINUE = 0, HPO_ACTION_PRUNE = 1, HPO_ACTION_PAUSE = 2 } hpo_action;
+const char *hpo_action_name(hpo_action a); /* "continue", "prune", "pause" */
+
+/* store is borrowed and must outlive the service. *ret owned: hpo_service_free. */
+hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err);
+void hpo_service_free(hpo_service *svc); /* NULL is a no-op */
+
+/* Whether PostgreSQL answers. */
+hpo_rc hpo_service_ping(hpo_service *svc, hpo_error *err);
+
+/* A study as GET shows it. Owned copies; clear with hpo_study_info_clear. */
+typedef struct {
+    hpo_study_config config;
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    int64_t n_trials;
+    bool has_best; /* single objective with a COMPLETE trial */
+    hpo_trial best;
+} hpo_study_info;
+void hpo_study_info_clear(hpo_study_info *info);
+
+/* Creates a study from cfg (cfg->sampler / cfg->pruner: JSON object text or NULL for the
+ * defaults; validated here). When the name exists: with load_if_exists the existing study is
+ * returned and *ret_created is false; otherwise HPO_E_EXISTS. */
+hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, bool load_if_exists,
+                                hpo_study_info *ret, bool *ret_created, hpo_error *err);
+hpo_rc hpo_service_study_get(hpo_service *svc, const char *study, hpo_study_info *ret,
+                             hpo_error *err);
+/* All studies with counts and best values (from PostgreSQL). Free with hpo_study_summaries_free. */
+hpo_rc hpo_service_study_list(hpo_service *svc, hpo_study_summary **ret, size_t *ret_n,
+                              hpo_error *err);
+hpo_rc hpo_service_study_delete(hpo_service *svc, const char *study, hpo_error *err);
+
+typedef struct {
+    const char *worker;          /* may be NULL */
+    const char *idempotency_key; /* may be NULL */
+    const json_t *params;        /* fixed params {name: external value}, may be NULL */
+} hpo_ask_request;
+
+/* Hands out a trial: a new one with the given fixed params when params is set; otherwise the
+ * lowest-numbered waiting (enqueued) trial, or a new one sampled over the declared search space.
+ * A known idempotency key returns that trial again with *ret_replayed true.
+ * HPO_E_COMPLETE when max_trials trials exist and none is waiting. *ret owned (hpo_trial_clear). */
+hpo_rc hpo_service_ask(hpo_service *svc, const char *study, const hpo_ask_request *req,
+                       hpo_trial *ret, bool *ret_replayed, hpo_error *err);
+
+/* Enqueues a waiting trial with the given params (names in the search space are checked against
+ * it; other names wait for their suggest). HPO_E_CONFLICT beyond max_trials. */
+hpo_rc hpo_service_enqueue(hpo_service *svc, const char *study, const json_t *params,
+                           hpo_trial *ret, hpo_error *err);
+
+/* Define-by-run: the value of param `name` in a running trial, sampled on first use.
+ * *ret_internal is the internal value under dist. */
+hpo_rc hpo_service_suggest(hpo_service *svc, const char *study, int64_t number, const char *name,
+                           const hpo_dist *dist, double *ret_internal, hpo_error *err);
+
+/* Stores intermediate values (finite values; a step already stored keeps its first value) and
+ * answers what the trial should do next. */
+hpo_rc hpo_service_report(hpo_service *svc, const char *study, int64_t number,
+                          const hpo_report *reports, size_t n, hpo_action *ret_action,
+                          hpo_error *err);
+hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *study, int64_t number,
+                             const char *worker, hpo_action *ret_action, hpo_error *err);
+
+typedef struct {
+    hpo_trial_state state;  /* COMPLETE, PRUNED or FAIL */
+    const double *values;   /* finite */
+    size_t n_values;
+    const char *reason;     /* FAIL only, may be NULL */
+} hpo_finish_request;
+/* Ends a running trial. Repeating the same finish returns the trial; a different one on a
+ * finished trial is HPO_E_FINISHED. */
+hpo_rc hpo_service_finish(hpo_service *svc, const char *study, int64_t number,
+                          const hpo_finish_request *req, hpo_trial *ret, hpo_error *err);
+
+/* Trials with number > after (after < 0: from the first), in state `state` (< 0: any), at most
+ * limit. *ret owned: hpo_trials_free. *ret_more tells whether more follow. */
+hpo_rc hpo_service_trials(hpo_service *svc, const char *study, int state, int64_t after,
+                          size_t limit, hpo_trial **ret, size_t *ret_n, bool *ret_more,
+                          hpo_error *err);
+hpo_rc hpo_service_trial(hpo_service *svc, const char *study, int64_t number, hpo_trial *ret,
+                         hpo_error *err);
+/* The best COMPLETE trial (one objective; HPO_E_NOT_FOUND when none) or the Pareto front.
+ * *ret owned: hpo_trials_free. */
+hpo_rc hpo_service_best(hpo_service *svc, const char *study, hpo_trial **ret, size_t *ret_n,
+                        size_t *ret_n_directions, hpo_error *err);
+
+#endif

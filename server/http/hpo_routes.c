@@ -1,0 +1,184 @@
+/* hpo_routes: the const route table, path matching, and the result-code -> HTTP status table. */
+#include "hpo_routes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_codec.h"
+
+const hpo_route hpo_routes[] = {
+    {"GET", "/healthz", hpo_h_health},
+    {"POST", "/api/v1/studies", hpo_h_study_create},
+    {"GET", "/api/v1/studies", hpo_h_study_list},
+    {"GET", "/api/v1/studies/{study}", hpo_h_study_get},
+    {"DELETE", "/api/v1/studies/{study}", hpo_h_study_delete},
+    {"POST", "/api/v1/studies/{study}/trials", hpo_h_ask},
+    {"GET", "/api/v1/studies/{study}/trials", hpo_h_trial_list},
+    {"GET", "/api/v1/studies/{study}/trials/{n}", hpo_h_trial_get},
+    {"POST", "/api/v1/studies/{study}/queue", hpo_h_queue},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/suggest", hpo_h_suggest},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/reports", hpo_h_reports},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish},
+    {"GET", "/api/v1/studies/{study}/best", hpo_h_best},
+};
+const size_t hpo_n_routes = sizeof hpo_routes / sizeof hpo_routes[0];
+
+/* Matches one pattern against a path segment by segment. Segments of the path are borrowed
+ * into seg_buf (NUL-separated copy) so {study} can point into it. */
+static bool match_pattern(const char *pattern, const char *path, char *seg_buf, size_t buf_size,
+                          const char **ret_study, int64_t *ret_number)
+{
+    const char *p = pattern, *s = path;
+    size_t used = 0;
+    *ret_study = NULL;
+    *ret_number = -1;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++, s++;
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+        if (slen == 0)
+            return false;
+        if (plen >= 2 && p[0] == '{') {
+            if (used + slen + 1 > buf_size)
+                return false;
+            char *seg = seg_buf + used;
+            memcpy(seg, s, slen);
+            seg[slen] = '\0';
+            used += slen + 1;
+            if (strncmp(p, "{study}", plen) == 0) {
+                *ret_study = seg;
+            } else {
+                if (slen > 18 || seg[0] < '0' || seg[0] > '9' || strspn(seg, "0123456789") != slen)
+                    return false;
+                errno = 0;
+                long long v = strtoll(seg, NULL, 10);
+                if (errno)
+                    return false;
+                *ret_number = v;
+            }
+        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            return false;
+        }
+        p += plen, s += slen;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const hpo_route *hpo_route_match(const char *method, const char *path, hpo_request *req,
+                                 bool *ret_path_known)
+{
+    /* A thread-local scratch for path segments: request paths are short and capped here. */
+    static _Thread_local char seg_buf[1024];
+    *ret_path_known = false;
+    for (size_t i = 0; i < hpo_n_routes; i++) {
+        const char *study;
+        int64_t number;
+        if (!match_pattern(hpo_routes[i].pattern, path, seg_buf, sizeof seg_buf, &study, &number))
+            continue;
+        *ret_path_known = true;
+        if (strcmp(hpo_routes[i].method, method) != 0)
+            continue;
+        req->study = study;
+        req->number = number;
+        return &hpo_routes[i];
+    }
+    return NULL;
+}
+
+const char *hpo_request_query(const hpo_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->n_query; i++)
+        if (strcmp(req->query_keys[i], key) == 0)
+            return req->query_values[i];
+    return NULL;
+}
+
+int hpo_http_status(hpo_rc rc)
+{
+    switch (rc) {
+    case HPO_OK: return 200;
+    case HPO_E_INVALID: return 400;
+    case HPO_E_NOT_FOUND: return 404;
+    case HPO_E_EXISTS:
+    case HPO_E_CONFLICT:
+    case HPO_E_FINISHED:
+    case HPO_E_COMPLETE: return 409;
+    case HPO_E_TOO_LARGE: return 413;
+    case HPO_E_UNAVAILABLE: return 503;
+    case HPO_E_NO_WORK: return 204;
+    case HPO_E_NOMEM:
+    case HPO_E_INTERNAL: break;
+    }
+    return 500;
+}
+
+void hpo_response_error(hpo_response *res, const hpo_error *err)
+{
+    res->status = hpo_http_status(err->code);
+    res->retry_after = 0;
+    json_decref(res->body);
+    res->body = NULL;
+    if (err->code == HPO_E_UNAVAILABLE || err->code == HPO_E_NO_WORK)
+        res->retry_after = 1;
+    if (res->status != 204)
+        res->body = hpo_error_to_json(err);
+}
+
+void hpo_response_json(hpo_response *res, int status, json_t *body)
+{
+    json_decref(res->body);
+    res->status = status;
+    res->body = body;
+}
+
+hpo_rc hpo_body_only(const hpo_request *req, const char *const *allowed, hpo_error *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(req->body, key, val) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(allowed[i], key) == 0;
+        if (!ok)
+            return hpo_error_set(err, HPO_E_INVALID, key, "unknown field '%s'", key);
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_body_string(const hpo_request *req, const char *key, bool required, size_t max_len,
+                       const char **ret, hpo_error *err)
+{
+    json_t *v = json_object_get(req->body, key);
+    *ret = NULL;
+    if (!v || (json_is_null(v) && !required)) {
+        if (required)
+            return hpo_error_set(err, HPO_E_INVALID, key, "%s is required", key);
+        return HPO_OK;
+    }
+    if (!json_is_string(v))
+        return hpo_error_set(err, HPO_E_INVALID, key, "%s must be a string", key);
+    if (json_string_length(v) > max_len || strlen(json_string_value(v)) != json_string_length(v))
+        return hpo_error_set(err, HPO_E_INVALID, key, "%s must be at most %zu bytes, without NUL",
+                             key, max_len);
+    *ret = json_string_value(v);
+    return HPO_OK;
+}
+
+hpo_rc hpo_query_int(const hpo_request *req, const char *key, int64_t min, int64_t max,
+                     int64_t *ret, hpo_error *err)
+{
+    const char *s = hpo_request_query(req, key);
+    if (!s)
+        return HPO_OK;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return hpo_error_set(err, HPO_E_INVALID, key, "%s must be an integer from %lld to %lld",
+                             key, (long long)min, (long long)max);
+    *ret = v;
+    return HPO_OK;
+}

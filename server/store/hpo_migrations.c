@@ -1,0 +1,179 @@
+/* hpo_migrations: the numbered schema migrations and the code that applies the missing ones in one
+ * transaction under an advisory lock, so that two servers starting together never collide. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hpo_store.h"
+
+/* Any constant works as long as nothing else in the database uses it: "hpo-migr". */
+#define MIGRATION_LOCK_KEY "7525470402330538610"
+
+typedef struct {
+    int version;
+    const char *const *statements; /* NULL-terminated; one statement each */
+} migration;
+
+/* Times are timestamptz; the model's epoch milliseconds are converted in the queries.
+ * Distributions, search spaces and option objects are `json`, not `jsonb`: json keeps the text
+ * as written, so key order (the order of the search space) and number spelling (1e300, 3 vs 3.0)
+ * come back exactly as the codecs wrote them. */
+static const char *const v1[] = {
+    "CREATE TABLE studies ("
+    " id bigserial PRIMARY KEY,"
+    " name text NOT NULL UNIQUE,"
+    " directions text[] NOT NULL"
+    "  CHECK (cardinality(directions) >= 1"
+    "         AND directions <@ ARRAY['minimize', 'maximize']::text[]),"
+    " sampler json NOT NULL CHECK (json_typeof(sampler) = 'object'),"
+    " pruner json NOT NULL CHECK (json_typeof(pruner) = 'object'),"
+    " search_space json NOT NULL DEFAULT '{}' CHECK (json_typeof(search_space) = 'object'),"
+    " max_trials bigint CHECK (max_trials IS NULL OR max_trials > 0),"
+    " user_attrs json NOT NULL DEFAULT '{}' CHECK (json_typeof(user_attrs) = 'object'),"
+    " next_number bigint NOT NULL DEFAULT 0 CHECK (next_number >= 0),"
+    " created_at timestamptz NOT NULL DEFAULT now())",
+
+    "CREATE TABLE trials ("
+    " id bigserial PRIMARY KEY,"
+    " study_id bigint NOT NULL REFERENCES studies (id) ON DELETE CASCADE,"
+    " number bigint NOT NULL CHECK (number >= 0),"
+    " state text NOT NULL"
+    "  CHECK (state IN ('running', 'waiting', 'complete', 'pruned', 'fail')),"
+    " worker text,"
+    " idempotency_key text,"
+    " fail_reason text,"
+    " fixed_params json,"
+    " created_at timestamptz NOT NULL DEFAULT now(),"
+    " started_at timestamptz,"
+    " finished_at timestamptz,"
+    " heartbeat_at timestamptz,"
+    " UNIQUE (study_id, number),"
+    " UNIQUE (study_id, idempotency_key))",
+    /* The service and the reaper look for running/waiting trials of a study. */
+    "CREATE INDEX trials_study_state ON trials (study_id, state)",
+
+    "CREATE TABLE trial_params ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " name text NOT NULL,"
+    " distribution json NOT NULL,"
+    " value double precision NOT NULL," /* the internal value: categorical = choice index */
+    " position int NOT NULL,"           /* the order the params were set in */
+    " PRIMARY KEY (trial_id, name))",
+
+    "CREATE TABLE trial_values ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " objective int NOT NULL CHECK (objective >= 0),"
+    " value double precision NOT NULL,"
+    " PRIMARY KEY (trial_id, objective))",
+
+    "CREATE TABLE trial_intermediate_values ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " step bigint NOT NULL,"
+    " value double precision NOT NULL,"
+    " PRIMARY KEY (trial_id, step))",
+
+    "CREATE TABLE trial_user_attrs ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " key text NOT NULL,"
+    " value jsonb NOT NULL,"
+    " PRIMARY KEY (trial_id, key))",
+
+    "CREATE TABLE workers ("
+    " id text PRIMARY KEY,"
+    " host text,"
+    " slots int CHECK (slots IS NULL OR slots >= 0),"
+    " info jsonb NOT NULL DEFAULT '{}',"
+    " first_seen timestamptz NOT NULL DEFAULT now(),"
+    " last_seen timestamptz NOT NULL DEFAULT now())",
+    NULL,
+};
+
+/* Append only: a released migration is never edited, a change is a new version. */
+static const migration migrations[] = {
+    {1, v1},
+};
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+int hpo_store_schema_version(void)
+{
+    return migrations[N_MIGRATIONS - 1].version;
+}
+
+typedef struct {
+    int version;
+} migrate_ctx;
+
+static bool version_applied(PGresult *r, int version)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (atoi(PQgetvalue(r, i, 0)) == version)
+            return true;
+    return false;
+}
+
+static hpo_rc migrate_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    migrate_ctx *ctx = vctx;
+    /* Held until COMMIT: a second server waits here, then sees everything already applied. */
+    hpo_rc rc = hpo_db_exec(db, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")", 0, NULL,
+                            NULL, err);
+    if (rc == HPO_OK)
+        rc = hpo_db_exec(db,
+                         "CREATE TABLE IF NOT EXISTS hpo_schema_version ("
+                         " version int PRIMARY KEY,"
+                         " applied_at timestamptz NOT NULL DEFAULT now())",
+                         0, NULL, NULL, err);
+    PGresult *applied = NULL;
+    if (rc == HPO_OK)
+        rc = hpo_db_exec(db, "SELECT version FROM hpo_schema_version ORDER BY version", 0, NULL,
+                         &applied, err);
+    if (rc != HPO_OK)
+        return rc;
+
+    int newest = 0;
+    for (int i = 0; i < PQntuples(applied); i++) {
+        int v = atoi(PQgetvalue(applied, i, 0));
+        if (v > newest)
+            newest = v;
+    }
+    if (newest > hpo_store_schema_version()) {
+        PQclear(applied);
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL,
+                             "the database schema (version %d) is newer than this build knows "
+                             "(version %d): upgrade hpo-server",
+                             newest, hpo_store_schema_version());
+    }
+
+    for (size_t m = 0; m < N_MIGRATIONS && rc == HPO_OK; m++) {
+        if (version_applied(applied, migrations[m].version))
+            continue;
+        for (const char *const *stmt = migrations[m].statements; *stmt && rc == HPO_OK; stmt++)
+            rc = hpo_db_exec(db, *stmt, 0, NULL, NULL, err);
+        if (rc != HPO_OK) {
+            char msg[HPO_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            hpo_error_set(err, rc, NULL, "migration %d: %s", migrations[m].version, msg);
+            break;
+        }
+        char vbuf[16];
+        snprintf(vbuf, sizeof vbuf, "%d", migrations[m].version);
+        const char *params[] = {vbuf};
+        rc = hpo_db_exec(db, "INSERT INTO hpo_schema_version (version) VALUES ($1::int)", 1,
+                         params, NULL, err);
+        if (migrations[m].version > newest)
+            newest = migrations[m].version;
+    }
+    PQclear(applied);
+    if (rc == HPO_OK)
+        ctx->version = newest;
+    return rc;
+}
+
+hpo_rc hpo_store_migrate(hpo_store *s, int *ret_version, hpo_error *err)
+{
+    migrate_ctx ctx = {0};
+    hpo_rc rc = hpo_store_tx(s, migrate_fn, &ctx, err);
+    if (rc == HPO_OK && ret_version)
+        *ret_version = ctx.version;
+    return rc;
+}

@@ -1,0 +1,775 @@
+/* hpo_queries: the SQL the service needs (studies, trials, params, values, reports), run inside
+ * hpo_store_tx; converts between rows and the model types of common/core. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_codec.h"
+#include "hpo_store.h"
+
+/* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
+#define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
+#define MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
+
+/* ---- values <-> text ---- */
+
+typedef struct {
+    char s[32];
+} numbuf;
+
+/* %.17g round-trips every finite double; float8 reads 'NaN' and '[-]Infinity'. */
+static const char *fmt_double(numbuf *b, double v)
+{
+    if (isnan(v))
+        return "NaN";
+    if (isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    snprintf(b->s, sizeof b->s, "%.17g", v);
+    return b->s;
+}
+
+static const char *fmt_i64(numbuf *b, int64_t v)
+{
+    snprintf(b->s, sizeof b->s, "%" PRId64, v);
+    return b->s;
+}
+
+/* NULL (SQL NULL) for 0, the "not set" time. */
+static const char *fmt_ms(numbuf *b, int64_t ms)
+{
+    return ms == 0 ? NULL : fmt_i64(b, ms);
+}
+
+static const char *get_text(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static int64_t get_i64(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* PostgreSQL prints float8 in the shortest form that reads back exactly (extra_float_digits 1). */
+static double get_double(PGresult *r, int row, int col)
+{
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static hpo_rc dup_text(PGresult *r, int row, int col, char **ret)
+{
+    const char *v = get_text(r, row, col);
+    *ret = NULL;
+    if (!v)
+        return HPO_OK;
+    *ret = strdup(v);
+    return *ret ? HPO_OK : HPO_E_NOMEM;
+}
+
+static long affected_rows(PGresult *r)
+{
+    return strtol(PQcmdTuples(r), NULL, 10);
+}
+
+static hpo_rc nomem(hpo_error *err)
+{
+    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
+/* Compact JSON in insertion order (not hpo_json_dump, which sorts keys: the order of a search
+ * space matters). Owned; NULL on OOM. */
+static char *json_text(json_t *j)
+{
+    if (!j)
+        return NULL;
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    return s;
+}
+
+/* "{v1,v2,...}": a float8[] literal. Owned; NULL on OOM. */
+static char *float_array(const double *v, size_t n)
+{
+    char *s = malloc(n * 26 + 3);
+    if (!s)
+        return NULL;
+    size_t len = 0;
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        numbuf b;
+        len += (size_t)sprintf(s + len, "%s%s", i ? "," : "", fmt_double(&b, v[i]));
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
+/* ---- studies ---- */
+
+#define STUDY_COLS                                                                        \
+    "s.id, s.name, array_to_string(s.directions, ','), s.sampler, s.pruner, s.user_attrs, " \
+    "s.search_space, s.max_trials, " MS("s.created_at")
+#define STUDY_NCOLS 9
+
+static hpo_rc parse_directions(const char *text, hpo_study_config *c, hpo_error *err)
+{
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    c->directions = calloc(n, sizeof *c->directions);
+    if (!c->directions)
+        return nomem(err);
+    const char *p = text;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char name[16];
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (hpo_direction_parse(name, &c->directions[i]) != HPO_OK)
+            return hpo_error_set(err, HPO_E_INTERNAL, NULL, "stored direction '%s' unknown", name);
+        c->n_directions = i + 1;
+        p = end ? end + 1 : p + len;
+    }
+    return HPO_OK;
+}
+
+static hpo_rc parse_space(const char *text, hpo_space *ret, hpo_error *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL, "stored search space unreadable: %s",
+                             jerr.text);
+    hpo_error e;
+    hpo_error_clear(&e);
+    hpo_rc rc = hpo_json_to_space(j, "search_space", ret, &e);
+    json_decref(j);
+    if (rc != HPO_OK)
+        return hpo_error_set(err, rc == HPO_E_NOMEM ? rc : HPO_E_INTERNAL, NULL,
+                             "stored search space invalid: %s", e.message);
+    return HPO_OK;
+}
+
+/* Fills *c (zeroed first) from a row of STUDY_COLS starting at column 0. */
+static hpo_rc parse_study(PGresult *r, int row, hpo_study_config *c, hpo_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->id = get_i64(r, row, 0);
+    c->max_trials = get_i64(r, row, 7);
+    c->created_ms = get_i64(r, row, 8);
+    hpo_rc rc = dup_text(r, row, 1, &c->name);
+    if (rc == HPO_OK)
+        rc = dup_text(r, row, 3, &c->sampler);
+    if (rc == HPO_OK)
+        rc = dup_text(r, row, 4, &c->pruner);
+    if (rc == HPO_OK)
+        rc = dup_text(r, row, 5, &c->user_attrs);
+    if (rc != HPO_OK)
+        rc = nomem(err);
+    if (rc == HPO_OK)
+        rc = parse_directions(PQgetvalue(r, row, 2), c, err);
+    if (rc == HPO_OK)
+        rc = parse_space(PQgetvalue(r, row, 6), &c->space, err);
+    if (rc != HPO_OK)
+        hpo_study_config_clear(c);
+    return rc;
+}
+
+hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
+{
+    if (c->n_directions == 0)
+        return hpo_error_set(err, HPO_E_INVALID, "directions", "at least one direction needed");
+    size_t dlen = 0;
+    for (size_t i = 0; i < c->n_directions; i++)
+        dlen += strlen(hpo_direction_name(c->directions[i])) + 1;
+    char *dirs = malloc(dlen);
+    char *space = json_text(hpo_space_to_json(&c->space));
+    if (!dirs || !space) {
+        free(dirs);
+        free(space);
+        return nomem(err);
+    }
+    dirs[0] = '\0';
+    for (size_t i = 0; i < c->n_directions; i++) {
+        if (i)
+            strcat(dirs, ",");
+        strcat(dirs, hpo_direction_name(c->directions[i]));
+    }
+    numbuf mt;
+    const char *params[] = {
+        c->name,
+        dirs,
+        c->sampler ? c->sampler : "{}",
+        c->pruner ? c->pruner : "{}",
+        space,
+        c->max_trials > 0 ? fmt_i64(&mt, c->max_trials) : NULL,
+        c->user_attrs ? c->user_attrs : "{}",
+    };
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "INSERT INTO studies (name, directions, sampler, pruner, search_space,"
+                            " max_trials, user_attrs)"
+                            " VALUES ($1, string_to_array($2, ','), $3::json, $4::json, $5::json,"
+                            " $6::bigint, $7::json)"
+                            " ON CONFLICT (name) DO NOTHING"
+                            " RETURNING id, " MS("created_at"),
+                            7, params, &r, err);
+    free(dirs);
+    free(space);
+    if (rc != HPO_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return hpo_error_set(err, HPO_E_EXISTS, "name", "study '%s' already exists", c->name);
+    }
+    c->id = get_i64(r, 0, 0);
+    c->created_ms = get_i64(r, 0, 1);
+    PQclear(r);
+    return HPO_OK;
+}
+
+hpo_rc hpo_db_study_load(hpo_db *db, const char *name, hpo_study_config *ret, hpo_error *err)
+{
+    const char *params[] = {name};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db, "SELECT " STUDY_COLS " FROM studies s WHERE s.name = $1", 1,
+                            params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' not found", name);
+    else
+        rc = parse_study(r, 0, ret, err);
+    PQclear(r);
+    return rc;
+}
+
+hpo_rc hpo_db_study_delete(hpo_db *db, const char *name, hpo_error *err)
+{
+    const char *params[] = {name};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db, "DELETE FROM studies WHERE name = $1", 1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    long n = affected_rows(r);
+    PQclear(r);
+    if (n == 0)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' not found", name);
+    return HPO_OK;
+}
+
+/* Counts columns follow hpo_trial_state's order. The best trial of a single-objective study is
+ * its lowest (minimize) or highest (maximize) objective-0 value over COMPLETE trials, NaN never
+ * best, ties to the lower number. */
+static const char study_list_sql[] =
+    "SELECT " STUDY_COLS ","
+    " coalesce(c.running, 0), coalesce(c.waiting, 0), coalesce(c.complete, 0),"
+    " coalesce(c.pruned, 0), coalesce(c.fail, 0), b.number, b.value"
+    " FROM studies s"
+    " LEFT JOIN (SELECT study_id,"
+    "   count(*) FILTER (WHERE state = 'running') AS running,"
+    "   count(*) FILTER (WHERE state = 'waiting') AS waiting,"
+    "   count(*) FILTER (WHERE state = 'complete') AS complete,"
+    "   count(*) FILTER (WHERE state = 'pruned') AS pruned,"
+    "   count(*) FILTER (WHERE state = 'fail') AS fail"
+    "   FROM trials GROUP BY study_id) c ON c.study_id = s.id"
+    " LEFT JOIN (SELECT DISTINCT ON (t.study_id) t.study_id, t.number, v.value"
+    "   FROM trials t"
+    "   JOIN studies s2 ON s2.id = t.study_id AND cardinality(s2.directions) = 1"
+    "   JOIN trial_values v ON v.trial_id = t.id AND v.objective = 0"
+    "   WHERE t.state = 'complete' AND v.value <> 'NaN'"
+    "   ORDER BY t.study_id,"
+    "     CASE WHEN s2.directions[1] = 'maximize' THEN -v.value ELSE v.value END, t.number"
+    " ) b ON b.study_id = s.id"
+    " ORDER BY s.name COLLATE \"C\"";
+
+hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo_error *err)
+{
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db, study_list_sql, 0, NULL, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r);
+    hpo_study_summary *out = calloc(n ? n : 1, sizeof *out);
+    if (!out) {
+        PQclear(r);
+        return nomem(err);
+    }
+    size_t done = 0;
+    for (; done < n; done++) {
+        int row = (int)done;
+        hpo_study_summary *s = &out[done];
+        rc = parse_study(r, row, &s->config, err);
+        if (rc != HPO_OK)
+            break;
+        for (int k = 0; k < HPO_TRIAL_STATE_COUNT; k++)
+            s->counts[k] = get_i64(r, row, STUDY_NCOLS + k);
+        int bcol = STUDY_NCOLS + HPO_TRIAL_STATE_COUNT;
+        s->has_best = !PQgetisnull(r, row, bcol);
+        if (s->has_best) {
+            s->best_number = get_i64(r, row, bcol);
+            s->best_value = get_double(r, row, bcol + 1);
+        }
+    }
+    PQclear(r);
+    if (rc != HPO_OK) {
+        hpo_study_summaries_free(out, done);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_study_summaries_free(hpo_study_summary *s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++)
+        hpo_study_config_clear(&s[i].config);
+    free(s);
+}
+
+/* ---- trials ---- */
+
+typedef struct {
+    int64_t id;
+    size_t index;
+} id_index;
+
+static int id_index_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const id_index *)a)->id, y = ((const id_index *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static hpo_trial *trial_by_id(const id_index *map, size_t n, hpo_trial *trials, int64_t id)
+{
+    id_index key = {.id = id};
+    const id_index *hit = bsearch(&key, map, n, sizeof *map, id_index_cmp);
+    return hit ? &trials[hit->index] : NULL;
+}
+
+/* Distributions repeat across trials (one per param name, as a rule): parse each text once. */
+#define DIST_CACHE_MAX 64
+typedef struct {
+    size_t n;
+    char *text[DIST_CACHE_MAX];
+    hpo_dist dist[DIST_CACHE_MAX];
+    hpo_dist scratch;
+} dist_cache;
+
+static void dist_cache_clear(dist_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->text[i]);
+        hpo_dist_clear(&c->dist[i]);
+    }
+    hpo_dist_clear(&c->scratch);
+    c->n = 0;
+}
+
+/* A borrowed distribution parsed from text, valid until the next call. */
+static hpo_rc dist_cache_get(dist_cache *c, const char *text, const hpo_dist **ret, hpo_error *err)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->text[i], text) == 0) {
+            *ret = &c->dist[i];
+            return HPO_OK;
+        }
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL, "stored distribution unreadable: %s",
+                             jerr.text);
+    hpo_dist d;
+    hpo_error e;
+    hpo_error_clear(&e);
+    hpo_rc rc = hpo_json_to_dist(j, "distribution", &d, &e);
+    json_decref(j);
+    if (rc != HPO_OK)
+        return hpo_error_set(err, rc == HPO_E_NOMEM ? rc : HPO_E_INTERNAL, NULL,
+                             "stored distribution invalid: %s", e.message);
+    char *copy = c->n < DIST_CACHE_MAX ? strdup(text) : NULL;
+    if (!copy) {
+        hpo_dist_clear(&c->scratch);
+        c->scratch = d;
+        *ret = &c->scratch;
+        return HPO_OK;
+    }
+    c->text[c->n] = copy;
+    c->dist[c->n] = d;
+    *ret = &c->dist[c->n++];
+    return HPO_OK;
+}
+
+#define TRIAL_COLS                                                                          \
+    "t.id, t.number, t.state, t.worker, t.idempotency_key, t.fail_reason, t.fixed_params, " \
+    MS("t.created_at") ", " MS("t.started_at") ", " MS("t.finished_at") ", "                \
+    MS("t.heartbeat_at")
+
+static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
+{
+    t->id = get_i64(r, row, 0);
+    t->number = get_i64(r, row, 1);
+    if (hpo_trial_state_parse(PQgetvalue(r, row, 2), &t->state) != HPO_OK)
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL, "stored trial state '%s' unknown",
+                             PQgetvalue(r, row, 2));
+    if (dup_text(r, row, 3, &t->worker) != HPO_OK ||
+        dup_text(r, row, 4, &t->idempotency_key) != HPO_OK ||
+        dup_text(r, row, 5, &t->fail_reason) != HPO_OK ||
+        dup_text(r, row, 6, &t->fixed_params) != HPO_OK)
+        return nomem(err);
+    t->created_ms = get_i64(r, row, 7);
+    t->started_ms = get_i64(r, row, 8);
+    t->finished_ms = get_i64(r, row, 9);
+    t->heartbeat_ms = get_i64(r, row, 10);
+    return HPO_OK;
+}
+
+/* The child tables are read for the whole study at once and dealt out to the trials by id. */
+static hpo_rc load_params(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
+                          size_t n, hpo_error *err)
+{
+    const char *params[] = {sid};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT p.trial_id, p.name, p.distribution, p.value"
+                            " FROM trial_params p JOIN trials t ON t.id = p.trial_id"
+                            " WHERE t.study_id = $1 ORDER BY p.trial_id, p.position, p.name",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    dist_cache cache = {0};
+    for (int i = 0; i < PQntuples(r) && rc == HPO_OK; i++) {
+        hpo_trial *t = trial_by_id(map, n, trials, get_i64(r, i, 0));
+        if (!t)
+            continue; /* inserted after the trials were read (READ COMMITTED) */
+        const hpo_dist *d = NULL;
+        rc = dist_cache_get(&cache, PQgetvalue(r, i, 2), &d, err);
+        if (rc == HPO_OK) {
+            rc = hpo_trial_add_param(t, PQgetvalue(r, i, 1), d, get_double(r, i, 3));
+            if (rc != HPO_OK)
+                hpo_error_set(err, rc, NULL, "loading param '%s' of trial %" PRId64 " failed",
+                              PQgetvalue(r, i, 1), t->number);
+        }
+    }
+    dist_cache_clear(&cache);
+    PQclear(r);
+    return rc;
+}
+
+static hpo_rc load_values(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
+                          size_t n, hpo_error *err)
+{
+    const char *params[] = {sid};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT v.trial_id, v.value"
+                            " FROM trial_values v JOIN trials t ON t.id = v.trial_id"
+                            " WHERE t.study_id = $1 ORDER BY v.trial_id, v.objective",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    int rows = PQntuples(r);
+    double *buf = malloc((size_t)(rows ? rows : 1) * sizeof *buf);
+    if (!buf) {
+        PQclear(r);
+        return nomem(err);
+    }
+    for (int i = 0; i < rows && rc == HPO_OK;) {
+        int64_t id = get_i64(r, i, 0);
+        size_t k = 0;
+        for (; i < rows && get_i64(r, i, 0) == id; i++)
+            buf[k++] = get_double(r, i, 1);
+        hpo_trial *t = trial_by_id(map, n, trials, id);
+        if (t && hpo_trial_set_values(t, buf, k) != HPO_OK)
+            rc = nomem(err);
+    }
+    free(buf);
+    PQclear(r);
+    return rc;
+}
+
+static hpo_rc load_reports(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
+                           size_t n, hpo_error *err)
+{
+    const char *params[] = {sid};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT iv.trial_id, iv.step, iv.value"
+                            " FROM trial_intermediate_values iv JOIN trials t ON t.id = iv.trial_id"
+                            " WHERE t.study_id = $1 ORDER BY iv.trial_id, iv.step",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == HPO_OK; i++) {
+        hpo_trial *t = trial_by_id(map, n, trials, get_i64(r, i, 0));
+        bool added;
+        if (t && hpo_trial_add_report(t, get_i64(r, i, 1), get_double(r, i, 2), &added) != HPO_OK)
+            rc = nomem(err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t *ret_n,
+                          hpo_error *err)
+{
+    numbuf sb;
+    const char *params[] = {fmt_i64(&sb, study_id)};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT " TRIAL_COLS " FROM trials t WHERE t.study_id = $1"
+                            " ORDER BY t.number",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r);
+    hpo_trial *trials = calloc(n ? n : 1, sizeof *trials);
+    id_index *map = calloc(n ? n : 1, sizeof *map);
+    if (!trials || !map) {
+        free(trials);
+        free(map);
+        PQclear(r);
+        return nomem(err);
+    }
+    for (size_t i = 0; i < n && rc == HPO_OK; i++) {
+        rc = parse_trial(r, (int)i, &trials[i], err);
+        map[i] = (id_index){.id = trials[i].id, .index = i};
+    }
+    PQclear(r);
+    qsort(map, n, sizeof *map, id_index_cmp);
+    if (rc == HPO_OK)
+        rc = load_params(db, sb.s, trials, map, n, err);
+    if (rc == HPO_OK)
+        rc = load_values(db, sb.s, trials, map, n, err);
+    if (rc == HPO_OK)
+        rc = load_reports(db, sb.s, trials, map, n, err);
+    free(map);
+    if (rc != HPO_OK) {
+        hpo_trials_free(trials, n);
+        return rc;
+    }
+    *ret = trials;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_trials_free(hpo_trial *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        hpo_trial_clear(&t[i]);
+    free(t);
+}
+
+static hpo_rc insert_param(hpo_db *db, const char *tid, const hpo_param *p, const char *position,
+                           hpo_error *err)
+{
+    char *dist = json_text(hpo_dist_to_json(&p->dist));
+    if (!dist)
+        return nomem(err);
+    numbuf vb;
+    const char *params[] = {tid, p->name, dist, fmt_double(&vb, p->value), position};
+    PGresult *r = NULL;
+    /* position NULL: after the params already there. ON CONFLICT keeps the transaction usable. */
+    hpo_rc rc = hpo_db_exec(db,
+                            "INSERT INTO trial_params (trial_id, name, distribution, value, position)"
+                            " SELECT $1::bigint, $2, $3::json, $4::float8,"
+                            "  coalesce($5::int, (SELECT coalesce(max(position) + 1, 0)"
+                            "   FROM trial_params WHERE trial_id = $1::bigint))"
+                            " ON CONFLICT (trial_id, name) DO NOTHING",
+                            5, params, &r, err);
+    free(dist);
+    if (rc != HPO_OK)
+        return rc;
+    long n = affected_rows(r);
+    PQclear(r);
+    if (n == 0)
+        return hpo_error_set(err, HPO_E_EXISTS, NULL, "param '%s' already set", p->name);
+    return HPO_OK;
+}
+
+static hpo_rc insert_values(hpo_db *db, const char *tid, const double *values, size_t n,
+                            hpo_error *err)
+{
+    if (n == 0)
+        return HPO_OK;
+    char *arr = float_array(values, n);
+    if (!arr)
+        return nomem(err);
+    const char *params[] = {tid, arr};
+    hpo_rc rc = hpo_db_exec(db,
+                            "INSERT INTO trial_values (trial_id, objective, value)"
+                            " SELECT $1::bigint, u.o - 1, u.v"
+                            " FROM unnest($2::float8[]) WITH ORDINALITY AS u(v, o)",
+                            2, params, NULL, err);
+    free(arr);
+    return rc;
+}
+
+hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error *err)
+{
+    numbuf sb;
+    const char *sid = fmt_i64(&sb, study_id);
+    const char *p1[] = {sid};
+    PGresult *r = NULL;
+    /* The UPDATE takes the study's row lock: numbers are handed out one transaction at a time,
+     * and a rolled-back transaction gives its number back. */
+    hpo_rc rc = hpo_db_exec(db,
+                            "UPDATE studies SET next_number = next_number + 1"
+                            " WHERE id = $1::bigint"
+                            " AND (max_trials IS NULL OR next_number < max_trials)"
+                            " RETURNING next_number - 1",
+                            1, p1, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        rc = hpo_db_exec(db, "SELECT 1 FROM studies WHERE id = $1::bigint", 1, p1, &r, err);
+        if (rc != HPO_OK)
+            return rc;
+        bool exists = PQntuples(r) > 0;
+        PQclear(r);
+        if (exists)
+            return hpo_error_set(err, HPO_E_COMPLETE, NULL, "the study has all its trials");
+        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study %" PRId64 " not found", study_id);
+    }
+    int64_t number = get_i64(r, 0, 0);
+    PQclear(r);
+
+    numbuf nb, cb, stb, fb, hb;
+    const char *p2[] = {
+        sid,
+        fmt_i64(&nb, number),
+        hpo_trial_state_name(t->state),
+        t->worker,
+        t->idempotency_key,
+        t->fail_reason,
+        t->fixed_params,
+        fmt_ms(&cb, t->created_ms),
+        fmt_ms(&stb, t->started_ms),
+        fmt_ms(&fb, t->finished_ms),
+        fmt_ms(&hb, t->heartbeat_ms),
+    };
+    rc = hpo_db_exec(db,
+                     "INSERT INTO trials (study_id, number, state, worker, idempotency_key,"
+                     " fail_reason, fixed_params, created_at, started_at, finished_at,"
+                     " heartbeat_at)"
+                     " VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, $7::json,"
+                     " coalesce(" TS(8) ", now()), " TS(9) ", " TS(10) ", " TS(11) ")"
+                     " ON CONFLICT (study_id, idempotency_key) DO NOTHING"
+                     " RETURNING id, " MS("created_at"),
+                     11, p2, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        /* We still hold the study's row lock, so nobody took a number after ours: give it back
+         * so that a caller who commits anyway leaves no gap. */
+        rc = hpo_db_exec(db, "UPDATE studies SET next_number = next_number - 1 WHERE id = $1::bigint",
+                         1, p1, NULL, err);
+        if (rc != HPO_OK)
+            return rc;
+        return hpo_error_set(err, HPO_E_EXISTS, "idempotency_key",
+                             "idempotency key '%s' already used in this study", t->idempotency_key);
+    }
+    int64_t id = get_i64(r, 0, 0);
+    int64_t created = get_i64(r, 0, 1);
+    PQclear(r);
+
+    numbuf tb;
+    const char *tid = fmt_i64(&tb, id);
+    for (size_t i = 0; i < t->n_params && rc == HPO_OK; i++) {
+        numbuf pb;
+        rc = insert_param(db, tid, &t->params[i], fmt_i64(&pb, (int64_t)i), err);
+    }
+    if (rc == HPO_OK)
+        rc = insert_values(db, tid, t->values, t->n_values, err);
+    for (size_t i = 0; i < t->n_reports && rc == HPO_OK; i++)
+        rc = hpo_db_report_insert(db, id, t->reports[i].step, t->reports[i].value, err);
+    if (rc != HPO_OK)
+        return rc;
+    t->id = id;
+    t->number = number;
+    if (t->created_ms == 0)
+        t->created_ms = created;
+    return HPO_OK;
+}
+
+hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err)
+{
+    numbuf ib, sb, fb, hb;
+    const char *params[] = {
+        fmt_i64(&ib, t->id),
+        hpo_trial_state_name(t->state),
+        t->worker,
+        t->fail_reason,
+        fmt_ms(&sb, t->started_ms),
+        fmt_ms(&fb, t->finished_ms),
+        fmt_ms(&hb, t->heartbeat_ms),
+    };
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "UPDATE trials SET state = $2, worker = $3, fail_reason = $4,"
+                            " started_at = " TS(5) ", finished_at = " TS(6) ","
+                            " heartbeat_at = " TS(7) " WHERE id = $1::bigint",
+                            7, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    long n = affected_rows(r);
+    PQclear(r);
+    if (n == 0)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "trial %" PRId64 " not found", t->id);
+    rc = hpo_db_exec(db, "DELETE FROM trial_values WHERE trial_id = $1::bigint", 1, params, NULL,
+                     err);
+    if (rc == HPO_OK)
+        rc = insert_values(db, params[0], t->values, t->n_values, err);
+    return rc;
+}
+
+hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err)
+{
+    numbuf tb;
+    return insert_param(db, fmt_i64(&tb, trial_id), p, NULL, err);
+}
+
+hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double value,
+                            hpo_error *err)
+{
+    numbuf tb, sb, vb;
+    const char *params[] = {fmt_i64(&tb, trial_id), fmt_i64(&sb, step), fmt_double(&vb, value)};
+    return hpo_db_exec(db,
+                       "INSERT INTO trial_intermediate_values (trial_id, step, value)"
+                       " VALUES ($1::bigint, $2::bigint, $3::float8)"
+                       " ON CONFLICT (trial_id, step) DO NOTHING",
+                       3, params, NULL, err);
+}
+
+hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
+                        hpo_error *err)
+{
+    numbuf tb, nb;
+    const char *params[] = {fmt_i64(&tb, trial_id), fmt_i64(&nb, now_ms), worker};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "UPDATE trials SET heartbeat_at = " TS(2) ","
+                            " worker = coalesce($3, worker) WHERE id = $1::bigint",
+                            3, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    long n = affected_rows(r);
+    PQclear(r);
+    if (n == 0)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "trial %" PRId64 " not found", trial_id);
+    return HPO_OK;
+}

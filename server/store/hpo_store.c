@@ -1,0 +1,333 @@
+/* hpo_store: the connection pool, the statement helper that maps SQLSTATEs to hpo_rc, and the one
+ * transaction runner (BEGIN ... COMMIT, retried on serialization failures and deadlocks). */
+#include "hpo_store.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hpo_rng.h"
+
+#define TX_MAX_TRIES 8
+#define POOL_WAIT_S 30 /* a caller waiting longer than this for a connection gets UNAVAILABLE */
+
+typedef struct {
+    PGconn *conn;
+    bool busy;
+} pool_slot;
+
+struct hpo_store {
+    char *conninfo;
+    int n;
+    pool_slot *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+struct hpo_db {
+    PGconn *conn;
+    bool failed;    /* a statement failed: PostgreSQL aborted the transaction */
+    hpo_rc failed_rc;
+    bool retry;     /* the failure was a serialization failure or a deadlock */
+    bool lost;      /* the connection is gone */
+};
+
+static void notice_ignore(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* library code does not log; NOTICEs ("already exists, skipping") are noise */
+}
+
+/* libpq's messages end with a newline; error texts do not. */
+static void set_pq_error(hpo_error *err, hpo_rc code, const char *prefix, const char *msg)
+{
+    char buf[HPO_ERROR_MESSAGE_MAX];
+    snprintf(buf, sizeof buf, "%s", msg ? msg : "");
+    size_t len = strlen(buf);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    hpo_error_set(err, code, NULL, "%s%s", prefix, buf);
+}
+
+static PGconn *connect_one(const char *conninfo)
+{
+    const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
+    const char *const vals[] = {conninfo, "hpo-server", "UTF8", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, notice_ignore, NULL);
+    return c;
+}
+
+hpo_rc hpo_store_open(const char *conninfo, int pool_size, hpo_store **ret, hpo_error *err)
+{
+    if (!conninfo || pool_size < 1)
+        return hpo_error_set(err, HPO_E_INVALID, NULL, "store: conninfo and pool_size >= 1 needed");
+    hpo_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    s->conninfo = strdup(conninfo);
+    s->slots = calloc((size_t)pool_size, sizeof *s->slots);
+    if (!s->conninfo || !s->slots) {
+        free(s->conninfo);
+        free(s->slots);
+        free(s);
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    s->n = pool_size;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    for (int i = 0; i < pool_size; i++) {
+        s->slots[i].conn = connect_one(conninfo);
+        if (!s->slots[i].conn) {
+            hpo_store_close(s);
+            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+        }
+        if (PQstatus(s->slots[i].conn) != CONNECTION_OK) {
+            set_pq_error(err, HPO_E_UNAVAILABLE, "cannot connect to PostgreSQL: ",
+                         PQerrorMessage(s->slots[i].conn));
+            hpo_store_close(s);
+            return HPO_E_UNAVAILABLE;
+        }
+    }
+    *ret = s;
+    return HPO_OK;
+}
+
+void hpo_store_close(hpo_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        if (s->slots[i].conn)
+            PQfinish(s->slots[i].conn);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->slots);
+    free(s->conninfo);
+    free(s);
+}
+
+/* Takes a free connection, waiting for one; resets it when PostgreSQL dropped it. */
+static hpo_rc pool_acquire(hpo_store *s, int *ret_slot, hpo_error *err)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += POOL_WAIT_S;
+    int slot = -1;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (int i = 0; i < s->n; i++)
+            if (!s->slots[i].busy) {
+                slot = i;
+                break;
+            }
+        if (slot >= 0)
+            break;
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->mu);
+            return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
+                                 "no database connection free after %d s", POOL_WAIT_S);
+        }
+    }
+    s->slots[slot].busy = true;
+    pthread_mutex_unlock(&s->mu);
+
+    /* The slot is ours now: a reset (which blocks) happens outside the lock. */
+    PGconn *c = s->slots[slot].conn;
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(c, "ROLLBACK");
+        PQclear(r);
+    }
+    if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+        PQreset(c);
+        if (PQstatus(c) != CONNECTION_OK) {
+            set_pq_error(err, HPO_E_UNAVAILABLE, "cannot connect to PostgreSQL: ", PQerrorMessage(c));
+            pthread_mutex_lock(&s->mu);
+            s->slots[slot].busy = false;
+            pthread_cond_signal(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            return HPO_E_UNAVAILABLE;
+        }
+    }
+    *ret_slot = slot;
+    return HPO_OK;
+}
+
+static void pool_release(hpo_store *s, int slot)
+{
+    pthread_mutex_lock(&s->mu);
+    s->slots[slot].busy = false;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool sqlstate_is(const char *st, const char *want)
+{
+    return st && strcmp(st, want) == 0;
+}
+
+static bool sqlstate_class(const char *st, const char *cls)
+{
+    return st && strncmp(st, cls, 2) == 0;
+}
+
+static bool conn_lost(PGconn *c, const char *st)
+{
+    return PQstatus(c) != CONNECTION_OK || sqlstate_class(st, "08") || sqlstate_is(st, "57P01") ||
+           sqlstate_is(st, "57P02") || sqlstate_is(st, "57P03");
+}
+
+/* Maps a failed result (r may be NULL) to an hpo_rc and records it on db. */
+static hpo_rc db_fail(hpo_db *db, PGresult *r, hpo_error *err)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    if (!msg)
+        msg = PQerrorMessage(db->conn);
+    hpo_rc rc;
+    if (conn_lost(db->conn, st)) {
+        db->lost = true;
+        rc = HPO_E_UNAVAILABLE;
+        set_pq_error(err, rc, "database connection lost: ", msg);
+    } else if (sqlstate_is(st, "40001") || sqlstate_is(st, "40P01")) {
+        db->retry = true;
+        rc = HPO_E_UNAVAILABLE;
+        set_pq_error(err, rc, "database conflict, retry: ", msg);
+    } else if (sqlstate_is(st, "23505")) {
+        rc = HPO_E_EXISTS;
+        set_pq_error(err, rc, "already exists: ", detail ? detail : msg);
+    } else if (sqlstate_is(st, "23503")) {
+        rc = HPO_E_NOT_FOUND;
+        set_pq_error(err, rc, "not found: ", detail ? detail : msg);
+    } else if (sqlstate_class(st, "53")) {
+        rc = HPO_E_UNAVAILABLE;
+        set_pq_error(err, rc, "database overloaded: ", msg);
+    } else {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "database error %s: ", st ? st : "(no SQLSTATE)");
+        rc = HPO_E_INTERNAL;
+        set_pq_error(err, rc, prefix, msg);
+    }
+    db->failed = true;
+    db->failed_rc = rc;
+    return rc;
+}
+
+hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                   struct pg_result **ret_res, hpo_error *err)
+{
+    if (db->lost)
+        return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "database connection lost");
+    PGresult *r = PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (ret_res)
+            *ret_res = r;
+        else
+            PQclear(r);
+        return HPO_OK;
+    }
+    hpo_rc rc = db_fail(db, r, err);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs a transaction-control command outside fn's accounting. */
+static hpo_rc db_command(hpo_db *db, const char *sql, PGresult **ret, hpo_error *err)
+{
+    PGresult *r = PQexec(db->conn, sql);
+    if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+        if (ret)
+            *ret = r;
+        else
+            PQclear(r);
+        return HPO_OK;
+    }
+    hpo_rc rc = db_fail(db, r, err);
+    PQclear(r);
+    return rc;
+}
+
+static void backoff(hpo_rng *rng, int attempt)
+{
+    /* 1..(2^attempt) ms, at most ~128 ms, randomised so that colliding transactions spread out. */
+    uint64_t cap_us = 1000u << (attempt < 7 ? attempt : 7);
+    uint64_t us = 500 + hpo_rng_below(rng, cap_us);
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
+{
+    hpo_rng rng;
+    bool rng_ready = false;
+    bool begin_retried = false;
+    hpo_rc rc = HPO_E_INTERNAL;
+    for (int attempt = 0; attempt < TX_MAX_TRIES; attempt++) {
+        int slot = -1;
+        hpo_error_clear(err);
+        rc = pool_acquire(s, &slot, err);
+        if (rc != HPO_OK)
+            return rc;
+        hpo_db db = {.conn = s->slots[slot].conn};
+
+        rc = db_command(&db, "BEGIN", NULL, err);
+        if (rc != HPO_OK) {
+            pool_release(s, slot); /* a lost connection is reset on the next acquire */
+            if (db.lost && !begin_retried) {
+                /* Nothing of fn ran: PostgreSQL restarted since this connection was last used. */
+                begin_retried = true;
+                attempt--;
+                continue;
+            }
+            return rc;
+        }
+
+        rc = fn(&db, ctx, err);
+        if (rc == HPO_OK && db.failed) {
+            rc = db.failed_rc; /* fn ignored a failed statement: the transaction is aborted */
+            if (err && err->code == HPO_OK)
+                hpo_error_set(err, rc, NULL, "a statement of the transaction failed");
+        }
+        if (db.lost) {
+            pool_release(s, slot);
+            return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
+                                 "database connection lost during the transaction: outcome unknown");
+        }
+        if (rc == HPO_OK) {
+            PGresult *r = NULL;
+            rc = db_command(&db, "COMMIT", &r, err);
+            if (rc == HPO_OK) {
+                /* COMMIT of a transaction that failed answers "ROLLBACK". */
+                bool rolled_back = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
+                PQclear(r);
+                pool_release(s, slot);
+                if (rolled_back)
+                    return hpo_error_set(err, HPO_E_INTERNAL, NULL, "transaction rolled back");
+                return HPO_OK;
+            }
+        } else if (!db.lost) {
+            hpo_db rb = {.conn = db.conn};
+            hpo_error ignored;
+            db_command(&rb, "ROLLBACK", NULL, &ignored);
+        }
+        pool_release(s, slot);
+        if (db.lost)
+            return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
+                                 "database connection lost at commit: outcome unknown");
+        if (!db.retry)
+            return rc;
+        if (!rng_ready) {
+            hpo_rng_seed(&rng, hpo_rng_entropy());
+            rng_ready = true;
+        }
+        backoff(&rng, attempt);
+    }
+    return rc; /* err describes the last serialization failure */
+}

@@ -1,0 +1,91 @@
+/* hpo_store: PostgreSQL storage: a connection pool, numbered migrations, one transaction runner,
+ * and the queries the service needs. Never sees HTTP. Thread-safe: every call takes its own
+ * connection from the pool. */
+#ifndef HPO_STORE_H
+#define HPO_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hpo_error.h"
+#include "hpo_model.h"
+
+typedef struct hpo_store hpo_store;
+typedef struct hpo_db hpo_db; /* one connection inside a running transaction (borrowed) */
+
+/* Opens a pool of `pool_size` connections to `conninfo` (a postgresql:// URI or key=value string).
+ * HPO_E_UNAVAILABLE when PostgreSQL cannot be reached. *ret is owned; hpo_store_close frees it. */
+hpo_rc hpo_store_open(const char *conninfo, int pool_size, hpo_store **ret, hpo_error *err);
+void hpo_store_close(hpo_store *s); /* NULL is a no-op */
+
+/* Applies the migrations not yet applied, in order, in one transaction under an advisory lock, and
+ * records them in hpo_schema_version: safe to run twice and from two servers at once.
+ * *ret_version (may be NULL) is the schema version after the call. */
+hpo_rc hpo_store_migrate(hpo_store *s, int *ret_version, hpo_error *err);
+/* The number of the newest migration this build knows. */
+int hpo_store_schema_version(void);
+
+/* Runs fn inside BEGIN ... COMMIT on a pooled connection (isolation READ COMMITTED). fn returns
+ * HPO_OK to commit, anything else to roll back (that code is returned). Serialization failures
+ * and deadlocks (SQLSTATE 40001, 40P01) are retried with backoff, up to 8 times, so fn must have
+ * no effects outside the database. A connection found broken is reset (PostgreSQL restarted);
+ * when it is lost mid-transaction the call returns HPO_E_UNAVAILABLE and the outcome is unknown. */
+typedef hpo_rc (*hpo_tx_fn)(hpo_db *db, void *ctx, hpo_error *err);
+hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err);
+
+/* ---- queries: call only from inside a hpo_tx_fn ---- */
+
+/* Low-level: runs one SQL statement (no `;`-separated lists) with text-format parameters ($1..;
+ * a NULL entry is SQL NULL) on the transaction's connection. For the store's own files and for
+ * tests. Maps SQLSTATE: 23505 -> HPO_E_EXISTS, 23503 -> HPO_E_NOT_FOUND, 40001/40P01 ->
+ * HPO_E_UNAVAILABLE and marks the transaction for a retry by hpo_store_tx, a lost connection
+ * (class 08, 57P01-57P03) and class 53 -> HPO_E_UNAVAILABLE, anything else -> HPO_E_INTERNAL with
+ * the server's message. After an error PostgreSQL refuses further statements in the transaction,
+ * and hpo_store_tx rolls it back even if fn returns HPO_OK. On success *ret_res (may be NULL) gets
+ * the libpq result (a PGresult, owned: PQclear it). */
+struct pg_result;
+hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                   struct pg_result **ret_res, hpo_error *err);
+
+/* Inserts a study; sets c->id and c->created_ms. HPO_E_EXISTS when the name is taken. */
+hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err);
+/* Loads a study's configuration by name into *ret (owned by the caller). HPO_E_NOT_FOUND. */
+hpo_rc hpo_db_study_load(hpo_db *db, const char *name, hpo_study_config *ret, hpo_error *err);
+/* Deletes a study and everything of it. HPO_E_NOT_FOUND when absent. */
+hpo_rc hpo_db_study_delete(hpo_db *db, const char *name, hpo_error *err);
+
+typedef struct {
+    hpo_study_config config;
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    bool has_best;       /* single objective with at least one COMPLETE trial */
+    double best_value;
+    int64_t best_number;
+} hpo_study_summary;
+/* All studies ordered by name, with counts per state and the best value. *ret owned: free with
+ * hpo_study_summaries_free. */
+hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo_error *err);
+void hpo_study_summaries_free(hpo_study_summary *s, size_t n);
+
+/* Every trial of a study with its params, values and intermediate values, ordered by number.
+ * *ret owned: free with hpo_trials_free. */
+hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t *ret_n,
+                          hpo_error *err);
+void hpo_trials_free(hpo_trial *t, size_t n);
+
+/* Creates a trial: takes the study's next number atomically (row lock on the study), refusing
+ * with HPO_E_COMPLETE when max_trials (> 0) trials exist already; inserts the trial with its
+ * state, worker, idempotency_key, fixed_params, times and params. Sets t->id and t->number.
+ * HPO_E_EXISTS when the idempotency key is already used in this study. */
+hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error *err);
+/* Writes a trial's state, worker, fail_reason, times and values (values replaced). */
+hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err);
+/* Adds one param to a trial. HPO_E_EXISTS when the name is already there. */
+hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err);
+/* Adds an intermediate value; a step already stored is left as it is. */
+hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double value,
+                            hpo_error *err);
+/* Records a heartbeat time (and the worker, when not NULL). */
+hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
+                        hpo_error *err);
+
+#endif

@@ -1,0 +1,952 @@
+/* test_store: the PostgreSQL store against a real server (HPO_TEST_PG): migrations, round trips,
+ * trial numbering under concurrency, the transaction runner's rollback, retry and reconnect. */
+#include <check.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hpo_codec.h"
+#include "hpo_store.h"
+#include "hpo_testdb.h"
+
+static char *g_conninfo;
+static hpo_store *g_store;
+
+/* ---- fixtures and helpers ---- */
+
+static void setup_db(void)
+{
+    g_conninfo = hpo_testdb_create();
+}
+
+static void teardown_db(void)
+{
+    hpo_testdb_drop(g_conninfo);
+    free(g_conninfo);
+    g_conninfo = NULL;
+}
+
+static void setup_store(void)
+{
+    setup_db();
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 4, &g_store, &err), HPO_OK);
+    ck_assert_msg(hpo_store_migrate(g_store, NULL, &err) == HPO_OK, "%s", err.message);
+}
+
+static void teardown_store(void)
+{
+    hpo_store_close(g_store);
+    g_store = NULL;
+    teardown_db();
+}
+
+/* Runs sql on a connection of its own and returns the first column of the first row as a long
+ * (-1 when there is no row). */
+static long sql_long(const char *sql)
+{
+    PGconn *c = PQconnectdb(g_conninfo);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    long v = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void sql_exec_direct(const char *sql)
+{
+    PGconn *c = PQconnectdb(g_conninfo);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
+                  "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static const char *const space_json =
+    "{\"lr\":{\"type\":\"float\",\"low\":1e-05,\"high\":0.1,\"log\":true},"
+    "\"dropout\":{\"type\":\"float\",\"low\":0,\"high\":0.5,\"step\":0.1},"
+    "\"width\":{\"type\":\"float\",\"low\":-1e300,\"high\":1e300},"
+    "\"layers\":{\"type\":\"int\",\"low\":1,\"high\":8},"
+    "\"units\":{\"type\":\"int\",\"low\":16,\"high\":1024,\"log\":true},"
+    "\"batch\":{\"type\":\"int\",\"low\":32,\"high\":256,\"step\":32},"
+    "\"opt\":{\"type\":\"categorical\",\"choices\":[\"SGD\",\"Adam\",3,2.5,4.0,true,false,null]}}";
+
+static void space_from_json(hpo_space *ret, const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s", jerr.text);
+    hpo_error err;
+    ck_assert_msg(hpo_json_to_space(j, "space", ret, &err) == HPO_OK, "%s", err.message);
+    json_decref(j);
+}
+
+static void dist_from_json(hpo_dist *ret, const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s", jerr.text);
+    hpo_error err;
+    ck_assert_msg(hpo_json_to_dist(j, "d", ret, &err) == HPO_OK, "%s", err.message);
+    json_decref(j);
+}
+
+static void make_config(hpo_study_config *c, const char *name, hpo_direction d0, size_t n_dirs,
+                        int64_t max_trials)
+{
+    memset(c, 0, sizeof *c);
+    c->name = strdup(name);
+    c->n_directions = n_dirs;
+    c->directions = calloc(n_dirs, sizeof *c->directions);
+    for (size_t i = 0; i < n_dirs; i++)
+        c->directions[i] = i == 0 ? d0 : (hpo_direction)(1 - (int)d0);
+    c->sampler = strdup("{\"seed\":7,\"type\":\"tpe\"}");
+    c->pruner = strdup("{\"type\":\"none\"}");
+    c->user_attrs = strdup("{\"owner\":\"test\",\"note\":\"é ü\"}");
+    c->max_trials = max_trials;
+}
+
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* tx bodies */
+
+typedef struct {
+    hpo_study_config *config;
+} insert_ctx;
+
+static hpo_rc insert_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    insert_ctx *ctx = vctx;
+    return hpo_db_study_insert(db, ctx->config, err);
+}
+
+static hpo_rc insert_study(hpo_study_config *c, hpo_error *err)
+{
+    insert_ctx ctx = {c};
+    return hpo_store_tx(g_store, insert_fn, &ctx, err);
+}
+
+typedef struct {
+    const char *name;
+    hpo_study_config out;
+} load_ctx;
+
+static hpo_rc load_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    load_ctx *ctx = vctx;
+    return hpo_db_study_load(db, ctx->name, &ctx->out, err);
+}
+
+static hpo_rc delete_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    return hpo_db_study_delete(db, vctx, err);
+}
+
+typedef struct {
+    int64_t study_id;
+    hpo_trial *trial;
+} create_ctx;
+
+static hpo_rc create_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    create_ctx *ctx = vctx;
+    return hpo_db_trial_create(db, ctx->study_id, ctx->trial, err);
+}
+
+static hpo_rc create_trial(hpo_store *s, int64_t study_id, hpo_trial *t, hpo_error *err)
+{
+    create_ctx ctx = {study_id, t};
+    return hpo_store_tx(s, create_fn, &ctx, err);
+}
+
+typedef struct {
+    int64_t study_id;
+    hpo_trial *trials;
+    size_t n;
+} trials_ctx;
+
+static hpo_rc trials_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    trials_ctx *ctx = vctx;
+    return hpo_db_trials_load(db, ctx->study_id, &ctx->trials, &ctx->n, err);
+}
+
+static void load_trials(int64_t study_id, trials_ctx *ctx)
+{
+    hpo_error err;
+    ctx->study_id = study_id;
+    ck_assert_msg(hpo_store_tx(g_store, trials_fn, ctx, &err) == HPO_OK, "%s", err.message);
+}
+
+typedef struct {
+    int64_t trial_id, step;
+    double value;
+} report_ctx;
+
+static hpo_rc report_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    report_ctx *ctx = vctx;
+    return hpo_db_report_insert(db, ctx->trial_id, ctx->step, ctx->value, err);
+}
+
+static hpo_rc report(int64_t trial_id, int64_t step, double value)
+{
+    report_ctx ctx = {trial_id, step, value};
+    hpo_error err;
+    return hpo_store_tx(g_store, report_fn, &ctx, &err);
+}
+
+static hpo_rc sql_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    return hpo_db_exec(db, vctx, 0, NULL, NULL, err);
+}
+
+static int64_t new_study(const char *name, hpo_direction d, size_t n_dirs, int64_t max_trials)
+{
+    hpo_study_config c;
+    make_config(&c, name, d, n_dirs, max_trials);
+    hpo_error err;
+    ck_assert_msg(insert_study(&c, &err) == HPO_OK, "%s", err.message);
+    int64_t id = c.id;
+    hpo_study_config_clear(&c);
+    return id;
+}
+
+/* Creates a finished trial with the given state and objective values. */
+static int64_t add_trial(int64_t study_id, hpo_trial_state state, const double *values, size_t n)
+{
+    hpo_trial t = {0};
+    t.state = state;
+    hpo_trial_set_values(&t, values, n);
+    hpo_error err;
+    ck_assert_msg(create_trial(g_store, study_id, &t, &err) == HPO_OK, "%s", err.message);
+    int64_t number = t.number;
+    hpo_trial_clear(&t);
+    return number;
+}
+
+/* ---- migrations ---- */
+
+START_TEST(test_migrate_twice)
+{
+    hpo_store *s;
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 2, &s, &err), HPO_OK);
+    int v1 = -1, v2 = -1;
+    ck_assert_msg(hpo_store_migrate(s, &v1, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(v1, hpo_store_schema_version());
+    ck_assert_msg(hpo_store_migrate(s, &v2, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(v2, v1);
+    hpo_store_close(s);
+    /* A fresh pool on the same database sees the same thing. */
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 1, &s, &err), HPO_OK);
+    ck_assert_int_eq(hpo_store_migrate(s, &v2, &err), HPO_OK);
+    ck_assert_int_eq(v2, v1);
+    hpo_store_close(s);
+
+    int n = hpo_store_schema_version();
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM hpo_schema_version"), n);
+    ck_assert_int_eq(sql_long("SELECT min(version) FROM hpo_schema_version"), 1);
+    ck_assert_int_eq(sql_long("SELECT max(version) FROM hpo_schema_version"), n);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM information_schema.tables WHERE table_name IN"
+                              " ('studies', 'trials', 'trial_params', 'trial_values',"
+                              " 'trial_intermediate_values', 'trial_user_attrs', 'workers')"),
+                     7);
+}
+END_TEST
+
+START_TEST(test_migrate_newer_schema_refused)
+{
+    hpo_store *s;
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 1, &s, &err), HPO_OK);
+    ck_assert_int_eq(hpo_store_migrate(s, NULL, &err), HPO_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "INSERT INTO hpo_schema_version (version) VALUES (%d)",
+             hpo_store_schema_version() + 1);
+    sql_exec_direct(sql);
+    ck_assert_int_eq(hpo_store_migrate(s, NULL, &err), HPO_E_INTERNAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "newer"));
+    hpo_store_close(s);
+}
+END_TEST
+
+typedef struct {
+    hpo_rc rc;
+    int version;
+    hpo_error err;
+} migrate_result;
+
+static void *migrate_thread(void *arg)
+{
+    migrate_result *res = arg;
+    hpo_store *s;
+    res->rc = hpo_store_open(g_conninfo, 1, &s, &res->err);
+    if (res->rc == HPO_OK) {
+        res->rc = hpo_store_migrate(s, &res->version, &res->err);
+        hpo_store_close(s);
+    }
+    return NULL;
+}
+
+START_TEST(test_migrate_concurrent)
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    migrate_result res[N];
+    memset(res, 0, sizeof res);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, migrate_thread, &res[i]), 0);
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(res[i].rc == HPO_OK, "thread %d: %s", i, res[i].err.message);
+        ck_assert_int_eq(res[i].version, hpo_store_schema_version());
+    }
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM hpo_schema_version"),
+                     hpo_store_schema_version());
+}
+END_TEST
+
+START_TEST(test_open_unreachable)
+{
+    hpo_store *s = NULL;
+    hpo_error err;
+    hpo_error_clear(&err);
+    ck_assert_int_eq(hpo_store_open("host=/nonexistent-hpo port=1 user=nobody dbname=x "
+                                    "connect_timeout=2",
+                                    2, &s, &err),
+                     HPO_E_UNAVAILABLE);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(err.code, HPO_E_UNAVAILABLE);
+    ck_assert_msg(strlen(err.message) > 30, "message: %s", err.message);
+    hpo_store_close(NULL);
+}
+END_TEST
+
+/* ---- studies ---- */
+
+START_TEST(test_study_roundtrip)
+{
+    hpo_study_config c;
+    make_config(&c, "round.trip-1", HPO_MAXIMIZE, 2, 50);
+    space_from_json(&c.space, space_json);
+    hpo_error err;
+    ck_assert_msg(insert_study(&c, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_gt(c.id, 0);
+    ck_assert_int_gt(c.created_ms, 1600000000000LL);
+
+    load_ctx lc = {.name = "round.trip-1"};
+    ck_assert_msg(hpo_store_tx(g_store, load_fn, &lc, &err) == HPO_OK, "%s", err.message);
+    hpo_study_config *o = &lc.out;
+    ck_assert_int_eq(o->id, c.id);
+    ck_assert_str_eq(o->name, c.name);
+    ck_assert_uint_eq(o->n_directions, 2);
+    ck_assert_int_eq(o->directions[0], HPO_MAXIMIZE);
+    ck_assert_int_eq(o->directions[1], HPO_MINIMIZE);
+    ck_assert_str_eq(o->sampler, c.sampler);
+    ck_assert_str_eq(o->pruner, c.pruner);
+    ck_assert_str_eq(o->user_attrs, c.user_attrs);
+    ck_assert_int_eq(o->max_trials, 50);
+    ck_assert_int_eq(o->created_ms, c.created_ms);
+    ck_assert_uint_eq(o->space.n, c.space.n);
+    for (size_t i = 0; i < c.space.n; i++) {
+        ck_assert_str_eq(o->space.items[i].name, c.space.items[i].name); /* order kept */
+        ck_assert_msg(hpo_dist_equal(&o->space.items[i].dist, &c.space.items[i].dist),
+                      "distribution of %s differs", c.space.items[i].name);
+    }
+    /* The integer flag of number choices survives (3 vs 4.0). */
+    const hpo_param_def *opt = hpo_space_find(&o->space, "opt");
+    ck_assert_ptr_nonnull(opt);
+    ck_assert(opt->dist.choices[2].integer);
+    ck_assert(!opt->dist.choices[4].integer);
+    hpo_study_config_clear(&lc.out);
+
+    /* Same name again. */
+    hpo_study_config dup;
+    make_config(&dup, "round.trip-1", HPO_MINIMIZE, 1, 0);
+    ck_assert_int_eq(insert_study(&dup, &err), HPO_E_EXISTS);
+    hpo_study_config_clear(&dup);
+
+    /* Unlimited, empty space, defaults for missing texts. */
+    hpo_study_config plain = {0};
+    plain.name = strdup("plain");
+    plain.n_directions = 1;
+    plain.directions = calloc(1, sizeof *plain.directions);
+    ck_assert_int_eq(insert_study(&plain, &err), HPO_OK);
+    load_ctx pc = {.name = "plain"};
+    ck_assert_int_eq(hpo_store_tx(g_store, load_fn, &pc, &err), HPO_OK);
+    ck_assert_int_eq(pc.out.max_trials, 0);
+    ck_assert_uint_eq(pc.out.space.n, 0);
+    ck_assert_str_eq(pc.out.user_attrs, "{}");
+    hpo_study_config_clear(&pc.out);
+    hpo_study_config_clear(&plain);
+
+    load_ctx missing = {.name = "nope"};
+    ck_assert_int_eq(hpo_store_tx(g_store, load_fn, &missing, &err), HPO_E_NOT_FOUND);
+    hpo_study_config_clear(&c);
+}
+END_TEST
+
+/* ---- trials ---- */
+
+typedef struct {
+    int64_t study_id;
+    int64_t numbers[256];
+    size_t n;
+    hpo_rc last;
+    hpo_error err;
+} numbering_ctx;
+
+static void *numbering_thread(void *arg)
+{
+    numbering_ctx *ctx = arg;
+    for (;;) {
+        hpo_trial t = {0};
+        t.state = HPO_TRIAL_RUNNING;
+        t.worker = strdup("w");
+        hpo_rc rc = create_trial(g_store, ctx->study_id, &t, &ctx->err);
+        int64_t number = t.number;
+        hpo_trial_clear(&t);
+        if (rc != HPO_OK) {
+            ctx->last = rc;
+            return NULL;
+        }
+        if (ctx->n < 256)
+            ctx->numbers[ctx->n++] = number;
+    }
+}
+
+START_TEST(test_trial_numbering_concurrent)
+{
+    enum { THREADS = 8, MAX = 200 };
+    hpo_store_close(g_store); /* one connection per thread */
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, THREADS, &g_store, &err), HPO_OK);
+    int64_t sid = new_study("numbering", HPO_MINIMIZE, 1, MAX);
+
+    static numbering_ctx ctx[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        memset(&ctx[i], 0, sizeof ctx[i]);
+        ctx[i].study_id = sid;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, numbering_thread, &ctx[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+
+    bool seen[MAX] = {false};
+    size_t total = 0;
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_msg(ctx[i].last == HPO_E_COMPLETE, "thread %d ended with %d: %s", i,
+                      ctx[i].last, ctx[i].err.message);
+        for (size_t k = 0; k < ctx[i].n; k++) {
+            int64_t num = ctx[i].numbers[k];
+            ck_assert_msg(num >= 0 && num < MAX, "number %lld out of range", (long long)num);
+            ck_assert_msg(!seen[num], "number %lld handed out twice", (long long)num);
+            seen[num] = true;
+            total++;
+        }
+    }
+    ck_assert_uint_eq(total, MAX);
+
+    hpo_trial t = {0};
+    ck_assert_int_eq(create_trial(g_store, sid, &t, &err), HPO_E_COMPLETE);
+    ck_assert_int_eq(create_trial(g_store, sid + 1000, &t, &err), HPO_E_NOT_FOUND);
+
+    trials_ctx tc = {0};
+    load_trials(sid, &tc);
+    ck_assert_uint_eq(tc.n, MAX);
+    for (size_t i = 0; i < tc.n; i++)
+        ck_assert_int_eq(tc.trials[i].number, (int64_t)i);
+    hpo_trials_free(tc.trials, tc.n);
+}
+END_TEST
+
+START_TEST(test_trial_roundtrip)
+{
+    hpo_study_config c;
+    make_config(&c, "trials", HPO_MINIMIZE, 3, 0);
+    space_from_json(&c.space, space_json);
+    hpo_error err;
+    ck_assert_int_eq(insert_study(&c, &err), HPO_OK);
+
+    /* A first trial with nothing but a state, then a full one. */
+    ck_assert_int_eq(add_trial(c.id, HPO_TRIAL_WAITING, NULL, 0), 0);
+
+    hpo_trial t = {0};
+    t.state = HPO_TRIAL_COMPLETE;
+    t.worker = strdup("gpu-host:3");
+    t.idempotency_key = strdup("key-1");
+    t.fail_reason = strdup("none, really \"quoted\" 'single' \\ back");
+    t.fixed_params = strdup("{\"z\":1,\"a\":2}");
+    t.created_ms = 1700000000123LL;
+    t.started_ms = 1700000000999LL;
+    t.finished_ms = 1700000100001LL;
+    t.heartbeat_ms = 1700000050000LL;
+    /* Set out of alphabetical order: the order must come back. */
+    const char *names[] = {"units", "lr", "opt", "dropout", "width"};
+    double vals[] = {512, 0.1, 2, 0.30000000000000004, 1e-300};
+    for (size_t i = 0; i < 5; i++) {
+        const hpo_param_def *def = hpo_space_find(&c.space, names[i]);
+        ck_assert_int_eq(hpo_trial_add_param(&t, names[i], &def->dist, vals[i]), HPO_OK);
+    }
+    double values[] = {0.1, -1e-300, INFINITY};
+    hpo_trial_set_values(&t, values, 3);
+    bool added;
+    hpo_trial_add_report(&t, 3, 0.7, &added);
+    hpo_trial_add_report(&t, 1, NAN, &added);
+    ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
+    ck_assert_int_eq(t.number, 1);
+    ck_assert_int_gt(t.id, 0);
+
+    /* Reports after the fact, out of order, one repeated with another value. */
+    ck_assert_int_eq(report(t.id, 10, 1.0 / 3.0), HPO_OK);
+    ck_assert_int_eq(report(t.id, 2, -0.0), HPO_OK);
+    ck_assert_int_eq(report(t.id, 3, 99.0), HPO_OK); /* step 3 exists: first value kept */
+    ck_assert_int_eq(report(t.id + 999, 1, 1.0), HPO_E_NOT_FOUND);
+
+    trials_ctx tc = {0};
+    load_trials(c.id, &tc);
+    ck_assert_uint_eq(tc.n, 2);
+    ck_assert_int_eq(tc.trials[0].number, 0);
+    ck_assert_int_eq(tc.trials[0].state, HPO_TRIAL_WAITING);
+    ck_assert_uint_eq(tc.trials[0].n_params, 0);
+    ck_assert_int_eq(tc.trials[0].started_ms, 0);
+    ck_assert_ptr_null(tc.trials[0].worker);
+    ck_assert_int_gt(tc.trials[0].created_ms, 1600000000000LL);
+
+    hpo_trial *o = &tc.trials[1];
+    ck_assert_int_eq(o->id, t.id);
+    ck_assert_int_eq(o->number, 1);
+    ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
+    ck_assert_str_eq(o->worker, t.worker);
+    ck_assert_str_eq(o->idempotency_key, t.idempotency_key);
+    ck_assert_str_eq(o->fail_reason, t.fail_reason);
+    ck_assert_str_eq(o->fixed_params, t.fixed_params);
+    ck_assert_int_eq(o->created_ms, t.created_ms);
+    ck_assert_int_eq(o->started_ms, t.started_ms);
+    ck_assert_int_eq(o->finished_ms, t.finished_ms);
+    ck_assert_int_eq(o->heartbeat_ms, t.heartbeat_ms);
+    ck_assert_uint_eq(o->n_params, 5);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_str_eq(o->params[i].name, names[i]);
+        ck_assert_msg(same_bits(o->params[i].value, vals[i]), "param %s: %.17g != %.17g",
+                      names[i], o->params[i].value, vals[i]);
+        ck_assert(hpo_dist_equal(&o->params[i].dist, &t.params[i].dist));
+    }
+    ck_assert_uint_eq(o->n_values, 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg(same_bits(o->values[i], values[i]), "value %zu: %.17g", i, o->values[i]);
+    int64_t steps[] = {1, 2, 3, 10};
+    ck_assert_uint_eq(o->n_reports, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(o->reports[i].step, steps[i]);
+    ck_assert(isnan(o->reports[0].value));
+    ck_assert(same_bits(o->reports[1].value, -0.0));
+    ck_assert(same_bits(o->reports[2].value, 0.7));
+    ck_assert(same_bits(o->reports[3].value, 1.0 / 3.0));
+    hpo_trials_free(tc.trials, tc.n);
+    hpo_trial_clear(&t);
+    hpo_study_config_clear(&c);
+}
+END_TEST
+
+typedef struct {
+    hpo_trial *trial;
+    hpo_param *param;
+    hpo_rc first, second, after;
+} update_ctx;
+
+static hpo_rc update_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    update_ctx *ctx = vctx;
+    ctx->first = hpo_db_param_insert(db, ctx->trial->id, ctx->param, err);
+    ctx->second = hpo_db_param_insert(db, ctx->trial->id, ctx->param, err);
+    /* The EXISTS above left the transaction usable. */
+    ctx->after = hpo_db_trial_update(db, ctx->trial, err);
+    if (ctx->after == HPO_OK)
+        ctx->after = hpo_db_heartbeat(db, ctx->trial->id, 1700000077777LL, "other-worker", err);
+    return ctx->after;
+}
+
+START_TEST(test_trial_update_param_heartbeat)
+{
+    hpo_study_config c;
+    make_config(&c, "update", HPO_MINIMIZE, 1, 0);
+    space_from_json(&c.space, space_json);
+    hpo_error err;
+    ck_assert_int_eq(insert_study(&c, &err), HPO_OK);
+
+    hpo_trial t = {0};
+    t.state = HPO_TRIAL_RUNNING;
+    t.worker = strdup("w1");
+    const hpo_param_def *lr = hpo_space_find(&c.space, "lr");
+    hpo_trial_add_param(&t, "lr", &lr->dist, 0.001);
+    double v0[] = {5.0, 6.0};
+    hpo_trial_set_values(&t, v0, 2);
+    ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
+
+    hpo_param p = {.name = "batch", .value = 64};
+    dist_from_json(&p.dist, "{\"type\":\"int\",\"low\":32,\"high\":256,\"step\":32}");
+    t.state = HPO_TRIAL_COMPLETE;
+    t.finished_ms = 1700000088888LL;
+    double v1[] = {0.25};
+    hpo_trial_set_values(&t, v1, 1);
+    update_ctx uc = {&t, &p, 0, 0, 0};
+    ck_assert_msg(hpo_store_tx(g_store, update_fn, &uc, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(uc.first, HPO_OK);
+    ck_assert_int_eq(uc.second, HPO_E_EXISTS);
+
+    trials_ctx tc = {0};
+    load_trials(c.id, &tc);
+    ck_assert_uint_eq(tc.n, 1);
+    hpo_trial *o = &tc.trials[0];
+    ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
+    ck_assert_str_eq(o->worker, "other-worker");
+    ck_assert_int_eq(o->finished_ms, 1700000088888LL);
+    ck_assert_int_eq(o->heartbeat_ms, 1700000077777LL);
+    ck_assert_uint_eq(o->n_values, 1);
+    ck_assert(same_bits(o->values[0], 0.25));
+    ck_assert_uint_eq(o->n_params, 2);
+    ck_assert_str_eq(o->params[0].name, "lr");
+    ck_assert_str_eq(o->params[1].name, "batch");
+    ck_assert(same_bits(o->params[1].value, 64));
+    hpo_trials_free(tc.trials, tc.n);
+    hpo_dist_clear(&p.dist);
+    hpo_trial_clear(&t);
+    hpo_study_config_clear(&c);
+}
+END_TEST
+
+START_TEST(test_idempotency_key)
+{
+    int64_t sid = new_study("idem", HPO_MINIMIZE, 1, 0);
+    hpo_error err;
+    hpo_trial t = {0};
+    t.idempotency_key = strdup("abc");
+    ck_assert_int_eq(create_trial(g_store, sid, &t, &err), HPO_OK);
+    ck_assert_int_eq(t.number, 0);
+    hpo_trial again = {0};
+    again.idempotency_key = strdup("abc");
+    ck_assert_int_eq(create_trial(g_store, sid, &again, &err), HPO_E_EXISTS);
+    ck_assert_int_eq(err.code, HPO_E_EXISTS);
+    /* The refused request did not use up a number. */
+    hpo_trial next = {0};
+    ck_assert_int_eq(create_trial(g_store, sid, &next, &err), HPO_OK);
+    ck_assert_int_eq(next.number, 1);
+    /* The same key in another study is fine. */
+    int64_t other = new_study("idem2", HPO_MINIMIZE, 1, 0);
+    ck_assert_int_eq(create_trial(g_store, other, &again, &err), HPO_OK);
+    ck_assert_int_eq(again.number, 0);
+    hpo_trial_clear(&t);
+    hpo_trial_clear(&again);
+    hpo_trial_clear(&next);
+}
+END_TEST
+
+START_TEST(test_delete_cascades)
+{
+    hpo_study_config c;
+    make_config(&c, "doomed", HPO_MINIMIZE, 1, 0);
+    space_from_json(&c.space, space_json);
+    hpo_error err;
+    ck_assert_int_eq(insert_study(&c, &err), HPO_OK);
+    int64_t keep = new_study("kept", HPO_MINIMIZE, 1, 0);
+    for (int i = 0; i < 3; i++) {
+        hpo_trial t = {0};
+        const hpo_param_def *lr = hpo_space_find(&c.space, "lr");
+        hpo_trial_add_param(&t, "lr", &lr->dist, 0.01);
+        double v = i;
+        hpo_trial_set_values(&t, &v, 1);
+        bool added;
+        hpo_trial_add_report(&t, 1, 0.5, &added);
+        ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
+        hpo_trial_clear(&t);
+    }
+    add_trial(keep, HPO_TRIAL_COMPLETE, (double[]){1.0}, 1);
+    sql_exec_direct("INSERT INTO trial_user_attrs (trial_id, key, value)"
+                    " SELECT id, 'k', '1' FROM trials");
+
+    ck_assert_int_eq(hpo_store_tx(g_store, delete_fn, "doomed", &err), HPO_OK);
+    ck_assert_int_eq(hpo_store_tx(g_store, delete_fn, "doomed", &err), HPO_E_NOT_FOUND);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM studies"), 1);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trials"), 1);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_params"), 0);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_values"), 1);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_intermediate_values"), 0);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_user_attrs"), 1);
+    hpo_study_config_clear(&c);
+}
+END_TEST
+
+typedef struct {
+    hpo_study_summary *s;
+    size_t n;
+} list_ctx;
+
+static hpo_rc list_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    list_ctx *ctx = vctx;
+    return hpo_db_study_list(db, &ctx->s, &ctx->n, err);
+}
+
+START_TEST(test_study_list)
+{
+    int64_t mn = new_study("b-min", HPO_MINIMIZE, 1, 0);
+    int64_t mx = new_study("a-max", HPO_MAXIMIZE, 1, 0);
+    int64_t mo = new_study("c-multi", HPO_MINIMIZE, 2, 0);
+    new_study("d-empty", HPO_MAXIMIZE, 1, 0);
+
+    add_trial(mn, HPO_TRIAL_COMPLETE, (double[]){3.0}, 1);
+    add_trial(mn, HPO_TRIAL_COMPLETE, (double[]){-1.5}, 1);   /* #1 best */
+    add_trial(mn, HPO_TRIAL_COMPLETE, (double[]){-1.5}, 1);   /* tie: lower number wins */
+    add_trial(mn, HPO_TRIAL_PRUNED, (double[]){-100.0}, 1);   /* not COMPLETE */
+    add_trial(mn, HPO_TRIAL_RUNNING, NULL, 0);
+    add_trial(mn, HPO_TRIAL_RUNNING, NULL, 0);
+    add_trial(mn, HPO_TRIAL_FAIL, NULL, 0);
+    add_trial(mn, HPO_TRIAL_COMPLETE, (double[]){NAN}, 1);    /* NaN never best */
+
+    add_trial(mx, HPO_TRIAL_COMPLETE, (double[]){NAN}, 1);
+    add_trial(mx, HPO_TRIAL_COMPLETE, (double[]){2.0}, 1);
+    add_trial(mx, HPO_TRIAL_COMPLETE, (double[]){7.25}, 1);   /* #2 best */
+    add_trial(mx, HPO_TRIAL_WAITING, NULL, 0);
+
+    add_trial(mo, HPO_TRIAL_COMPLETE, (double[]){1.0, 2.0}, 2);
+
+    list_ctx lc = {0};
+    hpo_error err;
+    ck_assert_msg(hpo_store_tx(g_store, list_fn, &lc, &err) == HPO_OK, "%s", err.message);
+    ck_assert_uint_eq(lc.n, 4);
+    ck_assert_str_eq(lc.s[0].config.name, "a-max");
+    ck_assert_str_eq(lc.s[1].config.name, "b-min");
+    ck_assert_str_eq(lc.s[2].config.name, "c-multi");
+    ck_assert_str_eq(lc.s[3].config.name, "d-empty");
+
+    hpo_study_summary *a = &lc.s[0], *b = &lc.s[1], *cm = &lc.s[2], *d = &lc.s[3];
+    ck_assert(a->has_best);
+    ck_assert_int_eq(a->best_number, 2);
+    ck_assert(same_bits(a->best_value, 7.25));
+    ck_assert_int_eq(a->counts[HPO_TRIAL_COMPLETE], 3);
+    ck_assert_int_eq(a->counts[HPO_TRIAL_WAITING], 1);
+    ck_assert_int_eq(a->counts[HPO_TRIAL_RUNNING], 0);
+
+    ck_assert(b->has_best);
+    ck_assert_int_eq(b->best_number, 1);
+    ck_assert(same_bits(b->best_value, -1.5));
+    ck_assert_int_eq(b->counts[HPO_TRIAL_COMPLETE], 4);
+    ck_assert_int_eq(b->counts[HPO_TRIAL_PRUNED], 1);
+    ck_assert_int_eq(b->counts[HPO_TRIAL_RUNNING], 2);
+    ck_assert_int_eq(b->counts[HPO_TRIAL_FAIL], 1);
+    ck_assert_int_eq(b->counts[HPO_TRIAL_WAITING], 0);
+
+    ck_assert(!cm->has_best);
+    ck_assert_uint_eq(cm->config.n_directions, 2);
+    ck_assert_int_eq(cm->counts[HPO_TRIAL_COMPLETE], 1);
+
+    ck_assert(!d->has_best);
+    for (int k = 0; k < HPO_TRIAL_STATE_COUNT; k++)
+        ck_assert_int_eq(d->counts[k], 0);
+    hpo_study_summaries_free(lc.s, lc.n);
+}
+END_TEST
+
+/* ---- the transaction runner ---- */
+
+typedef struct {
+    int calls;
+    hpo_rc fail_with;
+} tx_ctx;
+
+static hpo_rc rollback_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    tx_ctx *ctx = vctx;
+    ctx->calls++;
+    hpo_study_config c;
+    make_config(&c, "rolled-back", HPO_MINIMIZE, 1, 0);
+    hpo_rc rc = hpo_db_study_insert(db, &c, err);
+    hpo_study_config_clear(&c);
+    if (rc != HPO_OK)
+        return rc;
+    return hpo_error_set(err, ctx->fail_with, NULL, "fn refuses");
+}
+
+START_TEST(test_tx_rollback)
+{
+    tx_ctx ctx = {0, HPO_E_CONFLICT};
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_tx(g_store, rollback_fn, &ctx, &err), HPO_E_CONFLICT);
+    ck_assert_int_eq(ctx.calls, 1);
+    ck_assert_str_eq(err.message, "fn refuses");
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM studies"), 0);
+}
+END_TEST
+
+static hpo_rc retry_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    tx_ctx *ctx = vctx;
+    ctx->calls++;
+    hpo_study_config c;
+    make_config(&c, "retried", HPO_MINIMIZE, 1, 0);
+    hpo_rc rc = hpo_db_study_insert(db, &c, err);
+    hpo_study_config_clear(&c);
+    if (rc == HPO_OK && ctx->calls <= ctx->fail_with)
+        rc = hpo_db_exec(db,
+                         ctx->calls % 2
+                             ? "DO $$ BEGIN RAISE EXCEPTION 'provoked' USING ERRCODE = '40001'; END $$"
+                             : "DO $$ BEGIN RAISE EXCEPTION 'provoked' USING ERRCODE = '40P01'; END $$",
+                         0, NULL, NULL, err);
+    return rc;
+}
+
+START_TEST(test_tx_retries_serialization_failure)
+{
+    tx_ctx ctx = {0, 2}; /* a serialization failure, a deadlock, then it commits */
+    hpo_error err;
+    ck_assert_msg(hpo_store_tx(g_store, retry_fn, &ctx, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(ctx.calls, 3);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM studies WHERE name = 'retried'"), 1);
+
+    /* Failing forever gives up after 8 tries, with nothing written. */
+    sql_exec_direct("DELETE FROM studies");
+    tx_ctx forever = {0, 1000};
+    ck_assert_int_eq(hpo_store_tx(g_store, retry_fn, &forever, &err), HPO_E_UNAVAILABLE);
+    ck_assert_int_eq(forever.calls, 8);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM studies"), 0);
+}
+END_TEST
+
+static hpo_rc ignore_error_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    (void)vctx;
+    hpo_db_exec(db, "INSERT INTO studies (name) VALUES ('x')", 0, NULL, NULL, err);
+    hpo_error_clear(err);
+    return HPO_OK; /* pretends all went well */
+}
+
+START_TEST(test_tx_failed_statement_not_committed)
+{
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_tx(g_store, ignore_error_fn, NULL, &err), HPO_E_INTERNAL);
+    ck_assert_int_eq(err.code, HPO_E_INTERNAL);
+    /* The connection is usable afterwards. */
+    ck_assert_int_eq(hpo_store_tx(g_store, sql_fn, "SELECT 1", &err), HPO_OK);
+}
+END_TEST
+
+typedef struct {
+    char pid[32];
+} pid_ctx;
+
+static hpo_rc pid_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    pid_ctx *ctx = vctx;
+    struct pg_result *r;
+    hpo_rc rc = hpo_db_exec(db, "SELECT pg_backend_pid()", 0, NULL, &r, err);
+    if (rc == HPO_OK) {
+        snprintf(ctx->pid, sizeof ctx->pid, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    return rc;
+}
+
+static void terminate_backend(const char *pid)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s, 5000)", pid);
+    sql_exec_direct(sql);
+}
+
+START_TEST(test_reconnect_after_terminate)
+{
+    hpo_store_close(g_store);
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 1, &g_store, &err), HPO_OK);
+    pid_ctx before = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &before, &err), HPO_OK);
+    terminate_backend(before.pid);
+
+    /* Lost while idle: detected at BEGIN, reset, and the transaction runs. */
+    pid_ctx after = {{0}};
+    ck_assert_msg(hpo_store_tx(g_store, pid_fn, &after, &err) == HPO_OK, "%s", err.message);
+    ck_assert_str_ne(before.pid, after.pid);
+    int64_t sid = new_study("after-reconnect", HPO_MINIMIZE, 1, 0);
+    ck_assert_int_gt(sid, 0);
+}
+END_TEST
+
+static hpo_rc terminate_self_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    (void)vctx;
+    /* The backend kills itself mid-transaction: the outcome must be reported as unknown. */
+    return hpo_db_exec(db, "SELECT pg_terminate_backend(pg_backend_pid())", 0, NULL, NULL, err);
+}
+
+START_TEST(test_connection_lost_mid_transaction)
+{
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_tx(g_store, terminate_self_fn, NULL, &err), HPO_E_UNAVAILABLE);
+    ck_assert_int_eq(err.code, HPO_E_UNAVAILABLE);
+    /* Every pooled connection recovers. */
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(hpo_store_tx(g_store, sql_fn, "SELECT 1", &err) == HPO_OK, "%s",
+                      err.message);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("db");
+
+    TCase *mig = tcase_create("migrations");
+    tcase_add_checked_fixture(mig, setup_db, teardown_db);
+    tcase_set_timeout(mig, 60);
+    tcase_add_test(mig, test_migrate_twice);
+    tcase_add_test(mig, test_migrate_newer_schema_refused);
+    tcase_add_test(mig, test_migrate_concurrent);
+    tcase_add_test(mig, test_open_unreachable);
+    suite_add_tcase(s, mig);
+
+    TCase *data = tcase_create("data");
+    tcase_add_checked_fixture(data, setup_store, teardown_store);
+    tcase_set_timeout(data, 60);
+    tcase_add_test(data, test_study_roundtrip);
+    tcase_add_test(data, test_trial_numbering_concurrent);
+    tcase_add_test(data, test_trial_roundtrip);
+    tcase_add_test(data, test_trial_update_param_heartbeat);
+    tcase_add_test(data, test_idempotency_key);
+    tcase_add_test(data, test_delete_cascades);
+    tcase_add_test(data, test_study_list);
+    suite_add_tcase(s, data);
+
+    TCase *tx = tcase_create("tx");
+    tcase_add_checked_fixture(tx, setup_store, teardown_store);
+    tcase_set_timeout(tx, 60);
+    tcase_add_test(tx, test_tx_rollback);
+    tcase_add_test(tx, test_tx_retries_serialization_failure);
+    tcase_add_test(tx, test_tx_failed_statement_not_committed);
+    tcase_add_test(tx, test_reconnect_after_terminate);
+    tcase_add_test(tx, test_connection_lost_mid_transaction);
+    suite_add_tcase(s, tx);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
