@@ -717,13 +717,15 @@ hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err)
         fmt_ms(&sb, t->started_ms),
         fmt_ms(&fb, t->finished_ms),
         fmt_ms(&hb, t->heartbeat_ms),
+        t->idempotency_key,
     };
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
                             "UPDATE trials SET state = $2, worker = $3, fail_reason = $4,"
                             " started_at = " TS(5) ", finished_at = " TS(6) ","
-                            " heartbeat_at = " TS(7) " WHERE id = $1::bigint",
-                            7, params, &r, err);
+                            " heartbeat_at = " TS(7) ", idempotency_key = $8"
+                            " WHERE id = $1::bigint",
+                            8, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     long n = affected_rows(r);

@@ -77,7 +77,8 @@ void hpo_trials_free(hpo_trial *t, size_t n);
  * state, worker, idempotency_key, fixed_params, times and params. Sets t->id and t->number.
  * HPO_E_EXISTS when the idempotency key is already used in this study. */
 hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error *err);
-/* Writes a trial's state, worker, fail_reason, times and values (values replaced). */
+/* Writes a trial's state, worker, idempotency_key, fail_reason, times and values (values
+ * replaced). HPO_E_EXISTS when the idempotency key is already used in this study. */
 hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err);
 /* Adds one param to a trial. HPO_E_EXISTS when the name is already there. */
 hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err);
