@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_buf.h"
 #include "hpo_codec.h"
 #include "hpo_store.h"
 
@@ -572,23 +573,22 @@ void hpo_trials_free(hpo_trial *t, size_t n)
     free(t);
 }
 
-static hpo_rc insert_param(hpo_db *db, const char *tid, const hpo_param *p, const char *position,
-                           hpo_error *err)
+static hpo_rc insert_param(hpo_db *db, const char *tid, const hpo_param *p, hpo_error *err)
 {
     char *dist = json_text(hpo_dist_to_json(&p->dist));
     if (!dist)
         return nomem(err);
     numbuf vb;
-    const char *params[] = {tid, p->name, dist, fmt_double(&vb, p->value), position};
+    const char *params[] = {tid, p->name, dist, fmt_double(&vb, p->value)};
     PGresult *r = NULL;
-    /* position NULL: after the params already there. ON CONFLICT keeps the transaction usable. */
+    /* After the params already there. ON CONFLICT keeps the transaction usable. */
     hpo_rc rc = hpo_db_exec(db,
                             "INSERT INTO trial_params (trial_id, name, distribution, value, position)"
                             " SELECT $1::bigint, $2, $3::json, $4::float8,"
-                            "  coalesce($5::int, (SELECT coalesce(max(position) + 1, 0)"
-                            "   FROM trial_params WHERE trial_id = $1::bigint))"
+                            "  (SELECT coalesce(max(position) + 1, 0)"
+                            "   FROM trial_params WHERE trial_id = $1::bigint)"
                             " ON CONFLICT (trial_id, name) DO NOTHING",
-                            5, params, &r, err);
+                            4, params, &r, err);
     free(dist);
     if (rc != HPO_OK)
         return rc;
@@ -614,6 +614,67 @@ static hpo_rc insert_values(hpo_db *db, const char *tid, const double *values, s
                             " FROM unnest($2::float8[]) WITH ORDINALITY AS u(v, o)",
                             2, params, NULL, err);
     free(arr);
+    return rc;
+}
+
+/* Appends s as a quoted element of an array literal. */
+static hpo_rc array_add_text(hpo_buf *b, const char *s)
+{
+    hpo_rc rc = hpo_buf_append(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (const char *p = s; *p && rc == HPO_OK; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = hpo_buf_append(b, "\\", 1);
+        if (rc == HPO_OK)
+            rc = hpo_buf_append(b, p, 1);
+    }
+    return rc == HPO_OK ? hpo_buf_append(b, "\"", 1) : rc;
+}
+
+/* All params of a new trial in one statement: the study's row lock is held until COMMIT, so
+ * every round trip here is time other asks on the study wait. */
+static hpo_rc insert_params(hpo_db *db, const char *tid, const hpo_param *p, size_t n,
+                            hpo_error *err)
+{
+    if (n == 0)
+        return HPO_OK;
+    hpo_buf names, dists;
+    hpo_buf_init(&names, (size_t)1 << 30);
+    hpo_buf_init(&dists, (size_t)1 << 30);
+    double *values = malloc(n * sizeof *values);
+    hpo_rc rc = values ? hpo_buf_append(&names, "{", 1) : HPO_E_NOMEM;
+    if (rc == HPO_OK)
+        rc = hpo_buf_append(&dists, "{", 1);
+    for (size_t i = 0; i < n && rc == HPO_OK; i++) {
+        char *dist = json_text(hpo_dist_to_json(&p[i].dist));
+        rc = dist ? array_add_text(&dists, dist) : HPO_E_NOMEM;
+        free(dist);
+        if (rc == HPO_OK)
+            rc = array_add_text(&names, p[i].name);
+        values[i] = p[i].value;
+    }
+    if (rc == HPO_OK)
+        rc = hpo_buf_append(&names, "}", 1);
+    if (rc == HPO_OK)
+        rc = hpo_buf_append(&dists, "}", 1);
+    char *vals = rc == HPO_OK ? float_array(values, n) : NULL;
+    if (rc == HPO_OK && !vals)
+        rc = HPO_E_NOMEM;
+    if (rc != HPO_OK) {
+        rc = hpo_error_set(err, rc, NULL, "%s",
+                           rc == HPO_E_TOO_LARGE ? "params too large" : "out of memory");
+    } else {
+        const char *params[] = {tid, names.data, dists.data, vals};
+        rc = hpo_db_exec(db,
+                         "INSERT INTO trial_params (trial_id, name, distribution, value, position)"
+                         " SELECT $1::bigint, u.name, u.dist::json, u.value, u.pos - 1"
+                         " FROM unnest($2::text[], $3::text[], $4::float8[])"
+                         "  WITH ORDINALITY AS u(name, dist, value, pos)",
+                         4, params, NULL, err);
+    }
+    free(vals);
+    free(values);
+    hpo_buf_free(&names);
+    hpo_buf_free(&dists);
     return rc;
 }
 
@@ -689,10 +750,7 @@ hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error
 
     numbuf tb;
     const char *tid = fmt_i64(&tb, id);
-    for (size_t i = 0; i < t->n_params && rc == HPO_OK; i++) {
-        numbuf pb;
-        rc = insert_param(db, tid, &t->params[i], fmt_i64(&pb, (int64_t)i), err);
-    }
+    rc = insert_params(db, tid, t->params, t->n_params, err);
     if (rc == HPO_OK)
         rc = insert_values(db, tid, t->values, t->n_values, err);
     for (size_t i = 0; i < t->n_reports && rc == HPO_OK; i++)
@@ -742,7 +800,7 @@ hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err)
 hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err)
 {
     numbuf tb;
-    return insert_param(db, fmt_i64(&tb, trial_id), p, NULL, err);
+    return insert_param(db, fmt_i64(&tb, trial_id), p, err);
 }
 
 hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double value,

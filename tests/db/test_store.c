@@ -502,6 +502,12 @@ START_TEST(test_trial_roundtrip)
         const hpo_param_def *def = hpo_space_find(&c.space, names[i]);
         ck_assert_int_eq(hpo_trial_add_param(&t, names[i], &def->dist, vals[i]), HPO_OK);
     }
+    /* Quotes, backslashes, braces and commas in names and choices survive the array literals. */
+    hpo_dist odd;
+    dist_from_json(&odd, "{\"type\":\"categorical\","
+                         "\"choices\":[\"a\\\"b\",\"c\\\\d\",\"{x, y}\"]}");
+    const char *odd_name = "we\"ird\\ {name},x";
+    ck_assert_int_eq(hpo_trial_add_param(&t, odd_name, &odd, 1), HPO_OK);
     double values[] = {0.1, -1e-300, INFINITY};
     hpo_trial_set_values(&t, values, 3);
     bool added;
@@ -539,7 +545,13 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(o->started_ms, t.started_ms);
     ck_assert_int_eq(o->finished_ms, t.finished_ms);
     ck_assert_int_eq(o->heartbeat_ms, t.heartbeat_ms);
-    ck_assert_uint_eq(o->n_params, 5);
+    ck_assert_uint_eq(o->n_params, 6);
+    ck_assert_str_eq(o->params[5].name, odd_name);
+    ck_assert(hpo_dist_equal(&o->params[5].dist, &odd));
+    ck_assert_str_eq(o->params[5].dist.choices[0].str, "a\"b");
+    ck_assert_str_eq(o->params[5].dist.choices[1].str, "c\\d");
+    ck_assert(same_bits(o->params[5].value, 1));
+    hpo_dist_clear(&odd);
     for (size_t i = 0; i < 5; i++) {
         ck_assert_str_eq(o->params[i].name, names[i]);
         ck_assert_msg(same_bits(o->params[i].value, vals[i]), "param %s: %.17g != %.17g",
