@@ -24,20 +24,28 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then
+    say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+else
+    say() { printf '== %s\n' "$*"; }
+fi
 die() { echo "quickstart.sh: $*" >&2; exit 1; }
 
 say "dependencies"
 bash deploy/install-deps.sh jq
 
 say "build (build-quick)"
+quiet() { # runs a command, showing its output only when it fails
+    local out
+    out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; die "failed: $*"; }
+}
 if [[ -f build-quick/meson-private/coredata.dat ]]; then
-    meson setup --reconfigure build-quick -Dtests=false -Dwerror=false >/dev/null
+    quiet meson setup --reconfigure build-quick -Dtests=false -Dwerror=false
 else
     rm -rf build-quick
-    meson setup build-quick -Dtests=false -Dwerror=false >/dev/null
+    quiet meson setup build-quick -Dtests=false -Dwerror=false
 fi
-ninja -C build-quick server/hpo-server >/dev/null
+quiet ninja -C build-quick server/hpo-server
 server_bin=$repo/build-quick/server/hpo-server
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -48,6 +56,7 @@ free_port() {
 }
 
 run=$(mktemp -d /tmp/hpo-quickstart.XXXXXX)
+chmod 0755 "$run" # PostgreSQL runs as the postgres user in $run/pg
 server_pid=""
 finished=0
 cleanup() {
