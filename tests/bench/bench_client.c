@@ -1,0 +1,326 @@
+/* bench_client: throughput load generator for hpo-server (N threads of ask -> 5 reports -> finish). */
+/*
+ * usage: bench_client --server URL --study NAME --workers N --trials T
+ *
+ * Each worker thread owns one CURL easy handle (so the connection is kept alive) and loops:
+ *   POST /api/v1/studies/{s}/trials                         (ask; 409 study_complete ends the loop)
+ *   5 x POST /api/v1/studies/{s}/trials/{n}/reports         {"step":i,"value":...}
+ *   POST /api/v1/studies/{s}/trials/{n}/finish              {"state":"complete","value":v}
+ * where v is the sum of squares of the trial's numeric params. The study must already exist (with
+ * max_trials set); T also caps the number of asks made by this client. Prints one JSON line:
+ *   {"workers":N,"trials":T,"seconds":...,"trials_per_s":...,"requests_per_s":...,
+ *    "ask_p50_ms":...,"ask_p99_ms":...}
+ * where trials is the number of trials actually finished. Exits 1 on any unexpected answer.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N_REPORTS 5
+
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+struct worker {
+    pthread_t tid;
+    int id;
+    CURL *curl;
+    struct curl_slist *headers;
+    struct buf body;
+    double *ask_ms; /* one per ask that returned a trial */
+    size_t n_ask, cap_ask;
+    long requests;
+    long finished;
+    int failed;
+};
+
+static const char *g_server;
+static const char *g_study;
+static long g_trials;
+static long g_asks_started; /* guarded by g_lock */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct buf *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* POSTs body (a JSON object, consumed) to url; returns the HTTP status, or -1 on a transport error.
+ * The answer is in w->body. */
+static long post(struct worker *w, const char *url, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return -1;
+    w->body.len = 0;
+    if (w->body.data)
+        w->body.data[0] = '\0';
+    curl_easy_setopt(w->curl, CURLOPT_URL, url);
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+    CURLcode rc = curl_easy_perform(w->curl);
+    free(text);
+    w->requests++;
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "bench_client: worker %d: POST %s: %s\n", w->id, url, curl_easy_strerror(rc));
+        return -1;
+    }
+    long status = 0;
+    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+static void complain(struct worker *w, const char *what, long status)
+{
+    fprintf(stderr, "bench_client: worker %d: %s answered %ld: %.300s\n", w->id, what, status,
+            w->body.data ? w->body.data : "");
+    w->failed = 1;
+}
+
+static int error_code_is(const struct buf *b, const char *code)
+{
+    json_t *root = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
+    int yes = 0;
+    if (root) {
+        const char *c = json_string_value(json_object_get(json_object_get(root, "error"), "code"));
+        yes = c && strcmp(c, code) == 0;
+        json_decref(root);
+    }
+    return yes;
+}
+
+static void record_ask(struct worker *w, double ms)
+{
+    if (w->n_ask == w->cap_ask) {
+        size_t cap = w->cap_ask ? w->cap_ask * 2 : 256;
+        double *a = realloc(w->ask_ms, cap * sizeof *a);
+        if (!a)
+            return;
+        w->ask_ms = a;
+        w->cap_ask = cap;
+    }
+    w->ask_ms[w->n_ask++] = ms;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char ask_url[1024], url[1100], wname[32];
+    snprintf(ask_url, sizeof ask_url, "%s/api/v1/studies/%s/trials", g_server, g_study);
+    snprintf(wname, sizeof wname, "bench/%d", w->id);
+
+    for (;;) {
+        pthread_mutex_lock(&g_lock);
+        int go = g_asks_started < g_trials;
+        if (go)
+            g_asks_started++;
+        pthread_mutex_unlock(&g_lock);
+        if (!go)
+            break;
+
+        double t0 = now_s();
+        long st = post(w, ask_url, json_pack("{s:s}", "worker", wname));
+        double t1 = now_s();
+        if (st == 409 && error_code_is(&w->body, "study_complete"))
+            break;
+        if (st != 201 && st != 200) {
+            complain(w, "ask", st);
+            break;
+        }
+        record_ask(w, (t1 - t0) * 1000.0);
+
+        json_t *trial = json_loadb(w->body.data, w->body.len, 0, NULL);
+        json_t *jn = trial ? json_object_get(trial, "number") : NULL;
+        if (!json_is_integer(jn)) {
+            complain(w, "ask (no trial number)", st);
+            json_decref(trial);
+            break;
+        }
+        long long n = json_integer_value(jn);
+        double v = 0.0;
+        const char *key;
+        json_t *pv;
+        json_object_foreach(json_object_get(trial, "params"), key, pv) {
+            if (json_is_number(pv)) {
+                double x = json_number_value(pv);
+                v += x * x;
+            }
+        }
+        json_decref(trial);
+
+        int pruned = 0;
+        snprintf(url, sizeof url, "%s/%lld/reports", ask_url, n);
+        for (int step = 0; step < N_REPORTS && !w->failed; step++) {
+            double iv = v * (1.0 + 0.1 * (N_REPORTS - 1 - step));
+            st = post(w, url, json_pack("{s:i,s:f}", "step", step, "value", iv));
+            if (st != 200) {
+                complain(w, "report", st);
+                break;
+            }
+            json_t *act = json_loadb(w->body.data, w->body.len, 0, NULL);
+            const char *a = act ? json_string_value(json_object_get(act, "action")) : NULL;
+            pruned = a && strcmp(a, "prune") == 0;
+            json_decref(act);
+            if (pruned)
+                break;
+        }
+        if (w->failed)
+            break;
+
+        snprintf(url, sizeof url, "%s/%lld/finish", ask_url, n);
+        json_t *fin = pruned ? json_pack("{s:s}", "state", "pruned")
+                             : json_pack("{s:s,s:f}", "state", "complete", "value", v);
+        st = post(w, url, fin);
+        if (st != 200) {
+            complain(w, "finish", st);
+            break;
+        }
+        w->finished++;
+    }
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double percentile(const double *a, size_t n, double p)
+{
+    if (n == 0)
+        return 0.0;
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return a[rank - 1];
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_client --server URL --study NAME --workers N --trials T\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    long workers = 0;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 >= argc)
+            usage();
+        if (strcmp(argv[i], "--server") == 0)
+            g_server = argv[++i];
+        else if (strcmp(argv[i], "--study") == 0)
+            g_study = argv[++i];
+        else if (strcmp(argv[i], "--workers") == 0)
+            workers = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--trials") == 0)
+            g_trials = strtol(argv[++i], NULL, 10);
+        else
+            usage();
+    }
+    if (!g_server || !g_study || workers < 1 || workers > 1024 || g_trials < 1)
+        usage();
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "bench_client: curl_global_init failed\n");
+        return 1;
+    }
+    struct worker *ws = calloc((size_t)workers, sizeof *ws);
+    if (!ws)
+        return 1;
+    for (long i = 0; i < workers; i++) {
+        struct worker *w = &ws[i];
+        w->id = (int)i;
+        w->curl = curl_easy_init();
+        if (!w->curl)
+            return 1;
+        w->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        w->headers = curl_slist_append(w->headers, "Expect:");
+        curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
+        curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &w->body);
+        curl_easy_setopt(w->curl, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(w->curl, CURLOPT_TIMEOUT, 60L);
+    }
+
+    double t0 = now_s();
+    for (long i = 0; i < workers; i++) {
+        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+            fprintf(stderr, "bench_client: pthread_create failed\n");
+            return 1;
+        }
+    }
+    for (long i = 0; i < workers; i++)
+        pthread_join(ws[i].tid, NULL);
+    double secs = now_s() - t0;
+
+    long finished = 0, requests = 0;
+    size_t n_ask = 0;
+    int failed = 0;
+    for (long i = 0; i < workers; i++) {
+        finished += ws[i].finished;
+        requests += ws[i].requests;
+        n_ask += ws[i].n_ask;
+        failed |= ws[i].failed;
+    }
+    double *all = malloc((n_ask ? n_ask : 1) * sizeof *all);
+    if (!all)
+        return 1;
+    size_t k = 0;
+    for (long i = 0; i < workers; i++) {
+        memcpy(all + k, ws[i].ask_ms, ws[i].n_ask * sizeof *all);
+        k += ws[i].n_ask;
+    }
+    qsort(all, n_ask, sizeof *all, cmp_double);
+
+    printf("{\"workers\":%ld,\"trials\":%ld,\"seconds\":%.3f,\"trials_per_s\":%.1f,"
+           "\"requests_per_s\":%.1f,\"ask_p50_ms\":%.2f,\"ask_p99_ms\":%.2f}\n",
+           workers, finished, secs, secs > 0 ? (double)finished / secs : 0.0,
+           secs > 0 ? (double)requests / secs : 0.0, percentile(all, n_ask, 50.0),
+           percentile(all, n_ask, 99.0));
+
+    for (long i = 0; i < workers; i++) {
+        curl_slist_free_all(ws[i].headers);
+        curl_easy_cleanup(ws[i].curl);
+        free(ws[i].body.data);
+        free(ws[i].ask_ms);
+    }
+    free(all);
+    free(ws);
+    curl_global_cleanup();
+    return failed ? 1 : 0;
+}
