@@ -11,8 +11,8 @@
 
 #include "hpo_clock.h"
 #include "hpo_codec.h"
-#include "hpo_rng.h"
-#include "hpo_sampler.h"
+#include "hpo_pruning.h"
+#include "hpo_sampling.h"
 
 #define N_BUCKETS 256
 #define IDEMPOTENCY_KEY_MAX 128
@@ -22,7 +22,8 @@ typedef struct study {
     pthread_mutex_t mu;
     hpo_trial *trials; /* trials[i].number == i: numbers are dense */
     size_t n, cap;
-    hpo_rng rng;
+    hpo_sampler sampler;
+    hpo_pruner_config pruner;
     atomic_bool stale; /* memory may differ from PostgreSQL: reload on next use */
     /* guarded by the service mutex */
     int refs;
@@ -35,16 +36,6 @@ struct hpo_service {
     pthread_mutex_t mu;
     study *buckets[N_BUCKETS];
 };
-
-const char *hpo_action_name(hpo_action a)
-{
-    switch (a) {
-    case HPO_ACTION_PRUNE: return "prune";
-    case HPO_ACTION_PAUSE: return "pause";
-    case HPO_ACTION_CONTINUE: break;
-    }
-    return "continue";
-}
 
 static unsigned bucket_of(const char *name)
 {
@@ -60,6 +51,8 @@ static void study_free(study *st)
         return;
     hpo_trials_free(st->trials, st->n);
     hpo_study_config_clear(&st->cfg);
+    hpo_sampler_clear(&st->sampler);
+    hpo_pruner_config_clear(&st->pruner);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
@@ -146,15 +139,6 @@ static hpo_rc tx_load(hpo_db *db, void *vctx, hpo_error *err)
     return hpo_db_trials_load(db, st->cfg.id, &st->trials, &st->n, err);
 }
 
-static uint64_t sampler_seed(const hpo_study_config *cfg)
-{
-    json_t *j = cfg->sampler ? json_loads(cfg->sampler, 0, NULL) : NULL;
-    json_t *seed = json_object_get(j, "seed");
-    uint64_t s = json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : hpo_rng_entropy();
-    json_decref(j);
-    return s;
-}
-
 /* Loads a study from PostgreSQL into a new registry entry (nothing locked). */
 static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_error *err)
 {
@@ -173,11 +157,14 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
                 break;
             }
     }
+    if (!rc)
+        rc = hpo_sampler_configure(st->cfg.sampler, &st->cfg, &st->sampler, NULL, err);
+    if (!rc)
+        rc = hpo_pruner_configure(st->cfg.pruner, &st->cfg, &st->pruner, NULL, err);
     if (rc) {
         study_free(st);
         return rc;
     }
-    hpo_rng_seed(&st->rng, sampler_seed(&st->cfg) ^ (uint64_t)st->n * 0x9E3779B97F4A7C15ull);
     *ret = st;
     return HPO_OK;
 }
@@ -243,59 +230,6 @@ static void mark_stale_on(study *st, hpo_rc rc)
 
 /* ---- studies ---- */
 
-static hpo_rc validate_type_only(const char *text, const char *field, const char *const *types,
-                                 const char *const *keys, hpo_error *err)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(text, 0, &jerr);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
-    }
-    hpo_rc rc = HPO_OK;
-    const char *type = json_string_value(json_object_get(j, "type"));
-    char sub[HPO_ERROR_FIELD_MAX];
-    snprintf(sub, sizeof sub, "%s.type", field);
-    bool known = false;
-    for (size_t i = 0; type && types[i]; i++)
-        known |= strcmp(type, types[i]) == 0;
-    if (!type)
-        rc = hpo_error_set(err, HPO_E_INVALID, sub, "%s is required and must be a string", sub);
-    else if (!known)
-        rc = hpo_error_set(err, HPO_E_INVALID, sub, "unknown %s type '%s'", field, type);
-    const char *key;
-    json_t *val;
-    json_object_foreach(j, key, val) {
-        if (rc)
-            break;
-        bool ok = strcmp(key, "type") == 0;
-        for (size_t i = 0; keys[i]; i++)
-            ok |= strcmp(key, keys[i]) == 0;
-        snprintf(sub, sizeof sub, "%s.%s", field, key);
-        if (!ok)
-            rc = hpo_error_set(err, HPO_E_INVALID, sub, "unknown option '%s' for %s '%s'", key,
-                               field, type);
-        else if (strcmp(key, "seed") == 0 && !json_is_integer(val))
-            rc = hpo_error_set(err, HPO_E_INVALID, sub, "%s must be an integer", sub);
-    }
-    json_decref(j);
-    return rc;
-}
-
-static hpo_rc validate_sampler(const char *text, hpo_error *err)
-{
-    static const char *const types[] = {"random", NULL};
-    static const char *const keys[] = {"seed", NULL};
-    return validate_type_only(text, "sampler", types, keys, err);
-}
-
-static hpo_rc validate_pruner(const char *text, hpo_error *err)
-{
-    static const char *const types[] = {"none", NULL};
-    static const char *const keys[] = {NULL};
-    return validate_type_only(text, "pruner", types, keys, err);
-}
-
 static void fill_info(const study *st, hpo_study_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -337,18 +271,22 @@ hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, b
     rc = hpo_study_config_copy(&c, cfg);
     if (rc)
         return hpo_error_set(err, rc, NULL, "out of memory");
-    if (!c.sampler)
-        c.sampler = hpo_strdup("{\"type\":\"random\"}");
-    if (!c.pruner)
-        c.pruner = hpo_strdup("{\"type\":\"none\"}");
-    if (!c.user_attrs)
-        c.user_attrs = hpo_strdup("{}");
-    if (!c.sampler || !c.pruner || !c.user_attrs)
+    if (!c.user_attrs && !(c.user_attrs = hpo_strdup("{}")))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    /* sampler and pruner are stored with every option spelled out */
+    hpo_sampler sampler = {0};
+    hpo_pruner_config pruner = {0};
+    char *sampler_text = NULL, *pruner_text = NULL;
     if (!rc)
-        rc = validate_sampler(c.sampler, err);
+        rc = hpo_sampler_configure(cfg->sampler, &c, &sampler, &sampler_text, err);
     if (!rc)
-        rc = validate_pruner(c.pruner, err);
+        rc = hpo_pruner_configure(cfg->pruner, &c, &pruner, &pruner_text, err);
+    hpo_sampler_clear(&sampler);
+    hpo_pruner_config_clear(&pruner);
+    free(c.sampler);
+    free(c.pruner);
+    c.sampler = sampler_text;
+    c.pruner = pruner_text;
     if (!rc)
         rc = hpo_store_tx(svc->store, tx_study_insert, &c, err);
     hpo_study_config_clear(&c);
@@ -456,6 +394,88 @@ static hpo_rc require_running(const study *st, const hpo_trial *t, hpo_error *er
                          (long long)t->number, st->cfg.name, hpo_trial_state_name(t->state));
 }
 
+/* Reports and heartbeats also reach a paused trial (its command may still be saving). */
+static hpo_rc require_live(const study *st, const hpo_trial *t, hpo_error *err)
+{
+    return t->state == HPO_TRIAL_PAUSED ? HPO_OK : require_running(st, t, err);
+}
+
+/* Hyperband: the sampler and the pruner see only the trials of one bracket. Returns a view of
+ * shallow copies (free() the array only) with the index of `number` in *ret_self (SIZE_MAX when
+ * absent), or NULL when the whole study is seen. */
+static hpo_trial *bracket_view(const study *st, int64_t number, size_t *ret_n, size_t *ret_self,
+                               int *ret_bracket)
+{
+    *ret_self = number >= 0 && (uint64_t)number < st->n ? (size_t)number : SIZE_MAX;
+    *ret_n = st->n;
+    *ret_bracket = -1;
+    if (st->pruner.type != HPO_PRUNER_HYPERBAND)
+        return NULL;
+    int nb = hpo_hyperband_n_brackets(&st->pruner, st->trials, st->n);
+    if (nb <= 0)
+        return NULL; /* brackets are not known before a trial completes */
+    hpo_trial *view = malloc((st->n ? st->n : 1) * sizeof *view);
+    if (!view)
+        return NULL;
+    int mine = hpo_hyperband_bracket(&st->pruner, st->cfg.name, number, nb);
+    *ret_bracket = mine;
+    size_t n = 0;
+    *ret_self = SIZE_MAX;
+    for (size_t i = 0; i < st->n; i++) {
+        if (hpo_hyperband_bracket(&st->pruner, st->cfg.name, st->trials[i].number, nb) != mine)
+            continue;
+        if (st->trials[i].number == number)
+            *ret_self = n;
+        view[n++] = st->trials[i];
+    }
+    *ret_n = n;
+    return view;
+}
+
+/* What trial t should do now, by the study's pruner over t's bracket. */
+static hpo_action decide(const study *st, const hpo_trial *t)
+{
+    if (st->pruner.type == HPO_PRUNER_NONE || st->cfg.n_directions != 1 || t->n_reports == 0)
+        return HPO_ACTION_CONTINUE;
+    size_t n, self;
+    int bracket;
+    hpo_trial *view = bracket_view(st, t->number, &n, &self, &bracket);
+    hpo_direction dir = st->cfg.directions[0];
+    hpo_action a = HPO_ACTION_CONTINUE;
+    if (st->pruner.type != HPO_PRUNER_HYPERBAND)
+        a = hpo_pruner_decide(&st->pruner, dir, st->trials, st->n, t);
+    else if (view && self != SIZE_MAX)
+        a = hpo_hyperband_decide(&st->pruner, dir, bracket, view, n, &view[self]);
+    free(view);
+    return a;
+}
+
+/* Fills the declared params t lacks, from the sampler over trial `number`'s bracket. */
+static hpo_rc sample_params(const study *st, int64_t number, hpo_trial *t, hpo_error *err)
+{
+    size_t n, self;
+    int bracket;
+    hpo_trial *view = bracket_view(st, number, &n, &self, &bracket);
+    hpo_rc rc = hpo_sampling_fill(&st->sampler, &st->cfg, view ? view : st->trials, n, number, t,
+                                  err);
+    free(view);
+    return rc;
+}
+
+/* Under ASHA, the budget of a running trial: from the rung it reached to the next one. */
+static void resource_of(const study *st, const hpo_trial *t, hpo_resource *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    if (st->pruner.type != HPO_PRUNER_ASHA)
+        return;
+    const hpo_report *last = hpo_trial_last_report(t);
+    int k = last ? hpo_asha_rung_of_step(&st->pruner, last->step) : -1;
+    int top = hpo_asha_top_rung(&st->pruner);
+    ret->set = true;
+    ret->from = k >= 0 ? hpo_asha_rung_resource(&st->pruner, k) : 0;
+    ret->to = hpo_asha_rung_resource(&st->pruner, k + 1 < top ? k + 1 : top);
+}
+
 static hpo_rc append_trial(study *st, hpo_trial *t)
 {
     if (st->n == st->cap) {
@@ -510,25 +530,10 @@ static hpo_rc apply_fixed_params(const study *st, const json_t *params, const ch
     return rc;
 }
 
-/* Samples every declared param the trial does not have yet. */
-static hpo_rc sample_missing(study *st, hpo_trial *t, hpo_trial *ret_added, hpo_error *err)
-{
-    for (size_t i = 0; i < st->cfg.space.n; i++) {
-        const hpo_param_def *def = &st->cfg.space.items[i];
-        if (hpo_trial_param(t, def->name))
-            continue;
-        double v = hpo_sampler_random(&def->dist, &st->rng);
-        if (hpo_trial_add_param(t, def->name, &def->dist, v) ||
-            (ret_added && hpo_trial_add_param(ret_added, def->name, &def->dist, v)))
-            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-    }
-    return HPO_OK;
-}
-
 typedef struct {
     int64_t study_id;
     hpo_trial *trial;
-    const hpo_trial *added; /* params to insert for an existing trial */
+    size_t first_new_param; /* params from here on are to be inserted for an existing trial */
 } trial_write_ctx;
 
 static hpo_rc tx_trial_create(hpo_db *db, void *vctx, hpo_error *err)
@@ -540,8 +545,8 @@ static hpo_rc tx_trial_create(hpo_db *db, void *vctx, hpo_error *err)
 static hpo_rc tx_trial_start(hpo_db *db, void *vctx, hpo_error *err)
 {
     trial_write_ctx *ctx = vctx;
-    for (size_t i = 0; i < ctx->added->n_params; i++) {
-        hpo_rc rc = hpo_db_param_insert(db, ctx->trial->id, &ctx->added->params[i], err);
+    for (size_t i = ctx->first_new_param; i < ctx->trial->n_params; i++) {
+        hpo_rc rc = hpo_db_param_insert(db, ctx->trial->id, &ctx->trial->params[i], err);
         if (rc)
             return rc;
     }
@@ -558,7 +563,7 @@ static hpo_rc tx_trial_update(hpo_db *db, void *vctx, hpo_error *err)
 static hpo_rc create_trial(hpo_service *svc, study *st, hpo_trial *t, hpo_trial *ret,
                            hpo_error *err)
 {
-    trial_write_ctx ctx = {st->cfg.id, t, NULL};
+    trial_write_ctx ctx = {st->cfg.id, t, 0};
     hpo_rc rc = hpo_store_tx(svc->store, tx_trial_create, &ctx, err);
     if (rc) {
         mark_stale_on(st, rc);
@@ -582,6 +587,108 @@ static bool max_reached(const study *st)
     return st->cfg.max_trials > 0 && (int64_t)st->n >= st->cfg.max_trials;
 }
 
+static hpo_rc copy_out(hpo_trial *ret, const hpo_trial *t, hpo_error *err)
+{
+    return hpo_trial_copy(ret, t) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
+}
+
+/* Hands an existing trial (waiting, or paused and promoted) to a worker: fills the declared
+ * params it lacks, marks it running, writes it, and only then changes memory. */
+static hpo_rc start_existing(hpo_service *svc, study *st, hpo_trial *w, const hpo_ask_request *req,
+                             hpo_trial *ret, hpo_error *err)
+{
+    int64_t now = hpo_clock_now_ms();
+    hpo_trial next;
+    if (hpo_trial_copy(&next, w))
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    hpo_rc rc = sample_params(st, w->number, &next, err);
+    next.state = HPO_TRIAL_RUNNING;
+    if (!next.started_ms)
+        next.started_ms = now;
+    next.heartbeat_ms = now;
+    free(next.worker);
+    next.worker = hpo_strdup(req->worker);
+    free(next.idempotency_key);
+    next.idempotency_key = hpo_strdup(req->idempotency_key);
+    trial_write_ctx ctx = {st->cfg.id, &next, w->n_params};
+    if (!rc)
+        rc = hpo_store_tx(svc->store, tx_trial_start, &ctx, err);
+    mark_stale_on(st, rc);
+    if (!rc)
+        rc = copy_out(ret, &next, err);
+    if (!rc) {
+        hpo_trial_clear(w);
+        *w = next;
+    } else {
+        hpo_trial_clear(&next);
+    }
+    return rc;
+}
+
+typedef struct {
+    hpo_trial *trials;
+    size_t n;
+} many_ctx;
+
+static hpo_rc tx_update_many(hpo_db *db, void *vctx, hpo_error *err)
+{
+    many_ctx *ctx = vctx;
+    for (size_t i = 0; i < ctx->n; i++) {
+        hpo_rc rc = hpo_db_trial_update(db, &ctx->trials[i], err);
+        if (rc)
+            return rc;
+    }
+    return HPO_OK;
+}
+
+/* ASHA with every configuration created and nothing running: no paused trial can be promoted
+ * any more, so each is left behind as PRUNED with its value at its rung. */
+static hpo_rc leave_paused_behind(hpo_service *svc, study *st, hpo_error *err)
+{
+    hpo_trial *next = calloc(st->n ? st->n : 1, sizeof *next);
+    size_t n = 0;
+    hpo_rc rc = next ? HPO_OK : hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    int64_t now = hpo_clock_now_ms();
+    for (size_t i = 0; !rc && i < st->n; i++) {
+        const hpo_trial *t = &st->trials[i];
+        if (t->state != HPO_TRIAL_PAUSED)
+            continue;
+        if (hpo_trial_copy(&next[n], t)) {
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+            break;
+        }
+        hpo_trial *p = &next[n++];
+        p->state = HPO_TRIAL_PRUNED;
+        p->finished_ms = now;
+        if (hpo_trial_last_report(t) && hpo_trial_set_values(p, &hpo_trial_last_report(t)->value, 1))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    if (!rc && n > 0) {
+        many_ctx ctx = {next, n};
+        rc = hpo_store_tx(svc->store, tx_update_many, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            hpo_trial *t = &st->trials[next[i].number];
+            hpo_trial_clear(t);
+            *t = next[i];
+        } else {
+            hpo_trial_clear(&next[i]);
+        }
+    }
+    free(next);
+    return rc;
+}
+
+static bool any_in_state(const study *st, hpo_trial_state s)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (st->trials[i].state == s)
+            return true;
+    return false;
+}
+
 static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req, hpo_trial *ret,
                          bool *ret_replayed, hpo_error *err)
 {
@@ -595,48 +702,34 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
             if (st->trials[i].idempotency_key &&
                 strcmp(st->trials[i].idempotency_key, req->idempotency_key) == 0) {
                 *ret_replayed = true;
-                return hpo_trial_copy(ret, &st->trials[i]) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
+                return copy_out(ret, &st->trials[i], err);
             }
     }
-    int64_t now = hpo_clock_now_ms();
+    /* a promotion first (ASHA), then an enqueued trial unless the caller fixed params */
+    if (st->pruner.type == HPO_PRUNER_ASHA && !req->params) {
+        int rung;
+        size_t i = hpo_asha_pick_promotion(&st->pruner, st->cfg.directions[0], st->trials, st->n,
+                                           &rung);
+        if (i != SIZE_MAX)
+            return start_existing(svc, st, &st->trials[i], req, ret, err);
+    }
+    for (size_t i = 0; !req->params && i < st->n; i++)
+        if (st->trials[i].state == HPO_TRIAL_WAITING)
+            return start_existing(svc, st, &st->trials[i], req, ret, err);
 
-    /* an enqueued trial first, unless the caller fixed params of its own */
-    if (!req->params) {
-        for (size_t i = 0; i < st->n; i++) {
-            hpo_trial *w = &st->trials[i];
-            if (w->state != HPO_TRIAL_WAITING)
-                continue;
-            hpo_trial next, added = {0};
-            if (hpo_trial_copy(&next, w))
-                return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-            hpo_rc rc = sample_missing(st, &next, &added, err);
-            next.state = HPO_TRIAL_RUNNING;
-            next.started_ms = next.heartbeat_ms = now;
-            free(next.worker);
-            next.worker = hpo_strdup(req->worker);
-            free(next.idempotency_key);
-            next.idempotency_key = hpo_strdup(req->idempotency_key);
-            trial_write_ctx ctx = {st->cfg.id, &next, &added};
-            if (!rc)
-                rc = hpo_store_tx(svc->store, tx_trial_start, &ctx, err);
-            mark_stale_on(st, rc);
-            if (!rc && (rc = hpo_trial_copy(ret, &next)))
-                hpo_error_set(err, rc, NULL, "out of memory");
-            if (!rc) {
-                hpo_trial_clear(w);
-                *w = next;
-            } else {
-                hpo_trial_clear(&next);
-            }
-            hpo_trial_clear(&added);
+    if (max_reached(st)) {
+        if (st->pruner.type == HPO_PRUNER_ASHA && any_in_state(st, HPO_TRIAL_RUNNING))
+            return hpo_error_set(err, HPO_E_NO_WORK, NULL,
+                                 "no work now: running trials may make paused ones promotable");
+        hpo_rc rc = st->pruner.type == HPO_PRUNER_ASHA ? leave_paused_behind(svc, st, err) : HPO_OK;
+        if (rc)
             return rc;
-        }
-    }
-    if (max_reached(st))
         return hpo_error_set(err, HPO_E_COMPLETE, NULL,
                              "study '%s' has reached max_trials (%lld)", st->cfg.name,
                              (long long)st->cfg.max_trials);
+    }
 
+    int64_t now = hpo_clock_now_ms();
     hpo_trial t = {0};
     t.state = HPO_TRIAL_RUNNING;
     t.created_ms = t.started_ms = t.heartbeat_ms = now;
@@ -644,7 +737,7 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
     t.idempotency_key = hpo_strdup(req->idempotency_key);
     hpo_rc rc = apply_fixed_params(st, req->params, "params", &t, err);
     if (!rc)
-        rc = sample_missing(st, &t, NULL, err);
+        rc = sample_params(st, (int64_t)st->n, &t, err);
     if (!rc)
         rc = create_trial(svc, st, &t, ret, err);
     hpo_trial_clear(&t);
@@ -652,7 +745,8 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
 }
 
 hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request *req,
-                       hpo_trial *ret, bool *ret_replayed, hpo_error *err)
+                       hpo_trial *ret, bool *ret_replayed, hpo_resource *ret_resource,
+                       hpo_error *err)
 {
     study *st;
     hpo_rc rc = acquire(svc, name, &st, err);
@@ -661,6 +755,8 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
     *ret_replayed = false;
     pthread_mutex_lock(&st->mu);
     rc = ask_locked(svc, st, req, ret, ret_replayed, err);
+    if (!rc && ret_resource)
+        resource_of(st, ret, ret_resource);
     pthread_mutex_unlock(&st->mu);
     release(svc, st);
     return rc;
@@ -760,7 +856,7 @@ static hpo_rc suggest_locked(hpo_service *svc, study *st, int64_t number, const 
         fixed = true;
     json_decref(fixed_params);
     if (!fixed)
-        v = hpo_sampler_random(dist, &st->rng);
+        v = hpo_sampling_param(&st->sampler, &st->cfg, st->trials, st->n, number, name, dist);
 
     hpo_param p = {(char *)name, *dist, v};
     param_ctx ctx = {t->id, &p};
@@ -793,7 +889,8 @@ hpo_rc hpo_service_suggest(hpo_service *svc, const char *name, int64_t number, c
 }
 
 typedef struct {
-    int64_t trial_id;
+    const hpo_trial *trial; /* with its new state */
+    bool state_changed;
     const hpo_report *reports;
     size_t n;
 } report_ctx;
@@ -802,12 +899,55 @@ static hpo_rc tx_reports(hpo_db *db, void *vctx, hpo_error *err)
 {
     report_ctx *ctx = vctx;
     for (size_t i = 0; i < ctx->n; i++) {
-        hpo_rc rc = hpo_db_report_insert(db, ctx->trial_id, ctx->reports[i].step,
+        hpo_rc rc = hpo_db_report_insert(db, ctx->trial->id, ctx->reports[i].step,
                                          ctx->reports[i].value, err);
         if (rc)
             return rc;
     }
-    return HPO_OK;
+    return ctx->state_changed ? hpo_db_trial_update(db, ctx->trial, err) : HPO_OK;
+}
+
+/* Stores reports and decides, in one transaction: the pruner judges the trial with its new
+ * reports, and a pause (ASHA) is written together with the reports that reached the rung. */
+static hpo_rc report_locked(hpo_service *svc, study *st, int64_t number, const hpo_report *reports,
+                            size_t n, hpo_action *ret_action, hpo_error *err)
+{
+    hpo_trial *t = NULL;
+    hpo_rc rc = trial_at(st, number, &t, err);
+    if (!rc)
+        rc = require_live(st, t, err);
+    if (rc)
+        return rc;
+    hpo_trial next;
+    if (hpo_trial_copy(&next, t))
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool added;
+        if (hpo_trial_add_report(&next, reports[i].step, reports[i].value, &added))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    hpo_action action = HPO_ACTION_PAUSE;
+    if (!rc && t->state == HPO_TRIAL_RUNNING) {
+        hpo_trial saved = *t; /* judge the trial as it will be, in place */
+        *t = next;
+        action = decide(st, t);
+        *t = saved;
+        if (action == HPO_ACTION_PAUSE)
+            next.state = HPO_TRIAL_PAUSED;
+    }
+    report_ctx ctx = {&next, next.state != t->state, reports, n};
+    if (!rc) {
+        rc = hpo_store_tx(svc->store, tx_reports, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    if (!rc) {
+        hpo_trial_clear(t);
+        *t = next;
+        *ret_action = action;
+    } else {
+        hpo_trial_clear(&next);
+    }
+    return rc;
 }
 
 hpo_rc hpo_service_report(hpo_service *svc, const char *name, int64_t number,
@@ -822,24 +962,9 @@ hpo_rc hpo_service_report(hpo_service *svc, const char *name, int64_t number,
     if (rc)
         return rc;
     pthread_mutex_lock(&st->mu);
-    hpo_trial *t = NULL;
-    rc = trial_at(st, number, &t, err);
-    if (!rc)
-        rc = require_running(st, t, err);
-    if (!rc) {
-        report_ctx ctx = {t->id, reports, n};
-        rc = hpo_store_tx(svc->store, tx_reports, &ctx, err);
-        mark_stale_on(st, rc);
-    }
-    for (size_t i = 0; !rc && i < n; i++) {
-        bool added;
-        if (hpo_trial_add_report(t, reports[i].step, reports[i].value, &added))
-            st->stale = true;
-    }
+    rc = report_locked(svc, st, number, reports, n, ret_action, err);
     pthread_mutex_unlock(&st->mu);
     release(svc, st);
-    if (!rc)
-        *ret_action = HPO_ACTION_CONTINUE;
     return rc;
 }
 
@@ -865,7 +990,7 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
     hpo_trial *t = NULL;
     rc = trial_at(st, number, &t, err);
     if (!rc)
-        rc = require_running(st, t, err);
+        rc = require_live(st, t, err);
     if (!rc) {
         heartbeat_ctx ctx = {t->id, hpo_clock_now_ms(), worker};
         rc = hpo_store_tx(svc->store, tx_heartbeat, &ctx, err);
@@ -878,10 +1003,11 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
             }
         }
     }
+    /* the pending action: paused stays paused; a running trial is judged on its last report */
+    if (!rc)
+        *ret_action = t->state == HPO_TRIAL_PAUSED ? HPO_ACTION_PAUSE : decide(st, t);
     pthread_mutex_unlock(&st->mu);
     release(svc, st);
-    if (!rc)
-        *ret_action = HPO_ACTION_CONTINUE;
     return rc;
 }
 
@@ -914,7 +1040,7 @@ static hpo_rc finish_locked(hpo_service *svc, study *st, int64_t number,
                                  (long long)number, st->cfg.name, hpo_trial_state_name(t->state));
         return hpo_trial_copy(ret, t) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
     }
-    if ((rc = require_running(st, t, err)))
+    if ((rc = require_live(st, t, err)))
         return rc;
 
     hpo_trial next;
@@ -953,7 +1079,7 @@ static hpo_rc finish_locked(hpo_service *svc, study *st, int64_t number,
                            "state must be complete, pruned or fail");
     }
     if (!rc) {
-        trial_write_ctx ctx = {st->cfg.id, &next, NULL};
+        trial_write_ctx ctx = {st->cfg.id, &next, 0};
         rc = hpo_store_tx(svc->store, tx_trial_update, &ctx, err);
         mark_stale_on(st, rc);
     }

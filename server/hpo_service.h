@@ -14,8 +14,6 @@
 
 typedef struct hpo_service hpo_service;
 
-typedef enum { HPO_ACTION_CONTINUE = 0, HPO_ACTION_PRUNE = 1, HPO_ACTION_PAUSE = 2 } hpo_action;
-const char *hpo_action_name(hpo_action a); /* "continue", "prune", "pause" */
 
 /* store is borrowed and must outlive the service. *ret owned: hpo_service_free. */
 hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err);
@@ -52,12 +50,23 @@ typedef struct {
     const json_t *params;        /* fixed params {name: external value}, may be NULL */
 } hpo_ask_request;
 
-/* Hands out a trial: a new one with the given fixed params when params is set; otherwise the
- * lowest-numbered waiting (enqueued) trial, or a new one sampled over the declared search space.
- * A known idempotency key returns that trial again with *ret_replayed true.
- * HPO_E_COMPLETE when max_trials trials exist and none is waiting. *ret owned (hpo_trial_clear). */
+/* Under ASHA, the budget a handed-out trial runs with: from the resource it reached to the next
+ * rung (from 0 for a new trial). set is false for other pruners. */
+typedef struct {
+    bool set;
+    int64_t from, to;
+} hpo_resource;
+
+/* Hands out a trial. With fixed params: a new trial with them. Otherwise, in order: under ASHA a
+ * promotion (a paused trial in the top 1/eta of its rung, highest rung first); the
+ * lowest-numbered waiting (enqueued) trial; a new trial sampled over the declared search space.
+ * A known idempotency key returns that trial again with *ret_replayed true. When max_trials
+ * trials exist: HPO_E_NO_WORK while work may still come (ASHA with running trials; a grid with
+ * running trials), else HPO_E_COMPLETE (ASHA first leaves the paused trials behind as PRUNED).
+ * *ret owned (hpo_trial_clear); *ret_resource may be NULL. */
 hpo_rc hpo_service_ask(hpo_service *svc, const char *study, const hpo_ask_request *req,
-                       hpo_trial *ret, bool *ret_replayed, hpo_error *err);
+                       hpo_trial *ret, bool *ret_replayed, hpo_resource *ret_resource,
+                       hpo_error *err);
 
 /* Enqueues a waiting trial with the given params (names in the search space are checked against
  * it; other names wait for their suggest). HPO_E_CONFLICT beyond max_trials. */

@@ -12,6 +12,7 @@ static const char *const state_names[HPO_TRIAL_STATE_COUNT] = {
     [HPO_TRIAL_COMPLETE] = "complete",
     [HPO_TRIAL_PRUNED] = "pruned",
     [HPO_TRIAL_FAIL] = "fail",
+    [HPO_TRIAL_PAUSED] = "paused",
 };
 
 const char *hpo_trial_state_name(hpo_trial_state s)
@@ -38,6 +39,16 @@ hpo_rc hpo_trial_state_parse(const char *name, hpo_trial_state *ret)
 bool hpo_trial_state_finished(hpo_trial_state s)
 {
     return s == HPO_TRIAL_COMPLETE || s == HPO_TRIAL_PRUNED || s == HPO_TRIAL_FAIL;
+}
+
+const char *hpo_action_name(hpo_action a)
+{
+    switch (a) {
+    case HPO_ACTION_PRUNE: return "prune";
+    case HPO_ACTION_PAUSE: return "pause";
+    case HPO_ACTION_CONTINUE: break;
+    }
+    return "continue";
 }
 
 const char *hpo_direction_name(hpo_direction d)

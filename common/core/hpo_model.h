@@ -14,15 +14,20 @@ typedef enum {
     HPO_TRIAL_COMPLETE = 2,
     HPO_TRIAL_PRUNED = 3,
     HPO_TRIAL_FAIL = 4,
-    HPO_TRIAL_STATE_COUNT = 5,
+    HPO_TRIAL_PAUSED = 5,   /* ASHA promotion: waits at a rung until promoted */
+    HPO_TRIAL_STATE_COUNT = 6,
 } hpo_trial_state;
 
-/* "running", "waiting", "complete", "pruned", "fail". */
+/* "running", "waiting", "complete", "pruned", "fail", "paused". */
 const char *hpo_trial_state_name(hpo_trial_state s);
 hpo_rc hpo_trial_state_parse(const char *name, hpo_trial_state *ret);
 bool hpo_trial_state_finished(hpo_trial_state s);
 
 typedef enum { HPO_MINIMIZE = 0, HPO_MAXIMIZE = 1 } hpo_direction;
+
+/* What a running trial should do next, as decided on a report or a heartbeat. */
+typedef enum { HPO_ACTION_CONTINUE = 0, HPO_ACTION_PRUNE = 1, HPO_ACTION_PAUSE = 2 } hpo_action;
+const char *hpo_action_name(hpo_action a); /* "continue", "prune", "pause" */
 const char *hpo_direction_name(hpo_direction d);
 hpo_rc hpo_direction_parse(const char *name, hpo_direction *ret);
 

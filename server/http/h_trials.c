@@ -18,6 +18,7 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
     hpo_error err = {0};
     hpo_ask_request ask = {0};
     hpo_trial t = {0};
+    hpo_resource resource = {0};
     bool replayed = false;
     hpo_rc rc = hpo_body_only(req, allowed, &err);
     if (!rc)
@@ -31,11 +32,21 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
         ask.params = params;
     }
     if (!rc)
-        rc = hpo_service_ask(svc, req->study, &ask, &t, &replayed, &err);
-    if (rc)
+        rc = hpo_service_ask(svc, req->study, &ask, &t, &replayed, &resource, &err);
+    if (rc) {
         hpo_response_error(res, &err);
-    else
-        hpo_response_json(res, replayed ? 200 : 201, trial_json(&t, req->study));
+    } else {
+        json_t *j = trial_json(&t, req->study);
+        if (resource.set) {
+            /* ASHA: train from `from` to `to`; a promoted trial resumes from its checkpoint */
+            json_object_set_new(j, "resource", json_pack("{s:I,s:I}", "from",
+                                                         (json_int_t)resource.from, "to",
+                                                         (json_int_t)resource.to));
+            json_object_set_new(j, "resume", resource.from > 0 ? json_string("checkpoint")
+                                                               : json_null());
+        }
+        hpo_response_json(res, replayed ? 200 : 201, j);
+    }
     hpo_trial_clear(&t);
 }
 

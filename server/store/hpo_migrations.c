@@ -88,9 +88,18 @@ static const char *const v1[] = {
     NULL,
 };
 
+/* v2: the paused state (ASHA promotion: a trial waits at a rung until it is promoted). */
+static const char *const v2[] = {
+    "ALTER TABLE trials DROP CONSTRAINT trials_state_check",
+    "ALTER TABLE trials ADD CONSTRAINT trials_state_check"
+    " CHECK (state IN ('running', 'waiting', 'complete', 'pruned', 'fail', 'paused'))",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
+    {2, v2},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -83,7 +83,7 @@ static void *ask_loop(void *arg)
         bool replayed;
         hpo_error err = {0};
         hpo_ask_request req = {.worker = "loop"};
-        r->last = hpo_service_ask(svc, "load", &req, &t, &replayed, &err);
+        r->last = hpo_service_ask(svc, "load", &req, &t, &replayed, NULL, &err);
         if (r->last)
             return NULL;
         r->numbers[r->n++] = (int)t.number;
@@ -174,7 +174,7 @@ START_TEST(restart_keeps_every_study)
         char key[16];
         snprintf(key, sizeof key, "key-%d", i);
         hpo_ask_request req = {.worker = "w", .idempotency_key = key};
-        ck_assert_int_eq(hpo_service_ask(svc, "a", &req, &t, &replayed, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_ask(svc, "a", &req, &t, &replayed, NULL, &err), HPO_OK);
         hpo_report reps[2] = {{0, 1.0 / (i + 1)}, {1, 0.1}};
         hpo_action act;
         ck_assert_int_eq(hpo_service_report(svc, "a", t.number, reps, 2, &act, &err), HPO_OK);
@@ -200,7 +200,7 @@ START_TEST(restart_keeps_every_study)
     hpo_trial t = {0}, done = {0};
     bool replayed;
     hpo_ask_request req = {0};
-    ck_assert_int_eq(hpo_service_ask(svc, "b", &req, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc, "b", &req, &t, &replayed, NULL, &err), HPO_OK);
     double two[2] = {1.25, -3};
     hpo_finish_request fin = {HPO_TRIAL_COMPLETE, two, 2, NULL};
     ck_assert_int_eq(hpo_service_finish(svc, "b", t.number, &fin, &done, &err), HPO_OK);
@@ -217,19 +217,19 @@ START_TEST(restart_keeps_every_study)
 
     /* the idempotency keys survive: asking again with one gives the same trial */
     hpo_ask_request again = {.idempotency_key = "key-3"};
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &again, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc, "a", &again, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert(replayed);
     ck_assert_int_eq(t.number, 3);
     hpo_trial_clear(&t);
     /* the queued trial comes next and keeps its define-by-run value */
     hpo_ask_request next = {.idempotency_key = "key-q"};
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert_int_eq(t.number, 5);
     ck_assert(hpo_trial_param(&t, "x")->value == 1.5);
     hpo_trial_clear(&t);
     close_service();
     open_service();
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert(replayed);
     ck_assert_int_eq(t.number, 5);
     ck_assert_str_eq(t.fixed_params, "{\"later\":\"yes\"}");
@@ -254,10 +254,10 @@ START_TEST(two_services_share_numbers)
     hpo_trial t = {0};
     bool replayed;
     hpo_ask_request req = {0};
-    ck_assert_int_eq(hpo_service_ask(svc, "shared", &req, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc, "shared", &req, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert_int_eq(t.number, 0);
     hpo_trial_clear(&t);
-    ck_assert_int_eq(hpo_service_ask(svc2, "shared", &req, &t, &replayed, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(svc2, "shared", &req, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert_int_eq(t.number, 1);
     hpo_trial_clear(&t);
     hpo_trial *list = NULL;

@@ -540,7 +540,7 @@ END_TEST
 
 START_TEST(test_state_direction_names)
 {
-    const char *names[] = { "running", "waiting", "complete", "pruned", "fail" };
+    const char *names[] = { "running", "waiting", "complete", "pruned", "fail", "paused" };
     for (int i = 0; i < HPO_TRIAL_STATE_COUNT; i++) {
         hpo_trial_state s;
         ck_assert_str_eq(hpo_trial_state_name((hpo_trial_state)i), names[i]);

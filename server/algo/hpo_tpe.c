@@ -1,0 +1,1639 @@
+/* hpo_tpe: Optuna 3.1's TPE sampler (univariate, multivariate, group-decomposed, constant liar)
+ * over a study's trials, with the truncated-normal numerics it needs; pure, no I/O. */
+#include "hpo_tpe.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_sampler.h"
+
+#define LOG_SQRT_2PI 0.91893853320467274178032973640562
+#define LOG_2PI 1.83787706640934548356065947281124
+#define SQRT1_2 0.70710678118654752440084436210485
+#define TPE_EPS 1e-12       /* Optuna's minimum sigma without the magic clip */
+#define SIGMA0_MAGNITUDE 0.2
+#define FLAT_WEIGHTS 25     /* the newest observations weighing 1 in default_weights */
+/* Terms of a log-sum-exp this far below the largest change the sum by less than e^-40 each. */
+#define LSE_CUTOFF 40.0
+#define CAND_BLOCK 32       /* candidates evaluated per block: bounds the scratch memory */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-call arena: every allocation of one sampling call dies with the call. */
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    alignas(max_align_t) unsigned char data[];
+} arena_block;
+
+typedef struct {
+    arena_block *head;
+    arena_block *spare; /* blocks released by arena_restore, reused before malloc */
+} arena;
+
+typedef struct {
+    arena_block *head;
+    size_t used;
+} arena_mark;
+
+static void *arena_alloc(arena *a, size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / 2 / size)
+        return NULL;
+    size_t bytes = count * size;
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bytes == 0)
+        bytes = 16;
+    arena_block *b = a->head;
+    if (b == NULL || b->cap - b->used < bytes) {
+        arena_block **pp = &a->spare;
+        while (*pp != NULL && (*pp)->cap < bytes)
+            pp = &(*pp)->next;
+        if (*pp != NULL) {
+            b = *pp;
+            *pp = b->next;
+        } else {
+            size_t cap = bytes > 65536 ? bytes : 65536;
+            b = malloc(sizeof(*b) + cap);
+            if (b == NULL)
+                return NULL;
+            b->cap = cap;
+        }
+        b->next = a->head;
+        b->used = 0;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += bytes;
+    return p;
+}
+
+static arena_mark arena_save(const arena *a)
+{
+    return (arena_mark){ a->head, a->head ? a->head->used : 0 };
+}
+
+/* Releases what was allocated after mark m (kept as spare blocks): per-param work reuses it. */
+static void arena_restore(arena *a, arena_mark m)
+{
+    while (a->head != NULL && a->head != m.head) {
+        arena_block *b = a->head;
+        a->head = b->next;
+        b->next = a->spare;
+        a->spare = b;
+    }
+    if (a->head != NULL)
+        a->head->used = m.used;
+}
+
+static void arena_free(arena *a)
+{
+    arena_restore(a, (arena_mark){ NULL, 0 });
+    while (a->spare != NULL) {
+        arena_block *next = a->spare->next;
+        free(a->spare);
+        a->spare = next;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Normal distribution numerics (Optuna's _truncnorm, with erfc in both tails). */
+
+static double ndtr(double z)
+{
+    return 0.5 * erfc(-z * SQRT1_2);
+}
+
+static double log_ndtr(double z)
+{
+    if (z > 6)
+        return log1p(-ndtr(-z));
+    if (z > -20)
+        return log(ndtr(z));
+    /* Asymptotic series of log Phi for the far left tail. */
+    double log_lhs = -0.5 * z * z - log(-z) - LOG_SQRT_2PI;
+    double last = 0, rhs = 1, numerator = 1, denom_factor = 1, denom_cons = 1 / (z * z);
+    double sign = 1;
+    for (int i = 1; i < 200 && fabs(last - rhs) > DBL_EPSILON; i++) {
+        last = rhs;
+        sign = -sign;
+        denom_factor *= denom_cons;
+        numerator *= 2 * i - 1;
+        rhs += sign * numerator * denom_factor;
+    }
+    return log_lhs + log(rhs);
+}
+
+static double log_diff(double lp, double lq)
+{
+    return lp + log1p(-exp(lq - lp));
+}
+
+static double logaddexp(double x, double y)
+{
+    if (x == -INFINITY)
+        return y;
+    if (y == -INFINITY)
+        return x;
+    double m = x > y ? x : y;
+    return m + log1p(exp(-fabs(x - y)));
+}
+
+double hpo_tpe_log_gauss_mass(double a, double b)
+{
+    /* Work in the left tail, where Phi is accurate; the centre uses the complement. */
+    if (b <= 0)
+        return log_diff(log_ndtr(b), log_ndtr(a));
+    if (a > 0)
+        return log_diff(log_ndtr(-a), log_ndtr(-b));
+    return log1p(-ndtr(a) - ndtr(-b));
+}
+
+double hpo_tpe_truncnorm_log_pdf(double z, double a, double b)
+{
+    if (!(a < b))
+        return NAN;
+    if (z < a || z > b)
+        return -INFINITY;
+    return -0.5 * z * z - LOG_SQRT_2PI - hpo_tpe_log_gauss_mass(a, b);
+}
+
+/* Acklam's rational approximation of the normal quantile for p in (0, 0.5]: ~1e-9 relative,
+ * refined by Newton steps in ndtri_exp. */
+static double ndtri_guess(double p)
+{
+    static const double a[] = { -3.969683028665376e+01, 2.209460984245205e+02,
+                                -2.759285104469687e+02, 1.383577518672690e+02,
+                                -3.066479806614716e+01, 2.506628277459239e+00 };
+    static const double b[] = { -5.447609879822406e+01, 1.615858368580409e+02,
+                                -1.556989798598866e+02, 6.680131188771972e+01,
+                                -1.328068155288572e+01 };
+    static const double c[] = { -7.784894002430293e-03, -3.223964580411365e-01,
+                                -2.400758277161838e+00, -2.549732539343734e+00,
+                                4.374664141464968e+00, 2.938163982698783e+00 };
+    static const double d[] = { 7.784695709041462e-03, 3.224671290700398e-01,
+                                2.445134137142996e+00, 3.754408661907416e+00 };
+    if (p < 0.02425) {
+        double q = sqrt(-2 * log(p));
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+               ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    double q = p - 0.5, r = q * q;
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+           (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/* x with log Phi(x) = y (y <= 0), accurate in both tails. */
+static double ndtri_exp(double y)
+{
+    if (isnan(y))
+        return NAN;
+    if (y >= 0)
+        return 40; /* Phi(x) rounds to 1: beyond any bound a caller can have */
+    double x;
+    if (y < -700) {
+        double x0 = -sqrt(-2 * y);
+        x = -sqrt(fmax(-2 * y - 2 * log(-x0) - LOG_2PI, 0));
+    } else if (y > -0.6931471805599453) {
+        x = -ndtri_guess(-expm1(y));
+    } else {
+        x = ndtri_guess(exp(y));
+    }
+    /* Newton on the concave log Phi: quadratic convergence from a close start. */
+    for (int i = 0; i < 30; i++) {
+        double lp = log_ndtr(x);
+        double slope = exp(-0.5 * x * x - LOG_SQRT_2PI - lp);
+        if (!(slope > 0) || !isfinite(slope))
+            break;
+        double dx = (lp - y) / slope;
+        x -= dx;
+        if (fabs(dx) <= 1e-15 * (1 + fabs(x)))
+            break;
+    }
+    return x;
+}
+
+/* Quantile of the standard normal truncated to [a, b], given log_mass = log_gauss_mass(a, b). */
+static double truncnorm_ppf(double q, double a, double b, double log_mass)
+{
+    if (q <= 0)
+        return a;
+    if (q >= 1)
+        return b;
+    double x;
+    if (a < 0)
+        x = ndtri_exp(logaddexp(log_ndtr(a), log(q) + log_mass));
+    else
+        x = -ndtri_exp(logaddexp(log_ndtr(-b), log1p(-q) + log_mass));
+    if (isnan(x))
+        x = 0.5 * (a + b);
+    return x < a ? a : x > b ? b : x;
+}
+
+double hpo_tpe_truncnorm_ppf(double q, double a, double b)
+{
+    if (!(a < b))
+        return NAN;
+    return truncnorm_ppf(q, a, b, hpo_tpe_log_gauss_mass(a, b));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Configuration and Optuna's default rules. */
+
+void hpo_tpe_config_default(hpo_tpe_config *c)
+{
+    *c = (hpo_tpe_config){
+        .n_startup_trials = 10,
+        .n_ei_candidates = 24,
+        .gamma_fraction = 0.1,
+        .gamma_max = 25,
+        .prior_weight = 1.0,
+        .consider_magic_clip = true,
+        .consider_endpoints = false,
+        .multivariate = false,
+        .group = false,
+        .constant_liar = true,
+    };
+}
+
+hpo_rc hpo_tpe_config_validate(const hpo_tpe_config *c, hpo_error *err)
+{
+    if (c->n_startup_trials < 0)
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.n_startup_trials",
+                             "n_startup_trials must be >= 0 (got %d)", c->n_startup_trials);
+    if (c->n_ei_candidates < 1)
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.n_ei_candidates",
+                             "n_ei_candidates must be >= 1 (got %d)", c->n_ei_candidates);
+    if (!(c->gamma_fraction > 0 && c->gamma_fraction <= 1))
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.gamma",
+                             "gamma must be in (0, 1] (got %g)", c->gamma_fraction);
+    if (c->gamma_max < 1)
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.gamma_max",
+                             "gamma_max must be >= 1 (got %d)", c->gamma_max);
+    if (!(c->prior_weight > 0 && isfinite(c->prior_weight)))
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.prior_weight",
+                             "prior_weight must be a finite number > 0 (got %g)",
+                             c->prior_weight);
+    return HPO_OK;
+}
+
+size_t hpo_tpe_gamma(const hpo_tpe_config *c, size_t n)
+{
+    double g = ceil(c->gamma_fraction * (double)n);
+    size_t gmax = c->gamma_max > 0 ? (size_t)c->gamma_max : 1;
+    if (!(g >= 0))
+        g = 0;
+    size_t r = g >= (double)gmax ? gmax : (size_t)g;
+    return r > n ? n : r;
+}
+
+void hpo_tpe_weights(size_t n, double *ret)
+{
+    if (n < FLAT_WEIGHTS) {
+        for (size_t i = 0; i < n; i++)
+            ret[i] = 1.0;
+        return;
+    }
+    /* numpy.linspace(1/n, 1, n - 25), then 25 ones */
+    size_t ramp = n - FLAT_WEIGHTS;
+    double start = 1.0 / (double)n;
+    double step = ramp > 1 ? (1.0 - start) / (double)(ramp - 1) : 0;
+    for (size_t i = 0; i < ramp; i++)
+        ret[i] = (double)i * step + start;
+    if (ramp > 1)
+        ret[ramp - 1] = 1.0;
+    for (size_t i = ramp; i < n; i++)
+        ret[i] = 1.0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sorting: a stable merge sort of (k1, k2) keys, NaN last; used for ranking and bandwidths. */
+
+typedef struct {
+    double k1, k2;
+    size_t idx;
+} sort_item;
+
+static bool key_less(const sort_item *x, const sort_item *y)
+{
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1;
+    if (isnan(x->k2))
+        return false;
+    if (isnan(y->k2))
+        return true;
+    return x->k2 < y->k2;
+}
+
+static void sort_items(sort_item *v, sort_item *tmp, size_t n)
+{
+    /* Insertion-sorted runs of 16, then bottom-up merges. */
+    const size_t run = 16;
+    for (size_t s = 0; s < n; s += run) {
+        size_t e = s + run < n ? s + run : n;
+        for (size_t i = s + 1; i < e; i++) {
+            sort_item x = v[i];
+            size_t j = i;
+            while (j > s && key_less(&x, &v[j - 1])) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+    }
+    sort_item *src = v, *dst = tmp;
+    for (size_t width = run; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = key_less(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        sort_item *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The Parzen estimator: a mixture whose components are products over dims. */
+
+typedef enum { DIM_CONT, DIM_STEP, DIM_CAT } dim_kind;
+
+typedef struct {
+    dim_kind kind;
+    const hpo_dist *d;
+    double low, high, q; /* transformed bounds; q: the cell width of DIM_STEP */
+    /* numeric, one per component */
+    double *mu, *sigma, *inv_sigma;
+    double *log_mass;    /* log mass of the component's normal on [low, high] */
+    double *lnorm;       /* CONT: -log sigma - log sqrt(2 pi) - log_mass; STEP: -log_mass */
+    double *log_q_s;     /* STEP: log(q / sigma) - log sqrt(2 pi), for a cheap upper bound */
+    /* categorical: the observed index per observation component (the prior is uniform) */
+    double *choice;
+    size_t n_choices;
+    double hit_prob, log_hit, log_miss, log_uniform;
+    /* sorted univariate mixtures: the largest observation sigma, and the largest
+     * log w + log kernel bound over the observations (a window for each candidate) */
+    double s_max, c_max;
+    double *cw;          /* sorted CONT: log w + lnorm per component */
+} pz_dim;
+
+typedef struct {
+    size_t K; /* components: observations then the prior */
+    double *w, *logw, *cumw;
+    size_t nd;
+    pz_dim *dims;
+    bool has_step;
+    bool sorted; /* one numeric dim, observations sorted by mu and merged: windowed density */
+} pz_mix;
+
+/* Kind and transformed bounds of a non-single distribution, as in _calculate_parzen_bounds. */
+static void dim_bounds(const hpo_dist *d, pz_dim *ret)
+{
+    ret->d = d;
+    if (d->type == HPO_DIST_CATEGORICAL) {
+        ret->kind = DIM_CAT;
+        ret->n_choices = d->n_choices;
+        return;
+    }
+    double step = d->type == HPO_DIST_INT ? fmax(d->step, 1.0) : d->step;
+    if (d->log) {
+        ret->kind = DIM_CONT;
+        ret->q = 0;
+        if (d->type == HPO_DIST_INT) {
+            ret->low = log(d->low - 0.5);
+            ret->high = log(d->high + 0.5);
+        } else {
+            ret->low = log(d->low);
+            ret->high = log(d->high);
+        }
+    } else if (step > 0) {
+        ret->kind = DIM_STEP;
+        ret->q = step;
+        ret->low = d->low - 0.5 * step;
+        ret->high = d->high + 0.5 * step;
+    } else {
+        ret->kind = DIM_CONT;
+        ret->q = 0;
+        ret->low = d->low;
+        ret->high = d->high;
+    }
+}
+
+static double to_transformed(const pz_dim *dm, double x)
+{
+    if (dm->kind == DIM_CAT)
+        return x;
+    if (dm->d->log)
+        x = log(x);
+    return x < dm->low ? dm->low : x > dm->high ? dm->high : x;
+}
+
+/* Optuna 3.1's univariate bandwidth over mus in sorted order (the prior's mu among them, padded
+ * with low and high): sigma = the larger neighbour gap; without endpoints the outermost use the
+ * inner gap. sigma_sorted[i] belongs to sorted[i]. */
+static void sorted_sigmas(const hpo_tpe_config *c, const double *sorted, size_t K, double low,
+                          double high, double *sigma_sorted)
+{
+    for (size_t i = 0; i < K; i++) {
+        double left = sorted[i] - (i > 0 ? sorted[i - 1] : low);
+        double right = (i + 1 < K ? sorted[i + 1] : high) - sorted[i];
+        sigma_sorted[i] = left > right ? left : right;
+    }
+    if (!c->consider_endpoints && K >= 2) {
+        sigma_sorted[0] = sorted[1] - sorted[0];
+        sigma_sorted[K - 1] = sorted[K - 1] - sorted[K - 2];
+    }
+}
+
+/* The bandwidths of mu[0..K) (K-1: the prior), written in the order of mu[]. presorted: the
+ * observations mu[0..K-1) are already sorted, so only the prior needs placing (after equals,
+ * as a stable sort would). */
+static hpo_rc univariate_sigmas(arena *a, const hpo_tpe_config *c, const double *mu, size_t K,
+                                double low, double high, bool presorted, double *sigma)
+{
+    arena_mark m = arena_save(a);
+    double *seq = arena_alloc(a, K, sizeof(double));
+    double *sig = arena_alloc(a, K, sizeof(double));
+    size_t *idx = arena_alloc(a, K, sizeof(size_t));
+    if (seq == NULL || sig == NULL || idx == NULL)
+        return HPO_E_NOMEM;
+    if (presorted) {
+        size_t n = K - 1, pos = n;
+        double prior = mu[n];
+        for (size_t lo = 0, hi = n; lo < hi;) { /* first observation > prior */
+            size_t mid = lo + (hi - lo) / 2;
+            if (mu[mid] > prior)
+                hi = pos = mid;
+            else
+                lo = mid + 1;
+        }
+        for (size_t i = 0, j = 0; i < K; i++)
+            idx[i] = i == pos ? n : j++;
+    } else {
+        sort_item *items = arena_alloc(a, K, sizeof(*items));
+        sort_item *tmp = arena_alloc(a, K, sizeof(*tmp));
+        if (items == NULL || tmp == NULL)
+            return HPO_E_NOMEM;
+        for (size_t k = 0; k < K; k++)
+            items[k] = (sort_item){ mu[k], 0, k };
+        sort_items(items, tmp, K);
+        for (size_t i = 0; i < K; i++)
+            idx[i] = items[i].idx;
+    }
+    for (size_t i = 0; i < K; i++)
+        seq[i] = mu[idx[i]];
+    sorted_sigmas(c, seq, K, low, high, sig);
+    for (size_t i = 0; i < K; i++)
+        sigma[idx[i]] = sig[i];
+    arena_restore(a, m);
+    return HPO_OK;
+}
+
+static double cell_log_mass(double za, double zb);
+
+/* Builds one numeric dim of a mixture of n observations (+ the prior). */
+static hpo_rc build_numeric_dim(arena *a, const hpo_tpe_config *c, pz_dim *dm, const double *obs,
+                                size_t n, size_t mv_dims, bool presorted)
+{
+    size_t K = n + 1;
+    double low = dm->low, high = dm->high, range = high - low;
+    dm->mu = arena_alloc(a, K, sizeof(double));
+    dm->sigma = arena_alloc(a, K, sizeof(double));
+    dm->inv_sigma = arena_alloc(a, K, sizeof(double));
+    dm->log_mass = arena_alloc(a, K, sizeof(double));
+    dm->lnorm = arena_alloc(a, K, sizeof(double));
+    dm->log_q_s = dm->kind == DIM_STEP ? arena_alloc(a, K, sizeof(double)) : NULL;
+    if (!dm->mu || !dm->sigma || !dm->inv_sigma || !dm->log_mass || !dm->lnorm ||
+        (dm->kind == DIM_STEP && !dm->log_q_s))
+        return HPO_E_NOMEM;
+    memcpy(dm->mu, obs, n * sizeof(double));
+    dm->mu[n] = 0.5 * (low + high);
+
+    if (mv_dims > 0) {
+        double nn = n > 0 ? (double)n : 1.0;
+        double s0 = SIGMA0_MAGNITUDE * pow(nn, -1.0 / ((double)mv_dims + 4));
+        for (size_t k = 0; k < K; k++)
+            dm->sigma[k] = s0 * range;
+    } else {
+        hpo_rc rc = univariate_sigmas(a, c, dm->mu, K, low, high, presorted, dm->sigma);
+        if (rc != HPO_OK)
+            return rc;
+    }
+    double maxsigma = range;
+    double minsigma = c->consider_magic_clip ? range / fmin(100.0, 1.0 + (double)K) : TPE_EPS;
+    for (size_t k = 0; k < K; k++) {
+        double s = dm->sigma[k];
+        s = s < minsigma ? minsigma : s;
+        s = s > maxsigma ? maxsigma : s;
+        dm->sigma[k] = s;
+    }
+    dm->sigma[n] = range;
+
+    double prev_s = NAN, log_s = 0;
+    for (size_t k = 0; k < K; k++) {
+        double s = dm->sigma[k];
+        if (s != prev_s) { /* bandwidths repeat (the magic clip): one log per distinct one */
+            prev_s = s;
+            log_s = log(s);
+        }
+        double za = (low - dm->mu[k]) / s, zb = (high - dm->mu[k]) / s;
+        dm->inv_sigma[k] = 1.0 / s;
+        /* well inside the bounds the mass is 1 - O(1e-17): skip the two erfc */
+        dm->log_mass[k] = za < -8.5 && zb > 8.5 ? 0.0 : cell_log_mass(za, zb);
+        if (dm->kind == DIM_STEP) {
+            dm->lnorm[k] = -dm->log_mass[k];
+            dm->log_q_s[k] = log(dm->q) - log_s - LOG_SQRT_2PI;
+        } else {
+            dm->lnorm[k] = -log_s - LOG_SQRT_2PI - dm->log_mass[k];
+        }
+    }
+    return HPO_OK;
+}
+
+static hpo_rc build_categorical_dim(arena *a, const hpo_tpe_config *c, pz_dim *dm,
+                                    const double *obs, size_t n)
+{
+    dm->choice = arena_alloc(a, n, sizeof(double));
+    if (dm->choice == NULL)
+        return HPO_E_NOMEM;
+    memcpy(dm->choice, obs, n * sizeof(double));
+    double C = (double)dm->n_choices;
+    double v = c->prior_weight / (double)(n + 1);
+    double denom = C * v + 1;
+    dm->hit_prob = 1.0 / denom;
+    dm->log_hit = log((v + 1) / denom);
+    dm->log_miss = log(v / denom);
+    dm->log_uniform = -log(C);
+    return HPO_OK;
+}
+
+/* Sorts v[0..n) by k1 (stable): buckets over [lo, hi], then small sorts per bucket; a bucket
+ * that gathers many items (values piled up) is merge-sorted, so the worst case is n log n. */
+static hpo_rc sort_values(arena *a, sort_item *v, size_t n, double lo, double hi)
+{
+    arena_mark m = arena_save(a);
+    sort_item *tmp = arena_alloc(a, n, sizeof(sort_item));
+    size_t *start = arena_alloc(a, n + 1, sizeof(size_t));
+    size_t *bucket = arena_alloc(a, n, sizeof(size_t));
+    if (tmp == NULL || start == NULL || bucket == NULL)
+        return HPO_E_NOMEM;
+    double scale = hi > lo ? (double)n / (hi - lo) : 0;
+    memset(start, 0, (n + 1) * sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        double f = (v[i].k1 - lo) * scale;
+        size_t b = f > 0 ? (size_t)f : 0;
+        bucket[i] = b >= n ? n - 1 : b;
+        start[bucket[i] + 1]++;
+    }
+    for (size_t b = 0; b < n; b++)
+        start[b + 1] += start[b];
+    for (size_t i = 0; i < n; i++)
+        tmp[start[bucket[i]]++] = v[i];
+    /* start[b] now ends bucket b */
+    for (size_t b = 0, s = 0; b < n; b++) {
+        size_t e = start[b];
+        if (e - s > 32) {
+            sort_items(tmp + s, v + s, e - s);
+        } else {
+            for (size_t i = s + 1; i < e; i++) {
+                sort_item x = tmp[i];
+                size_t j = i;
+                while (j > s && x.k1 < tmp[j - 1].k1) {
+                    tmp[j] = tmp[j - 1];
+                    j--;
+                }
+                tmp[j] = x;
+            }
+        }
+        s = e;
+    }
+    memcpy(v, tmp, n * sizeof(sort_item));
+    arena_restore(a, m);
+    return HPO_OK;
+}
+
+/* Merges consecutive observation components with equal mu and sigma (their kernels are
+ * identical: int params and repeated values) by adding their weights. */
+static void merge_duplicates(pz_mix *m)
+{
+    pz_dim *dm = &m->dims[0];
+    size_t P = m->K - 1, out = 0;
+    for (size_t k = 0; k < P; k++) {
+        if (out > 0 && dm->mu[k] == dm->mu[out - 1] && dm->sigma[k] == dm->sigma[out - 1]) {
+            m->w[out - 1] += m->w[k];
+            continue;
+        }
+        m->w[out] = m->w[k];
+        dm->mu[out] = dm->mu[k];
+        dm->sigma[out] = dm->sigma[k];
+        dm->inv_sigma[out] = dm->inv_sigma[k];
+        dm->log_mass[out] = dm->log_mass[k];
+        dm->lnorm[out] = dm->lnorm[k];
+        if (dm->log_q_s != NULL)
+            dm->log_q_s[out] = dm->log_q_s[k];
+        out++;
+    }
+    /* the prior moves down to stay last */
+    m->w[out] = m->w[P];
+    dm->mu[out] = dm->mu[P];
+    dm->sigma[out] = dm->sigma[P];
+    dm->inv_sigma[out] = dm->inv_sigma[P];
+    dm->log_mass[out] = dm->log_mass[P];
+    dm->lnorm[out] = dm->lnorm[P];
+    if (dm->log_q_s != NULL)
+        dm->log_q_s[out] = dm->log_q_s[P];
+    m->K = out + 1;
+}
+
+/* A mixture over nd dims from n observations; obs[i] holds dim i's n transformed values.
+ * weights: un-normalised per observation, or NULL for the default ones. sorted (one numeric
+ * dim only): keep the observations sorted by value and merged, for the windowed density. */
+static hpo_rc build_mix(arena *a, const hpo_tpe_config *c, const pz_dim *proto, size_t nd,
+                        double *const *obs, size_t n, const double *weights, bool multivariate,
+                        bool sorted, pz_mix *ret)
+{
+    size_t K = n + 1;
+    ret->K = K;
+    ret->nd = nd;
+    ret->has_step = false;
+    ret->sorted = sorted && nd == 1 && proto[0].kind != DIM_CAT;
+    ret->w = arena_alloc(a, K, sizeof(double));
+    ret->logw = arena_alloc(a, K, sizeof(double));
+    ret->cumw = arena_alloc(a, K, sizeof(double));
+    ret->dims = arena_alloc(a, nd, sizeof(pz_dim));
+    if (!ret->w || !ret->logw || !ret->cumw || !ret->dims)
+        return HPO_E_NOMEM;
+    if (weights != NULL)
+        memcpy(ret->w, weights, n * sizeof(double));
+    else
+        hpo_tpe_weights(n, ret->w);
+    ret->w[n] = c->prior_weight;
+    double total = 0;
+    for (size_t k = 0; k < K; k++)
+        total += ret->w[k];
+    for (size_t k = 0; k < K; k++)
+        ret->w[k] /= total;
+
+    double *const *cols = obs;
+    double *sorted_obs = NULL;
+    if (ret->sorted) {
+        sort_item *items = arena_alloc(a, n, sizeof(sort_item));
+        sorted_obs = arena_alloc(a, n, sizeof(double));
+        double *w = arena_alloc(a, n, sizeof(double));
+        if (items == NULL || sorted_obs == NULL || w == NULL)
+            return HPO_E_NOMEM;
+        for (size_t k = 0; k < n; k++)
+            items[k] = (sort_item){ obs[0][k], 0, k };
+        if (sort_values(a, items, n, proto[0].low, proto[0].high) != HPO_OK)
+            return HPO_E_NOMEM;
+        for (size_t k = 0; k < n; k++) {
+            sorted_obs[k] = items[k].k1;
+            w[k] = ret->w[items[k].idx];
+        }
+        memcpy(ret->w, w, n * sizeof(double));
+        cols = &sorted_obs;
+    }
+
+    for (size_t i = 0; i < nd; i++) {
+        pz_dim *dm = &ret->dims[i];
+        *dm = proto[i];
+        hpo_rc rc = dm->kind == DIM_CAT
+                        ? build_categorical_dim(a, c, dm, cols[i], n)
+                        : build_numeric_dim(a, c, dm, cols[i], n, multivariate ? nd : 0,
+                                            ret->sorted);
+        if (rc != HPO_OK)
+            return rc;
+        if (dm->kind == DIM_STEP)
+            ret->has_step = true;
+    }
+    if (ret->sorted)
+        merge_duplicates(ret);
+
+    K = ret->K;
+    double cum = 0;
+    for (size_t k = 0; k < K; k++) {
+        ret->logw[k] = log(ret->w[k]);
+        cum += ret->w[k];
+        ret->cumw[k] = cum;
+    }
+    ret->cumw[K - 1] = 1.0;
+    if (ret->sorted) {
+        pz_dim *dm = &ret->dims[0];
+        dm->s_max = 0;
+        dm->c_max = -INFINITY;
+        if (dm->kind == DIM_CONT && (dm->cw = arena_alloc(a, K, sizeof(double))) == NULL)
+            return HPO_E_NOMEM;
+        for (size_t k = 0; k + 1 < K; k++) {
+            double cb = ret->logw[k] + dm->lnorm[k] + (dm->log_q_s ? dm->log_q_s[k] : 0);
+            if (dm->cw != NULL)
+                dm->cw[k] = cb;
+            dm->c_max = cb > dm->c_max ? cb : dm->c_max;
+            dm->s_max = dm->sigma[k] > dm->s_max ? dm->sigma[k] : dm->s_max;
+        }
+    }
+    return HPO_OK;
+}
+
+/* One candidate from the mixture: x[i] gets dim i's internal value, rounded onto its dist. */
+static void mix_sample(const pz_mix *m, hpo_rng *rng, double *x)
+{
+    double u = hpo_rng_uniform(rng);
+    size_t lo = 0, hi = m->K - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->cumw[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    size_t k = lo;
+    for (size_t i = 0; i < m->nd; i++) {
+        const pz_dim *dm = &m->dims[i];
+        if (dm->kind == DIM_CAT) {
+            double pick;
+            if (k + 1 == m->K || hpo_rng_uniform(rng) >= dm->hit_prob)
+                pick = (double)hpo_rng_below(rng, dm->n_choices);
+            else
+                pick = dm->choice[k];
+            x[i] = pick;
+            continue;
+        }
+        double mu = dm->mu[k], s = dm->sigma[k];
+        double za = (dm->low - mu) / s, zb = (dm->high - mu) / s;
+        double z = truncnorm_ppf(hpo_rng_uniform(rng), za, zb, dm->log_mass[k]);
+        double t = mu + s * z;
+        t = t < dm->low ? dm->low : t > dm->high ? dm->high : t;
+        x[i] = hpo_dist_round(dm->d, dm->d->log ? exp(t) : t);
+    }
+}
+
+/* 2^(j/64), j = 0..63, correctly rounded. */
+static const double EXP2_64[64] = {
+    0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
+    0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,
+    0x1.172b83c7d517bp+0, 0x1.1a35beb6fcb75p+0, 0x1.1d4873168b9aap+0, 0x1.2063b88628cd6p+0,
+    0x1.2387a6e756238p+0, 0x1.26b4565e27cddp+0, 0x1.29e9df51fdee1p+0, 0x1.2d285a6e4030bp+0,
+    0x1.306fe0a31b715p+0, 0x1.33c08b26416ffp+0, 0x1.371a7373aa9cbp+0, 0x1.3a7db34e59ff7p+0,
+    0x1.3dea64c123422p+0, 0x1.4160a21f72e2ap+0, 0x1.44e086061892dp+0, 0x1.486a2b5c13cd0p+0,
+    0x1.4bfdad5362a27p+0, 0x1.4f9b2769d2ca7p+0, 0x1.5342b569d4f82p+0, 0x1.56f4736b527dap+0,
+    0x1.5ab07dd485429p+0, 0x1.5e76f15ad2148p+0, 0x1.6247eb03a5585p+0, 0x1.6623882552225p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.6dfb23c651a2fp+0, 0x1.71f75e8ec5f74p+0, 0x1.75feb564267c9p+0,
+    0x1.7a11473eb0187p+0, 0x1.7e2f336cf4e62p+0, 0x1.82589994cce13p+0, 0x1.868d99b4492edp+0,
+    0x1.8ace5422aa0dbp+0, 0x1.8f1ae99157736p+0, 0x1.93737b0cdc5e5p+0, 0x1.97d829fde4e50p+0,
+    0x1.9c49182a3f090p+0, 0x1.a0c667b5de565p+0, 0x1.a5503b23e255dp+0, 0x1.a9e6b5579fdbfp+0,
+    0x1.ae89f995ad3adp+0, 0x1.b33a2b84f15fbp+0, 0x1.b7f76f2fb5e47p+0, 0x1.bcc1e904bc1d2p+0,
+    0x1.c199bdd85529cp+0, 0x1.c67f12e57d14bp+0, 0x1.cb720dcef9069p+0, 0x1.d072d4a07897cp+0,
+    0x1.d5818dcfba487p+0, 0x1.da9e603db3285p+0, 0x1.dfc97337b9b5fp+0, 0x1.e502ee78b3ff6p+0,
+    0x1.ea4afa2a490dap+0, 0x1.efa1bee615a27p+0, 0x1.f50765b6e4540p+0, 0x1.fa7c1819e90d8p+0
+};
+
+/* e^x for x in [-700, 0], branch-free (the log-sum-exp's inner loop): x = (64 m + j) ln2/64 + r
+ * with |r| <= ln2/128; e^r by its Taylor series to degree 5 (error < 4e-17). */
+static double exp_nonpos(double x)
+{
+    const double shift = 0x1.8p52;
+    x = x < -700 ? -700 : x;
+    double kd = x * 0x1.71547652b82fep+6 + shift;
+    uint64_t ki;
+    memcpy(&ki, &kd, sizeof(ki));
+    kd -= shift;
+    /* ln2/64 split so that kd * hi is exact */
+    double r = x - kd * 0x1.62e42fefa0000p-7 - kd * 0x1.cf79abc9e3b3ap-46;
+    double r2 = r * r;
+    double p = (1 + r) + r2 * (0.5 + r * (1.0 / 6)) + r2 * r2 * (1.0 / 24 + r * (1.0 / 120));
+    uint64_t bits = ((ki >> 6) + 1023) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return EXP2_64[ki & 63] * scale * p;
+}
+
+/* Whether two param names are equal: most differ in the first bytes, spare the call. */
+static bool name_eq(const char *a, const char *b)
+{
+    return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
+/* log of the normal's mass on a grid cell [za, zb] (standardised), by direct differences of
+ * Phi on the tail side, falling back to the log-space form where they would underflow. */
+static double cell_log_mass(double za, double zb)
+{
+    if (zb - za > 1e-6) {
+        double d = 0;
+        if (zb <= 0 && za > -37)
+            d = ndtr(zb) - ndtr(za);
+        else if (za > 0 && zb < 37)
+            d = ndtr(-za) - ndtr(-zb);
+        else if (za <= 0 && zb > 0)
+            return log1p(-ndtr(za) - ndtr(-zb));
+        if (d > 1e-300)
+            return log(d);
+    }
+    return hpo_tpe_log_gauss_mass(za, zb);
+}
+
+/* The log kernel of component k of a numeric dim at transformed t. */
+static double numeric_log_kernel(const pz_dim *dm, size_t k, double t)
+{
+    if (dm->kind == DIM_STEP) {
+        double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
+        return cell_log_mass((lo - dm->mu[k]) * dm->inv_sigma[k],
+                             (hi - dm->mu[k]) * dm->inv_sigma[k]) +
+               dm->lnorm[k];
+    }
+    double z = (t - dm->mu[k]) * dm->inv_sigma[k];
+    return dm->lnorm[k] - 0.5 * z * z;
+}
+
+/* log density of a sorted univariate mixture at internal x. The prior's term bounds the result
+ * from below, so only the observations within a window of x can matter: those whose best case
+ * (c_max, s_max) is within LSE_CUTOFF of that bound. row: scratch of K doubles (stepped). */
+static double uni_log_pdf(const pz_mix *m, double x, double *row)
+{
+    const pz_dim *dm = &m->dims[0];
+    size_t P = m->K - 1;
+    double t = to_transformed(dm, x);
+    double vp = m->logw[P] + numeric_log_kernel(dm, P, t);
+    double slack = dm->c_max - vp + LSE_CUTOFF;
+    size_t lo = 0, hi = 0;
+    if (P > 0 && slack > 0) {
+        double w = dm->s_max * sqrt(2 * slack) + (dm->kind == DIM_STEP ? 0.5 * dm->q : 0);
+        double from = t - w, to = t + w;
+        size_t l = 0, h = P;
+        while (l < h) { /* first mu >= from */
+            size_t mid = l + (h - l) / 2;
+            if (dm->mu[mid] < from)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        lo = l;
+        h = P;
+        while (l < h) { /* first mu > to */
+            size_t mid = l + (h - l) / 2;
+            if (dm->mu[mid] <= to)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        hi = l;
+    }
+    if (dm->kind == DIM_CONT) {
+        /* every term is below u: one pass, no max needed, and the terms that matter are
+         * within ~100 of u (the slack), far from underflow */
+        double u = dm->c_max > vp ? dm->c_max : vp;
+        const double *mu = dm->mu, *is = dm->inv_sigma, *cw = dm->cw;
+        double sum = exp_nonpos(vp - u);
+        for (size_t k = lo; k < hi; k++) {
+            double z = (t - mu[k]) * is[k];
+            sum += exp_nonpos(cw[k] - 0.5 * z * z - u);
+        }
+        return u + log(sum);
+    }
+    double mx = vp;
+    {
+        for (size_t k = lo; k < hi; k++) {
+            double v = m->logw[k] + numeric_log_kernel(dm, k, t);
+            row[k - lo] = v;
+            mx = v > mx ? v : mx;
+        }
+    }
+    if (!isfinite(mx))
+        return mx;
+    double sum = exp_nonpos(vp - mx);
+    for (size_t k = 0; k < hi - lo; k++)
+        sum += exp_nonpos(row[k] - mx);
+    return mx + log(sum);
+}
+
+/* Log of the mass of component k's normal on [lo, hi] over its mass on the dim's bounds. */
+static double step_log_kernel(const pz_dim *dm, size_t k, double lo, double hi)
+{
+    double za = (lo - dm->mu[k]) * dm->inv_sigma[k], zb = (hi - dm->mu[k]) * dm->inv_sigma[k];
+    return cell_log_mass(za, zb) + dm->lnorm[k];
+}
+
+/* log density of the mixture at nc candidates (internal values, nc x nd, row-major); row is
+ * scratch of K doubles. */
+static void mix_log_pdf(const pz_mix *m, const double *x, size_t nc, double *row, double *ret)
+{
+    size_t K = m->K, P = K - 1;
+    for (size_t c = 0; c < nc; c++) {
+        const double *xc = x + c * m->nd;
+        memcpy(row, m->logw, K * sizeof(double));
+        for (size_t i = 0; i < m->nd; i++) {
+            const pz_dim *dm = &m->dims[i];
+            if (dm->kind == DIM_CONT) {
+                double t = to_transformed(dm, xc[i]);
+                const double *mu = dm->mu, *is = dm->inv_sigma, *ln = dm->lnorm;
+                for (size_t k = 0; k < K; k++) {
+                    double z = (t - mu[k]) * is[k];
+                    row[k] += ln[k] - 0.5 * z * z;
+                }
+            } else if (dm->kind == DIM_CAT) {
+                double v = xc[i];
+                for (size_t k = 0; k < P; k++)
+                    row[k] += dm->choice[k] == v ? dm->log_hit : dm->log_miss;
+                row[P] += dm->log_uniform;
+            }
+        }
+        if (m->has_step) {
+            /* Cell masses cost two erfc each; skip the components that cannot matter: the
+             * prior's total bounds the sum from below, and a cell's log mass is <= 0. */
+            double lb = row[P];
+            for (size_t i = 0; i < m->nd; i++) {
+                const pz_dim *dm = &m->dims[i];
+                if (dm->kind != DIM_STEP)
+                    continue;
+                double t = to_transformed(dm, xc[i]);
+                double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
+                double pk = step_log_kernel(dm, P, lo, hi);
+                row[P] += pk;
+                lb += pk;
+            }
+            double floor_ = lb - LSE_CUTOFF;
+            for (size_t i = 0; i < m->nd; i++) {
+                const pz_dim *dm = &m->dims[i];
+                if (dm->kind != DIM_STEP)
+                    continue;
+                double t = to_transformed(dm, xc[i]);
+                double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
+                for (size_t k = 0; k < P; k++) {
+                    double za = (lo - dm->mu[k]) * dm->inv_sigma[k];
+                    double zb = (hi - dm->mu[k]) * dm->inv_sigma[k];
+                    if (za > 0 || zb < 0) {
+                        double zn = za > 0 ? za : -zb;
+                        double ub = dm->log_q_s[k] - 0.5 * zn * zn + dm->lnorm[k];
+                        if (ub > 0)
+                            ub = 0;
+                        if (row[k] + ub < floor_) {
+                            row[k] += ub;
+                            continue;
+                        }
+                    }
+                    row[k] += cell_log_mass(za, zb) + dm->lnorm[k];
+                }
+            }
+        }
+        double mx = -INFINITY;
+        for (size_t k = 0; k < K; k++)
+            mx = row[k] > mx ? row[k] : mx;
+        if (!isfinite(mx)) {
+            ret[c] = mx;
+            continue;
+        }
+        double sum = 0;
+        for (size_t k = 0; k < K; k++)
+            sum += exp_nonpos(row[k] - mx);
+        ret[c] = mx + log(sum);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Observations: the trials that count, in trial-number order, and which of them are below. */
+
+typedef struct {
+    const hpo_tpe_config *cfg;
+    const hpo_trial *trials;
+    size_t m;            /* observations (running ones included with constant_liar) */
+    size_t n;            /* COMPLETE and PRUNED observations */
+    size_t *trial;       /* m: index into trials, by trial number */
+    unsigned char *below;/* m */
+    unsigned char *running; /* m */
+    arena *a;
+    hpo_rng *rng;
+    size_t nv;           /* columns of vals */
+    double *vals;        /* m x nv internal values of the params sampled; NaN: missing */
+} obs_set;
+
+typedef struct {
+    int64_t number;
+    size_t idx;
+} num_item;
+
+static int num_cmp(const void *x, const void *y)
+{
+    const num_item *a = x, *b = y;
+    if (a->number != b->number)
+        return a->number < b->number ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Inserts item into the sorted best[0..*len) (capacity cap), keeping the earliest of ties. */
+static void keep_best(sort_item *best, size_t *len, size_t cap, const sort_item *item)
+{
+    if (cap == 0)
+        return;
+    if (*len == cap && !key_less(item, &best[cap - 1]))
+        return;
+    size_t j = *len < cap ? (*len)++ : cap - 1;
+    while (j > 0 && key_less(item, &best[j - 1])) {
+        best[j] = best[j - 1];
+        j--;
+    }
+    best[j] = *item;
+}
+
+static hpo_rc collect_observations(arena *a, const hpo_tpe_config *c, hpo_direction dir,
+                                   const hpo_trial *trials, size_t n_trials, obs_set *ret)
+{
+    *ret = (obs_set){ .cfg = c, .trials = trials, .a = a };
+    size_t *order = arena_alloc(a, n_trials, sizeof(size_t));
+    sort_item *keys = arena_alloc(a, n_trials, sizeof(sort_item));
+    ret->trial = arena_alloc(a, n_trials, sizeof(size_t));
+    ret->below = arena_alloc(a, n_trials, 1);
+    ret->running = arena_alloc(a, n_trials, 1);
+    if (!order || !keys || !ret->trial || !ret->below || !ret->running)
+        return HPO_E_NOMEM;
+
+    bool sorted = true;
+    for (size_t i = 0; i < n_trials; i++) {
+        order[i] = i;
+        if (i > 0 && trials[i].number < trials[i - 1].number)
+            sorted = false;
+    }
+    if (!sorted) {
+        num_item *items = arena_alloc(a, n_trials, sizeof(num_item));
+        if (items == NULL)
+            return HPO_E_NOMEM;
+        for (size_t i = 0; i < n_trials; i++)
+            items[i] = (num_item){ trials[i].number, i };
+        qsort(items, n_trials, sizeof(*items), num_cmp);
+        for (size_t i = 0; i < n_trials; i++)
+            order[i] = items[i].idx;
+    }
+
+    /* Optuna's key: (-inf, value) for COMPLETE, (-last step, value at it; NaN -> inf) for
+     * PRUNED, (1, 0) for PRUNED without reports, (inf, inf) for RUNNING; minimised. */
+    double sign = dir == HPO_MAXIMIZE ? -1.0 : 1.0;
+    size_t m = 0, n = 0;
+    for (size_t oi = 0; oi < n_trials; oi++) {
+        const hpo_trial *t = &trials[order[oi]];
+        double k1, k2;
+        bool run = false;
+        if (t->state == HPO_TRIAL_COMPLETE) {
+            if (t->n_values == 0 || t->values == NULL)
+                continue;
+            k1 = -INFINITY;
+            k2 = sign * t->values[0];
+        } else if (t->state == HPO_TRIAL_PRUNED) {
+            const hpo_report *r = hpo_trial_last_report(t);
+            if (r != NULL) {
+                k1 = -(double)r->step;
+                k2 = isnan(r->value) ? INFINITY : sign * r->value;
+            } else {
+                k1 = 1;
+                k2 = 0;
+            }
+        } else if (t->state == HPO_TRIAL_RUNNING && c->constant_liar) {
+            k1 = INFINITY;
+            k2 = INFINITY;
+            run = true;
+        } else {
+            continue;
+        }
+        ret->trial[m] = order[oi];
+        ret->running[m] = run;
+        ret->below[m] = 0;
+        keys[m] = (sort_item){ k1, k2, m };
+        m++;
+        n += !run;
+    }
+    ret->m = m;
+    ret->n = n;
+
+    size_t nb = hpo_tpe_gamma(c, n);
+    if (nb == 0)
+        return HPO_OK;
+    if (nb <= 64) {
+        /* gamma is small: a bounded insertion pass beats sorting everything */
+        sort_item best[64];
+        size_t len = 0;
+        for (size_t j = 0; j < m; j++)
+            keep_best(best, &len, nb, &keys[j]);
+        for (size_t j = 0; j < len; j++)
+            ret->below[best[j].idx] = 1;
+    } else {
+        sort_item *tmp = arena_alloc(a, m, sizeof(sort_item));
+        if (tmp == NULL)
+            return HPO_E_NOMEM;
+        sort_items(keys, tmp, m);
+        for (size_t j = 0; j < nb && j < m; j++)
+            ret->below[keys[j].idx] = 1;
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
+                     size_t n_trials, signed char *ret_side, size_t *ret_n)
+{
+    arena a = { 0 };
+    obs_set o;
+    hpo_rc rc = collect_observations(&a, c, dir, trials, n_trials, &o);
+    if (rc == HPO_OK) {
+        for (size_t i = 0; i < n_trials; i++)
+            ret_side[i] = -1;
+        for (size_t j = 0; j < o.m; j++)
+            ret_side[o.trial[j]] = o.below[j] ? 0 : 1;
+        *ret_n = o.n;
+    }
+    arena_free(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sampling. */
+
+/* A param to sample: its name, distribution, expected position in trials' params, its column
+ * in the observations' value matrix, output. */
+typedef struct {
+    const char *name;
+    const hpo_dist *d;
+    size_t hint;
+    size_t col;
+    double *ret;
+} pref;
+
+static bool dist_single(const hpo_dist *d)
+{
+    if (d->type == HPO_DIST_CATEGORICAL)
+        return d->n_choices <= 1;
+    return !(d->low < d->high);
+}
+
+/* The trial's internal value of p when it has p with a value inside p's distribution. */
+static bool trial_value(const hpo_trial *t, const pref *p, double *ret)
+{
+    const hpo_param *tp = NULL;
+    if (p->hint < t->n_params && name_eq(t->params[p->hint].name, p->name))
+        tp = &t->params[p->hint];
+    else
+        tp = hpo_trial_param(t, p->name);
+    if (tp == NULL || tp->dist.type != p->d->type)
+        return false;
+    double v = tp->value;
+    if (!isfinite(v))
+        return false;
+    if (p->d->type == HPO_DIST_CATEGORICAL) {
+        if (tp->dist.n_choices != p->d->n_choices || v < 0 || v >= (double)p->d->n_choices ||
+            v != floor(v))
+            return false;
+    } else if (v < p->d->low || v > p->d->high) {
+        return false;
+    }
+    *ret = v;
+    return true;
+}
+
+/* Fills o->vals: every observation's value of every param, one pass over the trials (each
+ * trial's params are read once, in order, while they are in cache). */
+static hpo_rc extract_values(obs_set *o, pref *ps, size_t np)
+{
+    o->nv = np;
+    o->vals = arena_alloc(o->a, o->m > 0 ? o->m : 1, np * sizeof(double));
+    if (o->vals == NULL)
+        return HPO_E_NOMEM;
+    for (size_t j = 0; j < o->m; j++) {
+        const hpo_trial *t = &o->trials[o->trial[j]];
+        double *row = o->vals + j * np;
+        for (size_t i = 0; i < np; i++) {
+            double v;
+            row[i] = trial_value(t, &ps[i], &v) ? v : NAN;
+        }
+    }
+    for (size_t i = 0; i < np; i++)
+        ps[i].col = i;
+    return HPO_OK;
+}
+
+/* Samples the np params jointly (np == 1: univariate) from the observations that have all of
+ * them: n_ei candidates from l(x), the one maximising log l(x) - log g(x) wins. */
+static hpo_rc sample_joint(obs_set *o, const pref *ps, size_t np, bool multivariate)
+{
+    arena *a = o->a;
+    const hpo_tpe_config *c = o->cfg;
+    arena_mark mark = arena_save(a);
+    hpo_rc rc = HPO_E_NOMEM;
+
+    pz_dim *proto = arena_alloc(a, np, sizeof(pz_dim));
+    double **below = arena_alloc(a, np, sizeof(double *));
+    double **above = arena_alloc(a, np, sizeof(double *));
+    double *vals = arena_alloc(a, np, sizeof(double));
+    if (!proto || !below || !above || !vals)
+        goto out;
+    for (size_t i = 0; i < np; i++) {
+        memset(&proto[i], 0, sizeof(proto[i]));
+        dim_bounds(ps[i].d, &proto[i]);
+        below[i] = arena_alloc(a, o->m, sizeof(double));
+        above[i] = arena_alloc(a, o->m, sizeof(double));
+        if (!below[i] || !above[i])
+            goto out;
+    }
+    size_t nb = 0, na = 0;
+    for (size_t j = 0; j < o->m; j++) {
+        const double *row = o->vals + j * o->nv;
+        bool all = true;
+        for (size_t i = 0; i < np && all; i++)
+            all = !isnan(vals[i] = row[ps[i].col]);
+        if (!all)
+            continue;
+        double **dst = o->below[j] ? below : above;
+        size_t at = o->below[j] ? nb++ : na++;
+        for (size_t i = 0; i < np; i++)
+            dst[i][at] = proto[i].kind == DIM_CAT ? vals[i] : to_transformed(&proto[i], vals[i]);
+    }
+
+    pz_mix lmix, gmix;
+    if ((rc = build_mix(a, c, proto, np, below, nb, NULL, multivariate, !multivariate, &lmix)) != HPO_OK ||
+        (rc = build_mix(a, c, proto, np, above, na, NULL, multivariate, !multivariate, &gmix)) != HPO_OK)
+        goto out;
+
+    rc = HPO_E_NOMEM;
+    size_t kmax = lmix.K > gmix.K ? lmix.K : gmix.K;
+    double *row = arena_alloc(a, kmax, sizeof(double));
+    double *cand = arena_alloc(a, (size_t)CAND_BLOCK * np, sizeof(double));
+    double *best = arena_alloc(a, np, sizeof(double));
+    double ll[CAND_BLOCK], lg[CAND_BLOCK];
+    if (!row || !cand || !best)
+        goto out;
+    double best_score = -INFINITY;
+    bool have_best = false;
+    for (size_t done = 0; done < (size_t)c->n_ei_candidates;) {
+        size_t nc = (size_t)c->n_ei_candidates - done;
+        nc = nc > CAND_BLOCK ? CAND_BLOCK : nc;
+        for (size_t j = 0; j < nc; j++)
+            mix_sample(&lmix, o->rng, cand + j * np);
+        if (lmix.sorted) {
+            for (size_t j = 0; j < nc; j++) {
+                ll[j] = uni_log_pdf(&lmix, cand[j], row);
+                lg[j] = uni_log_pdf(&gmix, cand[j], row);
+            }
+        } else {
+            mix_log_pdf(&lmix, cand, nc, row, ll);
+            mix_log_pdf(&gmix, cand, nc, row, lg);
+        }
+        for (size_t j = 0; j < nc; j++) {
+            double score = ll[j] - lg[j];
+            if (!have_best || score > best_score) {
+                have_best = !isnan(score);
+                best_score = score;
+                memcpy(best, cand + j * np, np * sizeof(double));
+            }
+        }
+        done += nc;
+    }
+    for (size_t i = 0; i < np; i++)
+        *ps[i].ret = best[i];
+    rc = HPO_OK;
+out:
+    arena_restore(a, mark);
+    return rc;
+}
+
+static double single_value(const hpo_dist *d)
+{
+    return d->type == HPO_DIST_CATEGORICAL ? 0 : d->low;
+}
+
+/* Groups of params that always appear together (Optuna's _SearchSpaceGroup): label[p] is the
+ * group of param p, or -1 when no COMPLETE/PRUNED observation has it. Returns the group count. */
+static hpo_rc find_groups(obs_set *o, const pref *ps, size_t np, long *label, size_t *ret_groups)
+{
+    arena *a = o->a;
+    arena_mark mark = arena_save(a);
+    unsigned char *in = arena_alloc(a, np, 1);
+    long *id_in = arena_alloc(a, np + 1, sizeof(long));
+    long *id_out = arena_alloc(a, np + 1, sizeof(long));
+    if (!in || !id_in || !id_out) {
+        arena_restore(a, mark);
+        return HPO_E_NOMEM;
+    }
+    size_t groups = 0;
+    for (size_t p = 0; p < np; p++)
+        label[p] = -1;
+    for (size_t j = 0; j < o->m; j++) {
+        if (o->running[j])
+            continue;
+        const double *row = o->vals + j * o->nv;
+        bool any_new = false;
+        for (size_t g = 0; g < groups; g++)
+            id_in[g] = id_out[g] = 0;
+        for (size_t p = 0; p < np; p++) {
+            in[p] = !isnan(row[ps[p].col]);
+            if (label[p] < 0)
+                any_new |= in[p];
+            else if (in[p])
+                id_in[label[p]] = 1;
+            else
+                id_out[label[p]] = 1;
+        }
+        /* Each group splits into its part in the trial and its part outside; then the new. */
+        long next = 0;
+        for (size_t g = 0; g < groups; g++) {
+            id_in[g] = id_in[g] ? next++ : -1;
+            id_out[g] = id_out[g] ? next++ : -1;
+        }
+        long id_new = any_new ? next++ : -1;
+        for (size_t p = 0; p < np; p++) {
+            if (label[p] < 0)
+                label[p] = in[p] ? id_new : -1;
+            else
+                label[p] = in[p] ? id_in[label[p]] : id_out[label[p]];
+        }
+        groups = (size_t)next;
+    }
+    arena_restore(a, mark);
+    *ret_groups = groups;
+    return HPO_OK;
+}
+
+static hpo_rc sample_space(obs_set *o, const hpo_space *space, double *ret_values)
+{
+    const hpo_tpe_config *c = o->cfg;
+    size_t np = space->n;
+    pref *all = arena_alloc(o->a, np, sizeof(pref));
+    pref *sel = arena_alloc(o->a, np, sizeof(pref));
+    long *label = arena_alloc(o->a, np, sizeof(long));
+    if (!all || !sel || !label)
+        return HPO_E_NOMEM;
+    size_t nv = 0; /* params that are not single-valued */
+    for (size_t p = 0; p < np; p++) {
+        const hpo_dist *d = &space->items[p].dist;
+        if (dist_single(d)) {
+            ret_values[p] = single_value(d);
+            continue;
+        }
+        all[nv++] = (pref){ space->items[p].name, d, p, 0, &ret_values[p] };
+    }
+    if (nv == 0)
+        return HPO_OK;
+    hpo_rc rc = extract_values(o, all, nv);
+    if (rc != HPO_OK)
+        return rc;
+
+    if (c->group || c->multivariate) {
+        size_t groups = 0;
+        if (c->group) {
+            if ((rc = find_groups(o, all, nv, label, &groups)) != HPO_OK)
+                return rc;
+        } else {
+            /* Optuna's intersection search space: the params every COMPLETE/PRUNED
+             * observation has are sampled jointly; the others independently. */
+            for (size_t p = 0; p < nv; p++)
+                label[p] = o->n > 0 ? 0 : -1;
+            for (size_t j = 0; j < o->m; j++) {
+                if (o->running[j])
+                    continue;
+                const double *row = o->vals + j * o->nv;
+                for (size_t p = 0; p < nv; p++)
+                    if (label[p] == 0 && isnan(row[all[p].col]))
+                        label[p] = -1;
+            }
+            groups = 1;
+        }
+        for (size_t g = 0; g < groups; g++) {
+            size_t ns = 0;
+            for (size_t p = 0; p < nv; p++)
+                if (label[p] == (long)g)
+                    sel[ns++] = all[p];
+            if (ns > 0 && (rc = sample_joint(o, sel, ns, true)) != HPO_OK)
+                return rc;
+        }
+        for (size_t p = 0; p < nv; p++)
+            if (label[p] < 0 && (rc = sample_joint(o, &all[p], 1, false)) != HPO_OK)
+                return rc;
+        return HPO_OK;
+    }
+    for (size_t p = 0; p < nv; p++)
+        if ((rc = sample_joint(o, &all[p], 1, false)) != HPO_OK)
+            return rc;
+    return HPO_OK;
+}
+
+hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
+                      const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
+                      hpo_error *err)
+{
+    hpo_rc rc = hpo_tpe_config_validate(c, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (space->n == 0)
+        return HPO_OK;
+    arena a = { 0 };
+    obs_set o;
+    double *out = arena_alloc(&a, space->n, sizeof(double));
+    rc = out ? collect_observations(&a, c, dir, trials, n_trials, &o) : HPO_E_NOMEM;
+    if (rc == HPO_OK) {
+        o.rng = rng;
+        if (o.n < (size_t)c->n_startup_trials) {
+            for (size_t p = 0; p < space->n; p++)
+                out[p] = hpo_sampler_random(&space->items[p].dist, rng);
+        } else {
+            rc = sample_space(&o, space, out);
+        }
+    }
+    if (rc == HPO_OK)
+        memcpy(ret_values, out, space->n * sizeof(double));
+    else
+        hpo_error_set(err, rc, NULL, "out of memory in the TPE sampler");
+    arena_free(&a);
+    return rc;
+}
+
+double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                            hpo_direction dir, const hpo_trial *trials, size_t n_trials,
+                            hpo_rng *rng)
+{
+    if (dist_single(d))
+        return single_value(d);
+    if (hpo_tpe_config_validate(c, NULL) != HPO_OK)
+        return hpo_sampler_random(d, rng);
+    arena a = { 0 };
+    obs_set o;
+    double value;
+    hpo_rc rc = collect_observations(&a, c, dir, trials, n_trials, &o);
+    if (rc == HPO_OK && o.n >= (size_t)c->n_startup_trials) {
+        o.rng = rng;
+        /* the param's position differs from trial to trial: the hint only spares a scan */
+        pref p = { name, d, 0, 0, &value };
+        rc = extract_values(&o, &p, 1);
+        if (rc == HPO_OK)
+            rc = sample_joint(&o, &p, 1, false);
+    } else {
+        rc = HPO_E_NO_WORK;
+    }
+    if (rc != HPO_OK)
+        value = hpo_sampler_random(d, rng);
+    arena_free(&a);
+    return value;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The estimator exposed for tests. */
+
+typedef struct {
+    arena a;
+    pz_mix mix;   /* in Optuna's order: what the struct shows */
+    pz_mix smix;  /* univariate: the same estimator sorted and merged, as the sampler uses it */
+    bool has_smix;
+} parzen_impl;
+
+hpo_rc hpo_parzen_build(const hpo_tpe_config *c, const hpo_dist *d, const double *values,
+                        const double *weights, size_t n, size_t multivariate_dims,
+                        hpo_parzen *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    if (d->type == HPO_DIST_CATEGORICAL || dist_single(d))
+        return HPO_E_INVALID;
+    parzen_impl *impl = calloc(1, sizeof(*impl));
+    if (impl == NULL)
+        return HPO_E_NOMEM;
+    pz_dim proto;
+    memset(&proto, 0, sizeof(proto));
+    dim_bounds(d, &proto);
+    double *obs = arena_alloc(&impl->a, n, sizeof(double));
+    hpo_rc rc = HPO_E_NOMEM;
+    if (obs != NULL) {
+        for (size_t i = 0; i < n; i++)
+            obs[i] = to_transformed(&proto, values[i]);
+        double *const cols[1] = { obs };
+        rc = build_mix(&impl->a, c, &proto, 1, cols, n, weights, multivariate_dims > 0, false,
+                       &impl->mix);
+    }
+    if (rc == HPO_OK && multivariate_dims == 0) {
+        double *const cols[1] = { obs };
+        rc = build_mix(&impl->a, c, &proto, 1, cols, n, weights, false, true, &impl->smix);
+        impl->has_smix = rc == HPO_OK;
+    }
+    if (rc == HPO_OK && multivariate_dims > 1) {
+        /* rebuild the bandwidths for a joint estimator of multivariate_dims params */
+        rc = build_numeric_dim(&impl->a, c, &impl->mix.dims[0], obs, n, multivariate_dims,
+                               false);
+    }
+    if (rc != HPO_OK) {
+        arena_free(&impl->a);
+        free(impl);
+        return rc;
+    }
+    ret->n = impl->mix.K;
+    ret->weights = impl->mix.w;
+    ret->mus = impl->mix.dims[0].mu;
+    ret->sigmas = impl->mix.dims[0].sigma;
+    ret->low = proto.low;
+    ret->high = proto.high;
+    ret->step = proto.kind == DIM_STEP ? proto.q : 0;
+    ret->impl = impl;
+    return HPO_OK;
+}
+
+void hpo_parzen_clear(hpo_parzen *p)
+{
+    if (p == NULL)
+        return;
+    parzen_impl *impl = p->impl;
+    if (impl != NULL) {
+        arena_free(&impl->a);
+        free(impl);
+    }
+    memset(p, 0, sizeof(*p));
+}
+
+double hpo_parzen_log_pdf(const hpo_parzen *p, const hpo_dist *d, double x)
+{
+    (void)d;
+    const parzen_impl *impl = p->impl;
+    double *row = malloc(impl->mix.K * sizeof(double));
+    if (row == NULL)
+        return NAN;
+    double ret;
+    if (impl->has_smix)
+        ret = uni_log_pdf(&impl->smix, x, row);
+    else
+        mix_log_pdf(&impl->mix, &x, 1, row, &ret);
+    free(row);
+    return ret;
+}
+
+double hpo_parzen_sample(const hpo_parzen *p, const hpo_dist *d, hpo_rng *rng)
+{
+    (void)d;
+    const parzen_impl *impl = p->impl;
+    double x;
+    mix_sample(&impl->mix, rng, &x);
+    return x;
+}
+
+hpo_rc hpo_parzen_categorical(const hpo_tpe_config *c, size_t n_choices, const double *indexes,
+                              const double *weights, size_t n, double *ret_probs)
+{
+    if (n_choices == 0)
+        return HPO_E_INVALID;
+    hpo_dist d = { .type = HPO_DIST_CATEGORICAL, .n_choices = n_choices };
+    pz_dim proto;
+    memset(&proto, 0, sizeof(proto));
+    dim_bounds(&d, &proto);
+    arena a = { 0 };
+    pz_mix mix;
+    double *const cols[1] = { (double *)indexes };
+    hpo_rc rc = build_mix(&a, c, &proto, 1, cols, n, weights, false, false, &mix);
+    double *row = rc == HPO_OK ? arena_alloc(&a, mix.K, sizeof(double)) : NULL;
+    if (rc == HPO_OK && row == NULL)
+        rc = HPO_E_NOMEM;
+    if (rc == HPO_OK) {
+        for (size_t j = 0; j < n_choices; j++) {
+            double x = (double)j, lp;
+            mix_log_pdf(&mix, &x, 1, row, &lp);
+            ret_probs[j] = exp(lp);
+        }
+    }
+    arena_free(&a);
+    return rc;
+}
+
+hpo_rc hpo_parzen_joint_log_pdf(const hpo_tpe_config *c, const hpo_dist *dists, size_t nd,
+                                const double *values, size_t n, const double *x, size_t nx,
+                                double *ret)
+{
+    arena a = { 0 };
+    hpo_rc rc = HPO_E_NOMEM;
+    pz_dim *proto = arena_alloc(&a, nd, sizeof(pz_dim));
+    double **cols = arena_alloc(&a, nd, sizeof(double *));
+    if (proto == NULL || cols == NULL)
+        goto out;
+    for (size_t i = 0; i < nd; i++) {
+        rc = HPO_E_INVALID;
+        if (dist_single(&dists[i]))
+            goto out;
+        rc = HPO_E_NOMEM;
+        memset(&proto[i], 0, sizeof(proto[i]));
+        dim_bounds(&dists[i], &proto[i]);
+        if ((cols[i] = arena_alloc(&a, n, sizeof(double))) == NULL)
+            goto out;
+        for (size_t j = 0; j < n; j++)
+            cols[i][j] = to_transformed(&proto[i], values[j * nd + i]);
+    }
+    pz_mix mix;
+    if ((rc = build_mix(&a, c, proto, nd, cols, n, NULL, true, false, &mix)) != HPO_OK)
+        goto out;
+    double *row = arena_alloc(&a, mix.K, sizeof(double));
+    rc = HPO_E_NOMEM;
+    if (row == NULL)
+        goto out;
+    mix_log_pdf(&mix, x, nx, row, ret);
+    rc = HPO_OK;
+out:
+    arena_free(&a);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* hpo_tpe: the Tree-structured Parzen Estimator sampler (Optuna 3.1's algorithm), as pure
+ * functions: the search space, the study's trials and a seeded RNG in; internal values out. */
+#ifndef HPO_TPE_H
+#define HPO_TPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "hpo_error.h"
+#include "hpo_model.h"
+#include "hpo_rng.h"
+#include "hpo_space.h"
+
+typedef struct {
+    int n_startup_trials;     /* random sampling until this many trials are observations: 10 */
+    int n_ei_candidates;      /* candidates drawn from l(x): 24 */
+    double gamma_fraction;    /* gamma(n) = min(ceil(gamma_fraction * n), gamma_max): 0.1 */
+    int gamma_max;            /* 25 */
+    double prior_weight;      /* 1.0 */
+    bool consider_magic_clip; /* true */
+    bool consider_endpoints;  /* false */
+    bool multivariate;        /* false: one Parzen estimator per param; true: joint kernels */
+    bool group;               /* multivariate over subsets: history split by the params present
+                               * (implies multivariate sampling within each group) */
+    bool constant_liar;       /* true: RUNNING trials count as the worst observations */
+} hpo_tpe_config;
+
+/* Optuna's defaults, except constant_liar = true (the server owns every running trial). */
+void hpo_tpe_config_default(hpo_tpe_config *c);
+/* Range checks naming the field ("sampler.n_ei_candidates", ...). */
+hpo_rc hpo_tpe_config_validate(const hpo_tpe_config *c, hpo_error *err);
+
+/* Samples every param of `space` for a new trial of a single-objective study in direction dir.
+ * trials: the study's trials (borrowed; any states and order; ranked by number; the new trial is
+ * not among them). Observations are COMPLETE trials with a value (by value; NaN ranks after
+ * every number), PRUNED ones (deeper last step first, then by the value at that step, NaN worst;
+ * none reported: after those), and with constant_liar the RUNNING ones (worst of all). Fewer
+ * than n_startup_trials COMPLETE/PRUNED observations: uniform random. gamma and the split are
+ * over all observations; each estimator then uses those that have its params (a trial's value
+ * counts when the param has the same type, the same number of choices, and lies in range).
+ * Univariate: one estimator pair and candidate set per param. multivariate: the params every
+ * COMPLETE/PRUNED observation has are sampled jointly, the others univariately (Optuna's
+ * intersection search space). group: the params are split into groups that always appear
+ * together, each sampled jointly; params no observation has are univariate. Single-valued
+ * params (low == high, one choice) get their value without using the rng. ret_values[i]
+ * receives the internal value of space->items[i]. Never fails on degenerate input (NaN values,
+ * low == high, one observation); HPO_E_INVALID for an invalid config, HPO_E_NOMEM. */
+hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
+                      const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
+                      hpo_error *err);
+
+/* Samples one param independently (univariate) from the trials that have it: define-by-run
+ * params first suggested inside a running trial. As in Optuna 3.1, n_startup_trials and gamma
+ * count all observations, then the estimators keep those having the param. Returns the internal
+ * value (uniform random when out of memory or the config is invalid). */
+double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                            hpo_direction dir, const hpo_trial *trials, size_t n_trials,
+                            hpo_rng *rng);
+
+/* ---- the Parzen estimator and its numerics, exposed for tests ----
+ * These reproduce Optuna 3.1's _ParzenEstimator and _truncnorm so the unit tests can compare them
+ * with numbers computed by Optuna (tests/unit/tpe_reference.py). */
+
+/* A mixture over one param in its internal (transformed) space: log for log params; int and
+ * stepped params widened by step/2. Component 0..n-2: the observations, in the order given;
+ * n-1: the prior. weights/mus/sigmas point into impl (owned; released by hpo_parzen_clear). */
+typedef struct {
+    size_t n;         /* components, prior included */
+    double *weights;  /* normalised */
+    double *mus;      /* in the transformed space */
+    double *sigmas;
+    double low, high; /* truncation bounds in the transformed space */
+    double step;      /* > 0 when the density is a mass on [x - step/2, x + step/2]: stepped
+                       * float and non-log int (log int uses the pdf in log space, as 3.1 does) */
+    void *impl;       /* owned: the evaluator */
+} hpo_parzen;
+
+/* Builds Optuna 3.1's estimator for observed internal values (already split; untransformed).
+ * weights: un-normalised, one per value, or NULL for hpo_tpe_weights(n). multivariate_dims: 0
+ * for the univariate bandwidth rule (neighbour gaps); d >= 1 for the multivariate rule
+ * sigma = 0.2 n^(-1/(d+4)) (high - low) of a joint estimator over d params. Works for numeric
+ * params only (HPO_E_INVALID for categorical or single-valued ones). */
+hpo_rc hpo_parzen_build(const hpo_tpe_config *c, const hpo_dist *d, const double *values,
+                        const double *weights, size_t n, size_t multivariate_dims,
+                        hpo_parzen *ret);
+void hpo_parzen_clear(hpo_parzen *p);
+/* Log density at x (an internal value, untransformed): the truncated-normal pdf mixture, or for
+ * stepped params the log of the mixture's mass on x's grid cell. */
+double hpo_parzen_log_pdf(const hpo_parzen *p, const hpo_dist *d, double x);
+/* A draw (internal value, untransformed, rounded onto d). */
+double hpo_parzen_sample(const hpo_parzen *p, const hpo_dist *d, hpo_rng *rng);
+
+/* A joint (multivariate) estimator over nd params from n observations (values: n rows of nd
+ * internal values) with the default weights, evaluated at nx points (x: nx rows of nd):
+ * ret[j] = log l(x_j), kernels being products over dims (categorical dims included). */
+hpo_rc hpo_parzen_joint_log_pdf(const hpo_tpe_config *c, const hpo_dist *dists, size_t nd,
+                                const double *values, size_t n, const double *x, size_t nx,
+                                double *ret);
+
+/* Categorical: the mixture's probability of each of n_choices choices given observed indexes
+ * (weights as for hpo_parzen_build; NULL: the default ones). Each observation's row is
+ * prior_weight/(n+1) on every choice plus 1 on its own, normalised; the prior's row is uniform. */
+hpo_rc hpo_parzen_categorical(const hpo_tpe_config *c, size_t n_choices, const double *indexes,
+                              const double *weights, size_t n, double *ret_probs);
+
+/* gamma(n) and the observation weights of Optuna's default rules. */
+size_t hpo_tpe_gamma(const hpo_tpe_config *c, size_t n);
+void hpo_tpe_weights(size_t n, double *ret); /* oldest first */
+
+/* The split of the trials (in any order; ranked by number) into below and above: ret_side[i] is
+ * 0 (below), 1 (above) or -1 (not an observation: FAIL, WAITING, COMPLETE without a value,
+ * RUNNING without constant_liar). *ret_n: the observations that count towards n_startup_trials
+ * and gamma (COMPLETE and PRUNED). */
+hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
+                     size_t n_trials, signed char *ret_side, size_t *ret_n);
+
+/* The standard normal's log mass on [a, b], and the standard normal truncated to [a, b]: its log
+ * pdf at z and its quantile at q (Optuna's _truncnorm, stable in both tails). */
+double hpo_tpe_log_gauss_mass(double a, double b);
+double hpo_tpe_truncnorm_log_pdf(double z, double a, double b);
+double hpo_tpe_truncnorm_ppf(double q, double a, double b);
+
+#endif

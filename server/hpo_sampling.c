@@ -1,0 +1,297 @@
+/* hpo_sampling: sampler configuration and the choice of params for new and define-by-run params,
+ * over the pure samplers of server/algo. */
+#include "hpo_sampling.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_codec.h"
+#include "hpo_rng.h"
+#include "hpo_sampler.h"
+
+#define DUPLICATE_RETRIES 8
+
+/* ---- configuration ---- */
+
+typedef enum { OPT_INT, OPT_NUMBER, OPT_BOOL } opt_kind;
+
+typedef struct {
+    const char *name;
+    opt_kind kind;
+    size_t offset; /* into hpo_tpe_config */
+} tpe_option;
+
+static const tpe_option TPE_OPTIONS[] = {
+    {"n_startup_trials", OPT_INT, offsetof(hpo_tpe_config, n_startup_trials)},
+    {"n_ei_candidates", OPT_INT, offsetof(hpo_tpe_config, n_ei_candidates)},
+    {"gamma", OPT_NUMBER, offsetof(hpo_tpe_config, gamma_fraction)},
+    {"gamma_max", OPT_INT, offsetof(hpo_tpe_config, gamma_max)},
+    {"prior_weight", OPT_NUMBER, offsetof(hpo_tpe_config, prior_weight)},
+    {"consider_magic_clip", OPT_BOOL, offsetof(hpo_tpe_config, consider_magic_clip)},
+    {"consider_endpoints", OPT_BOOL, offsetof(hpo_tpe_config, consider_endpoints)},
+    {"multivariate", OPT_BOOL, offsetof(hpo_tpe_config, multivariate)},
+    {"group", OPT_BOOL, offsetof(hpo_tpe_config, group)},
+    {"constant_liar", OPT_BOOL, offsetof(hpo_tpe_config, constant_liar)},
+};
+#define N_TPE_OPTIONS (sizeof TPE_OPTIONS / sizeof TPE_OPTIONS[0])
+
+static hpo_rc read_tpe_option(const tpe_option *o, json_t *v, hpo_tpe_config *c, hpo_error *err)
+{
+    char field[64];
+    snprintf(field, sizeof field, "sampler.%s", o->name);
+    char *at = (char *)c + o->offset;
+    switch (o->kind) {
+    case OPT_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
+            json_integer_value(v) > 1000000000)
+            return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an integer", field);
+        *(int *)at = (int)json_integer_value(v);
+        return HPO_OK;
+    case OPT_NUMBER:
+        return hpo_json_number(v, field, (double *)at, err);
+    case OPT_BOOL:
+        if (!json_is_boolean(v))
+            return hpo_error_set(err, HPO_E_INVALID, field, "%s must be true or false", field);
+        *(bool *)at = json_is_true(v);
+        return HPO_OK;
+    }
+    return HPO_OK;
+}
+
+static void write_tpe_options(const hpo_tpe_config *c, json_t *out)
+{
+    for (size_t i = 0; i < N_TPE_OPTIONS; i++) {
+        const char *at = (const char *)c + TPE_OPTIONS[i].offset;
+        json_t *v = TPE_OPTIONS[i].kind == OPT_INT      ? json_integer(*(const int *)at)
+                    : TPE_OPTIONS[i].kind == OPT_NUMBER ? json_real(*(const double *)at)
+                                                        : json_boolean(*(const bool *)at);
+        json_object_set_new(out, TPE_OPTIONS[i].name, v);
+    }
+}
+
+static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampler *s,
+                             json_t *out, hpo_error *err)
+{
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (!type)
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
+                             "sampler.type is required: tpe, random or grid");
+    if (strcmp(type, "tpe") == 0)
+        s->type = HPO_SAMPLER_TPE;
+    else if (strcmp(type, "random") == 0)
+        s->type = HPO_SAMPLER_RANDOM;
+    else if (strcmp(type, "grid") == 0)
+        s->type = HPO_SAMPLER_GRID;
+    else
+        return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
+                             "unknown sampler type '%s': tpe, random or grid", type);
+    json_object_set_new(out, "type", json_string(type));
+    hpo_tpe_config_default(&s->tpe);
+
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) {
+        if (strcmp(key, "type") == 0)
+            continue;
+        if (strcmp(key, "seed") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return hpo_error_set(err, HPO_E_INVALID, "sampler.seed",
+                                     "sampler.seed must be an integer >= 0");
+            s->seed = (uint64_t)json_integer_value(v);
+            json_object_set(out, "seed", v);
+            continue;
+        }
+        const tpe_option *o = NULL;
+        for (size_t i = 0; s->type == HPO_SAMPLER_TPE && i < N_TPE_OPTIONS; i++)
+            if (strcmp(TPE_OPTIONS[i].name, key) == 0)
+                o = &TPE_OPTIONS[i];
+        char field[HPO_ERROR_FIELD_MAX];
+        snprintf(field, sizeof field, "sampler.%s", key);
+        if (!o)
+            return hpo_error_set(err, HPO_E_INVALID, field, "unknown option '%s' for sampler '%s'",
+                                 key, type);
+        hpo_rc rc = read_tpe_option(o, v, &s->tpe, err);
+        if (rc)
+            return rc;
+    }
+    if (s->type == HPO_SAMPLER_TPE) {
+        if (study->n_directions != 1)
+            return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
+                                 "the tpe sampler takes one objective; use random for several");
+        if (s->tpe.group && !s->tpe.multivariate)
+            return hpo_error_set(err, HPO_E_INVALID, "sampler.group",
+                                 "sampler.group needs sampler.multivariate");
+        hpo_rc rc = hpo_tpe_config_validate(&s->tpe, err);
+        if (rc)
+            return rc;
+        write_tpe_options(&s->tpe, out);
+    }
+    if (s->type == HPO_SAMPLER_GRID)
+        return hpo_grid_build(&study->space, "search_space", &s->grid, err);
+    return HPO_OK;
+}
+
+hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hpo_sampler *ret,
+                             char **ret_text, hpo_error *err)
+{
+    json_t *j = text ? json_loads(text, 0, NULL)
+                     : json_pack("{s:s}", "type", study->n_directions == 1 ? "tpe" : "random");
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return hpo_error_set(err, HPO_E_INVALID, "sampler", "sampler must be an object");
+    }
+    hpo_sampler s = {0};
+    s.seed = hpo_rng_entropy() >> 1;
+    json_t *out = json_object();
+    hpo_rc rc = configure_json(j, study, &s, out, err);
+    json_decref(j);
+    if (!rc && ret_text && !(*ret_text = hpo_json_dump(out)))
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    json_decref(out);
+    if (rc) {
+        hpo_sampler_clear(&s);
+        return rc;
+    }
+    *ret = s;
+    return HPO_OK;
+}
+
+void hpo_sampler_clear(hpo_sampler *s)
+{
+    if (!s)
+        return;
+    hpo_grid_clear(&s->grid);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- sampling ---- */
+
+/* One stream per (seed, trial number, attempt, param name): reproducible and independent. */
+static void stream(hpo_rng *r, uint64_t seed, int64_t number, unsigned attempt, const char *name)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    hpo_rng_seed(r, seed ^ ((uint64_t)number * 0x9E3779B97F4A7C15ull) ^ (h * 0xBF58476D1CE4E5B9ull) ^
+                        ((uint64_t)attempt << 56));
+}
+
+static bool all_continuous(const hpo_space *space)
+{
+    for (size_t i = 0; i < space->n; i++)
+        if (space->items[i].dist.type != HPO_DIST_FLOAT || space->items[i].dist.step > 0)
+            return false;
+    return space->n > 0;
+}
+
+/* Whether values (one per declared param) equal the params of a running or waiting trial. */
+static bool repeats_live_trial(const hpo_space *space, const double *values,
+                               const hpo_trial *trials, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const hpo_trial *o = &trials[k];
+        if (o->state != HPO_TRIAL_RUNNING && o->state != HPO_TRIAL_WAITING)
+            continue;
+        bool same = true;
+        for (size_t i = 0; i < space->n && same; i++) {
+            const hpo_param *p = hpo_trial_param(o, space->items[i].name);
+            same = p && p->value == values[i];
+        }
+        if (same)
+            return true;
+    }
+    return false;
+}
+
+static hpo_rc fill_grid(const hpo_sampler *s, const hpo_study_config *study,
+                        const hpo_trial *trials, size_t n_trials, int64_t number,
+                        double *values, hpo_error *err)
+{
+    const hpo_space *space = &study->space;
+    bool *taken = calloc(s->grid.size ? s->grid.size : 1, sizeof *taken);
+    if (!taken)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    bool running = false;
+    for (size_t k = 0; k < n_trials; k++) {
+        const hpo_trial *o = &trials[k];
+        if (o->state == HPO_TRIAL_FAIL)
+            continue; /* a failed point is handed out again */
+        running |= o->state == HPO_TRIAL_RUNNING;
+        bool whole = true;
+        for (size_t i = 0; i < space->n && whole; i++) {
+            const hpo_param *p = hpo_trial_param(o, space->items[i].name);
+            whole = p != NULL;
+            if (p)
+                values[i] = p->value;
+        }
+        size_t idx = whole ? hpo_grid_index(&s->grid, values) : SIZE_MAX;
+        if (idx != SIZE_MAX)
+            taken[idx] = true;
+    }
+    hpo_rng rng;
+    stream(&rng, s->seed, number, 0, NULL);
+    size_t idx = hpo_grid_pick(&s->grid, taken, &rng);
+    free(taken);
+    if (idx == SIZE_MAX)
+        return running ? hpo_error_set(err, HPO_E_NO_WORK, NULL,
+                                       "every grid point is taken; trials are still running")
+                       : hpo_error_set(err, HPO_E_COMPLETE, NULL,
+                                       "study '%s' has run every point of its grid", study->name);
+    hpo_grid_point(&s->grid, idx, values);
+    return HPO_OK;
+}
+
+hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
+                         const hpo_trial *trials, size_t n_trials, int64_t number, hpo_trial *t,
+                         hpo_error *err)
+{
+    const hpo_space *space = &study->space;
+    if (space->n == 0)
+        return HPO_OK;
+    double *values = calloc(space->n, sizeof *values);
+    if (!values)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    hpo_rc rc = HPO_OK;
+    if (s->type == HPO_SAMPLER_GRID) {
+        rc = fill_grid(s, study, trials, n_trials, number, values, err);
+    } else {
+        bool check = all_continuous(space);
+        for (unsigned attempt = 0; attempt <= DUPLICATE_RETRIES; attempt++) {
+            hpo_rng rng;
+            stream(&rng, s->seed, number, attempt, NULL);
+            if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
+                rc = hpo_tpe_sample(&s->tpe, space, study->directions[0], trials, n_trials, &rng,
+                                    values, err);
+            } else {
+                for (size_t i = 0; i < space->n; i++)
+                    values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
+            }
+            if (rc || !check || !repeats_live_trial(space, values, trials, n_trials))
+                break;
+        }
+    }
+    for (size_t i = 0; !rc && i < space->n; i++) {
+        const hpo_param_def *def = &space->items[i];
+        if (hpo_trial_param(t, def->name))
+            continue; /* fixed by the caller or the queue */
+        if (hpo_trial_add_param(t, def->name, &def->dist, values[i]))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    free(values);
+    return rc;
+}
+
+double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
+                          const hpo_trial *trials, size_t n_trials, int64_t number,
+                          const char *name, const hpo_dist *d)
+{
+    hpo_rng rng;
+    stream(&rng, s->seed, number, 0, name);
+    if (s->type == HPO_SAMPLER_TPE)
+        return hpo_tpe_sample_param(&s->tpe, name, d, study->directions[0], trials, n_trials,
+                                    &rng);
+    return hpo_sampler_random(d, &rng);
+}

@@ -1,0 +1,46 @@
+/* hpo_sampling: a study's sampler: its configuration (JSON in, validated, canonical JSON out)
+ * and the choice of params for new trials and define-by-run params. Calls the pure samplers of
+ * server/algo; no I/O. */
+#ifndef HPO_SAMPLING_H
+#define HPO_SAMPLING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hpo_error.h"
+#include "hpo_grid.h"
+#include "hpo_model.h"
+#include "hpo_tpe.h"
+
+typedef enum { HPO_SAMPLER_RANDOM = 0, HPO_SAMPLER_TPE = 1, HPO_SAMPLER_GRID = 2 } hpo_sampler_type;
+
+typedef struct {
+    hpo_sampler_type type;
+    uint64_t seed;     /* the configured seed, or one drawn when the study was loaded */
+    hpo_tpe_config tpe;
+    hpo_grid grid;     /* GRID: the points of the declared search space */
+} hpo_sampler;
+
+/* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
+ * TPE for one objective, random for several). Unknown types or options and out-of-range values
+ * are HPO_E_INVALID naming "sampler.<option>". *ret_text (may be NULL) receives the canonical
+ * JSON with every option spelled out (owned). *ret owned: hpo_sampler_clear. */
+hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hpo_sampler *ret,
+                             char **ret_text, hpo_error *err);
+void hpo_sampler_clear(hpo_sampler *s);
+
+/* Fills every declared param that t does not have yet, for a new trial numbered `number`.
+ * trials: the study's trials (borrowed; t is not among them). The same seed, number and history
+ * give the same params. A new configuration never repeats the params of a running or waiting
+ * trial in a continuous space. GRID: HPO_E_NO_WORK when every point is taken but some trial is
+ * still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted. */
+hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
+                         const hpo_trial *trials, size_t n_trials, int64_t number, hpo_trial *t,
+                         hpo_error *err);
+
+/* The internal value of a define-by-run param `name` for trial `number`: sampled independently
+ * from the trials that have it (TPE) or uniformly (random, grid). */
+double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
+                          const hpo_trial *trials, size_t n_trials, int64_t number,
+                          const char *name, const hpo_dist *d);
+
+#endif

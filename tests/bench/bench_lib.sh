@@ -1,0 +1,157 @@
+# bench_lib.sh: shell helpers shared by tpe_cost.sh, tpe_quality.sh and tpe_parallel.sh (build, private PostgreSQL, hpo-server, RESULTS.md sections); sourced, not run.
+#
+# The caller sets BL_NAME (its name for log lines) before sourcing, and may set BENCH_BUILD (the
+# build directory; default build-bench). Everything started here is stopped by bl_cleanup, which
+# is installed as the EXIT trap.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+BENCH=$ROOT/tests/bench
+BUILD=${BENCH_BUILD:-$ROOT/build-bench}
+[[ "$BUILD" == /* ]] || BUILD=$ROOT/$BUILD
+PY=/usr/bin/python3
+
+bl_log() { echo "${BL_NAME:-bench}: $*" >&2; }
+bl_die() { bl_log "$*"; exit 1; }
+
+TMP=""
+SERVER_PID=""
+CHILD_PID=""
+PG_STARTED=""
+bl_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
+        kill -TERM -- "-$CHILD_PID" 2>/dev/null || true
+        sleep 0.5
+        kill -KILL -- "-$CHILD_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$TMP" ]]; then
+        [[ -n "$PG_STARTED" ]] && { "$ROOT/deploy/pg.sh" stop "$TMP/pg" >/dev/null 2>&1 || true; }
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap bl_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+TMP=$(mktemp -d /tmp/hpo-tpe-bench.XXXXXX)
+chmod 0755 "$TMP"
+
+# Optuna 3.1 (Debian's python3-optuna) and, with "pg", its PostgreSQL driver.
+bl_need_optuna() {
+    local mods='import optuna'
+    [[ "${1:-}" == pg ]] && mods='import optuna, psycopg2, sqlalchemy'
+    if ! "$PY" -c "$mods" 2>/dev/null; then
+        [[ $(id -u) -eq 0 ]] || bl_die "python3-optuna (and python3-psycopg2, python3-sqlalchemy) are missing"
+        bl_log "installing python3-optuna python3-psycopg2 python3-sqlalchemy"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-optuna python3-psycopg2 python3-sqlalchemy >&2
+    fi
+    OPTUNA_VERSION=$("$PY" -c 'import optuna; print(optuna.__version__)')
+    export OPTUNA_VERSION
+}
+
+# Builds the given ninja targets (e.g. server/hpo-server tests/bench/bench_tpe_cost).
+bl_build() {
+    if [[ ! -f "$BUILD/build.ninja" ]]; then
+        bl_log "meson setup $BUILD"
+        meson setup "$BUILD" "$ROOT" >&2
+    fi
+    ninja -C "$BUILD" "$@" >&2 || bl_die "the build failed (ninja -C $BUILD $*)"
+}
+
+bl_free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a private PostgreSQL with databases hpo and optuna; sets PG_CONN, HPO_DB, OPTUNA_URL.
+bl_start_pg() {
+    command -v psql >/dev/null || bl_die "psql not found (install postgresql-client)"
+    local port
+    port=$(bl_free_port)
+    bl_log "starting PostgreSQL in $TMP/pg on port $port"
+    PG_STARTED=1
+    PG_CONN=$("$ROOT/deploy/pg.sh" start "$TMP/pg" "$port")
+    psql "$PG_CONN" -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE hpo' -c 'CREATE DATABASE optuna' >&2
+    HPO_DB="host=$TMP/pg port=$port user=postgres dbname=hpo"
+    OPTUNA_URL="postgresql+psycopg2://postgres@/optuna?host=$TMP/pg&port=$port"
+    PG_VERSION=$(psql "$PG_CONN" -qAtX -c 'SHOW server_version')
+    export PG_VERSION
+}
+
+# Starts hpo-server (--threads 4) on a free loopback port; sets URL.
+bl_start_server() {
+    local server=$BUILD/server/hpo-server line
+    [[ -x "$server" ]] || bl_die "no $server"
+    bl_log "starting hpo-server"
+    "$server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 >"$TMP/server.out" 2>"$TMP/server.log" &
+    SERVER_PID=$!
+    URL=""
+    for _ in $(seq 300); do
+        if line=$(grep -m1 '^listening on ' "$TMP/server.out" 2>/dev/null); then
+            URL="http://${line#listening on }"
+            break
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; bl_die "hpo-server exited"; }
+        sleep 0.1
+    done
+    [[ -n "$URL" ]] || { cat "$TMP/server.log" >&2; bl_die "hpo-server did not report listening"; }
+    bl_log "hpo-server at $URL"
+}
+
+# Stops hpo-server (SIGTERM, then SIGKILL after 5 s).
+bl_stop_server() {
+    [[ -n "$SERVER_PID" ]] || return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# Runs a command as its own process group (so cleanup can stop it and its children) with stdout
+# to the file $1; stderr passes through.
+bl_child() {
+    local out=$1
+    shift
+    setsid -w "$@" >"$out" &
+    CHILD_PID=$!
+    local rc=0
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    return "$rc"
+}
+
+# The machine line of a section.
+bl_machine() {
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC') · \`uname -m\` $(uname -m) · \`nproc\` $(nproc)"
+}
+
+# Puts the markdown file $2 into tests/bench/RESULTS.md as the section named $1 (between
+# <!-- begin $1 --> and <!-- end $1 -->): replaced where it is, appended otherwise. Every other
+# section (the throughput one included) is kept.
+bl_write_section() {
+    "$PY" - "$BENCH/RESULTS.md" "$1" "$2" <<'PYEOF'
+import os, sys
+path, name, src = sys.argv[1:4]
+body = open(src).read().rstrip("\n")
+begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+block = f"{begin}\n{body}\n{end}"
+old = open(path).read() if os.path.exists(path) else ""
+i, j = old.find(begin), old.find(end)
+if i >= 0 and j > i:
+    new = old[:i] + block + old[j + len(end):]
+else:
+    new = (old.rstrip("\n") + "\n\n" if old.strip() else "") + block + "\n"
+tmp = path + ".tmp"
+open(tmp, "w").write(new)
+os.replace(tmp, path)
+PYEOF
+    bl_log "wrote section '$1' of $BENCH/RESULTS.md"
+}

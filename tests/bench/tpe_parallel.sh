@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# tpe_parallel.sh: TPE under 8 concurrent workers, through a real hpo-server vs Optuna 3.1 on RDBStorage: duplicate configurations and median best.
+#
+#   bash tests/bench/tpe_parallel.sh
+#
+# Starts a private PostgreSQL (deploy/pg.sh) and hpo-server (--threads 4) on free loopback ports.
+# hpo (tests/bench/bench_tpe_http optimize): for each problem of PROBLEMS and seed 0..SEEDS-1, a
+# study with max_trials TRIALS and sampler {"type":"tpe","seed":s} run by 1 client (sequential) and
+# by 8 client threads (ask -> evaluate + EVAL_MS sleep -> finish), the server's defaults otherwise
+# (constant_liar on); also 8 clients with "constant_liar": false (Optuna 3.1's default).
+# Optuna (tests/bench/optuna_tpe_parallel.py): Branin only, 8 processes on one RDBStorage study in
+# the same PostgreSQL, TPESampler (3.1 defaults: constant_liar=False), process w seeded s*1000+w,
+# OPTUNA_SEEDS seeds; and OPTUNA_SAME_SEEDS seeds with every process given the same seed s.
+# Duplicates: trials whose params all equal those of an earlier trial of the same study.
+# Prints a markdown table and writes the section "tpe_parallel" of tests/bench/RESULTS.md.
+#
+# Environment: PROBLEMS (branin,hartmann6,rosenbrock5), SEEDS (10), TRIALS (100), WORKERS (8),
+# EVAL_MS (10), OPTUNA_SEEDS (10), OPTUNA_SAME_SEEDS (10), BENCH_BUILD (build-bench). Run as root.
+set -euo pipefail
+BL_NAME=tpe_parallel
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+
+PROBLEMS=${PROBLEMS:-branin,hartmann6,rosenbrock5}
+SEEDS=${SEEDS:-10}
+TRIALS=${TRIALS:-100}
+WORKERS=${WORKERS:-8}
+EVAL_MS=${EVAL_MS:-10}
+OPTUNA_SEEDS=${OPTUNA_SEEDS:-10}
+OPTUNA_SAME_SEEDS=${OPTUNA_SAME_SEEDS:-10}
+export SEEDS TRIALS WORKERS EVAL_MS OPTUNA_SEEDS OPTUNA_SAME_SEEDS
+
+bl_need_optuna pg
+bl_build server/hpo-server tests/bench/bench_tpe_http
+HTTP=$BUILD/tests/bench/bench_tpe_http
+bl_start_pg
+bl_start_server
+
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+record() { # CONFIG PROBLEM SEED JSON
+    echo "$1 $2 seed $3: $4" >&2
+    echo "{\"config\":\"$1\",\"problem\":\"$2\",\"seed\":$3,\"r\":$4}" >>"$RESULTS"
+}
+
+run_hpo() { # CONFIG PROBLEM SEED WORKERS SAMPLER_JSON
+    local study="$1-$2-s$3"
+    "$HTTP" create --server "$URL" --study "$study" --problem "$2" --sampler "$5" \
+        --max-trials "$TRIALS" >&2 || bl_die "creating $study failed"
+    bl_child "$TMP/run.json" "$HTTP" optimize --server "$URL" --study "$study" --problem "$2" \
+        --workers "$4" --eval-ms "$EVAL_MS" || { tail -n 20 "$TMP/server.log" >&2; bl_die "$study failed"; }
+    record "$1" "$2" "$3" "$(cat "$TMP/run.json")"
+}
+
+t0=$(date +%s)
+for p in ${PROBLEMS//,/ }; do
+    for ((s = 0; s < SEEDS; s++)); do
+        run_hpo hpo-1 "$p" "$s" 1 "{\"type\":\"tpe\",\"seed\":$s}"
+        run_hpo hpo-n "$p" "$s" "$WORKERS" "{\"type\":\"tpe\",\"seed\":$s}"
+        run_hpo hpo-n-nolie "$p" "$s" "$WORKERS" "{\"type\":\"tpe\",\"seed\":$s,\"constant_liar\":false}"
+    done
+done
+t1=$(date +%s)
+for ((s = 0; s < OPTUNA_SEEDS; s++)); do
+    bl_child "$TMP/run.json" "$PY" "$BENCH/optuna_tpe_parallel.py" --storage "$OPTUNA_URL" \
+        --study "optuna-branin-s$s" --problem branin --workers "$WORKERS" --trials "$TRIALS" \
+        --seed "$s" --seeds per-process --eval-ms "$EVAL_MS" || bl_die "Optuna run failed (seed $s)"
+    record optuna-n branin "$s" "$(cat "$TMP/run.json")"
+done
+for ((s = 0; s < OPTUNA_SAME_SEEDS; s++)); do
+    bl_child "$TMP/run.json" "$PY" "$BENCH/optuna_tpe_parallel.py" --storage "$OPTUNA_URL" \
+        --study "optuna-same-branin-s$s" --problem branin --workers "$WORKERS" --trials "$TRIALS" \
+        --seed "$s" --seeds same --eval-ms "$EVAL_MS" || bl_die "Optuna run failed (same seed $s)"
+    record optuna-n-same branin "$s" "$(cat "$TMP/run.json")"
+done
+t2=$(date +%s)
+HPO_S=$((t1 - t0))
+OPTUNA_S=$((t2 - t1))
+export HPO_S OPTUNA_S
+
+BENCH_MACHINE=$(bl_machine)
+export BENCH_MACHINE
+PYTHONPATH=$BENCH "$PY" - "$RESULTS" >"$TMP/section.md" <<'PYEOF'
+import json, os, statistics, sys
+import bench_problems
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+e = os.environ
+W = e["WORKERS"]
+by = {}
+for r in rows:
+    by.setdefault((r["problem"], r["config"]), []).append(r)
+problems = list(dict.fromkeys(r["problem"] for r in rows))
+CONFIGS = [
+    ("hpo-1", "hpo-server, 1 client (sequential)"),
+    ("hpo-n", f"hpo-server, {W} clients (server default: constant_liar on)"),
+    ("hpo-n-nolie", f"hpo-server, {W} clients, constant_liar off"),
+    ("optuna-n", f"Optuna RDBStorage, {W} processes, per-process seeds"),
+    ("optuna-n-same", f"Optuna RDBStorage, {W} processes, same seed in each"),
+]
+LABEL = {"branin": "Branin", "hartmann6": "Hartmann6", "rosenbrock5": "Rosenbrock-5D [-2.048,2.048]^5"}
+
+print("## TPE under parallel workers: hpo-server vs Optuna RDBStorage")
+print()
+print(f"{e['BENCH_MACHINE']} · PostgreSQL {e['PG_VERSION']} (private, loopback) · Optuna {e['OPTUNA_VERSION']}. "
+      f"Generated by `bash tests/bench/tpe_parallel.sh`.")
+print()
+print(f"{e['TRIALS']} trials per study; every evaluation sleeps {e['EVAL_MS']} ms so the workers really overlap. "
+      f"hpo: studies with sampler `{{\"type\":\"tpe\",\"seed\":s}}` (TPE univariate, n_startup_trials 10) through "
+      f"hpo-server (--threads 4) on PostgreSQL, client threads doing ask → evaluate → finish over HTTP; "
+      f"seeds 0..{int(e['SEEDS']) - 1}. Optuna 3.1: `TPESampler` (defaults: univariate, constant_liar=False), "
+      f"{W} processes running `study.optimize` on one RDBStorage study (PostgreSQL), trials split evenly; Branin "
+      f"only, {e['OPTUNA_SEEDS']} seeds with process w seeded s·1000+w, and {e['OPTUNA_SAME_SEEDS']} seeds with the "
+      f"same seed s in every process (a common mistake). Duplicates = trials whose params all equal an earlier "
+      f"trial's in the same study (target 0); total over the seeds, and the worst single study.")
+print()
+print("| problem | configuration | seeds | duplicates total (worst study) | median best | regret | median s per study |")
+print("|---|---|---|---|---|---|---|")
+for p in problems:
+    for c, label in CONFIGS:
+        rs = by.get((p, c))
+        if not rs:
+            continue
+        d = [r["r"]["duplicates"] for r in rs]
+        b = statistics.median(r["r"]["best"] for r in rs)
+        t = statistics.median(r["r"]["seconds"] for r in rs)
+        print(f"| {LABEL.get(p, p)} | {label} | {len(rs)} | {sum(d)} ({max(d)}) | {b:.4g} | "
+              f"{b - bench_problems.minimum(p):.4g} | {t:.2f} |")
+print()
+print(f"- Wall time: hpo runs {e['HPO_S']} s in all; Optuna runs {e['OPTUNA_S']} s (each Optuna run also "
+      f"starts {W} Python processes; its clock starts once they have all loaded the study).")
+bad = [(p, c) for (p, c), rs in by.items() if c.startswith("hpo") and any(r["r"]["duplicates"] for r in rs)]
+print("- Target (0 duplicate configurations in hpo): " + ("met." if not bad else
+      "MISSED in " + ", ".join(f"{p}/{c}" for p, c in bad) + "."))
+PYEOF
+cat "$TMP/section.md"
+bl_write_section tpe_parallel "$TMP/section.md"
