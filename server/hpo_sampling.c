@@ -147,6 +147,9 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
     s.seed = hpo_rng_entropy() >> 1;
     json_t *out = json_object();
     hpo_rc rc = configure_json(j, study, &s, out, err);
+    /* a drawn seed is stored too, so a study samples the same after a restart */
+    if (!rc && !json_object_get(out, "seed"))
+        json_object_set_new(out, "seed", json_integer((json_int_t)s.seed));
     json_decref(j);
     if (!rc && ret_text && !(*ret_text = hpo_json_dump(out)))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");

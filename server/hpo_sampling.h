@@ -21,7 +21,8 @@ typedef struct {
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
- * TPE for one objective, random for several). Unknown types or options and out-of-range values
+ * TPE for one objective, random for several). Without a seed one is drawn and spelled out in
+ * *ret_text, so a stored study samples the same after a restart. Unknown types or options and out-of-range values
  * are HPO_E_INVALID naming "sampler.<option>". *ret_text (may be NULL) receives the canonical
  * JSON with every option spelled out (owned). *ret owned: hpo_sampler_clear. */
 hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hpo_sampler *ret,

@@ -3,14 +3,18 @@
  * commit and every answer reflects committed state. */
 #include "hpo_service.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hpo_clock.h"
 #include "hpo_codec.h"
+#include "hpo_files.h"
 #include "hpo_pruning.h"
 #include "hpo_sampling.h"
 
@@ -35,6 +39,14 @@ struct hpo_service {
     hpo_store *store;
     pthread_mutex_t mu;
     study *buckets[N_BUCKETS];
+    char *artifact_dir, *artifact_tmp; /* owned; NULL until set */
+    int64_t artifact_max;
+    /* the reaper thread */
+    pthread_t reaper;
+    bool reaper_running, reaper_stop;
+    int64_t reaper_interval_ms;
+    pthread_mutex_t reaper_mu;
+    pthread_cond_t reaper_cv;
 };
 
 static unsigned bucket_of(const char *name)
@@ -64,6 +76,8 @@ hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     svc->store = store;
     pthread_mutex_init(&svc->mu, NULL);
+    pthread_mutex_init(&svc->reaper_mu, NULL);
+    pthread_cond_init(&svc->reaper_cv, NULL);
     *ret = svc;
     return HPO_OK;
 }
@@ -72,6 +86,17 @@ void hpo_service_free(hpo_service *svc)
 {
     if (!svc)
         return;
+    if (svc->reaper_running) {
+        pthread_mutex_lock(&svc->reaper_mu);
+        svc->reaper_stop = true;
+        pthread_cond_signal(&svc->reaper_cv);
+        pthread_mutex_unlock(&svc->reaper_mu);
+        pthread_join(svc->reaper, NULL);
+    }
+    pthread_mutex_destroy(&svc->reaper_mu);
+    pthread_cond_destroy(&svc->reaper_cv);
+    free(svc->artifact_dir);
+    free(svc->artifact_tmp);
     for (size_t b = 0; b < N_BUCKETS; b++) {
         study *st = svc->buckets[b];
         while (st) {
@@ -360,6 +385,11 @@ hpo_rc hpo_service_study_delete(hpo_service *svc, const char *name, hpo_error *e
     rc = hpo_store_tx(svc->store, tx_study_delete, st->cfg.name, err);
     if (rc == HPO_OK || rc == HPO_E_NOT_FOUND)
         st->stale = true; /* operations still holding it fail in PostgreSQL, not in memory */
+    if (rc == HPO_OK && svc->artifact_dir) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%lld", svc->artifact_dir, (long long)st->cfg.id);
+        hpo_files_remove_tree(dir); /* files left by a failure are unreachable, not harmful */
+    }
     pthread_mutex_unlock(&st->mu);
     pthread_mutex_lock(&svc->mu);
     unregister_locked(svc, st);
@@ -386,10 +416,10 @@ static hpo_rc require_running(const study *st, const hpo_trial *t, hpo_error *er
 {
     if (t->state == HPO_TRIAL_RUNNING)
         return HPO_OK;
-    if (t->state == HPO_TRIAL_WAITING)
+    if (t->state == HPO_TRIAL_WAITING || t->state == HPO_TRIAL_PAUSED)
         return hpo_error_set(err, HPO_E_CONFLICT, "number",
-                             "trial %lld of study '%s' is waiting: ask for it first",
-                             (long long)t->number, st->cfg.name);
+                             "trial %lld of study '%s' is %s: ask for it first",
+                             (long long)t->number, st->cfg.name, hpo_trial_state_name(t->state));
     return hpo_error_set(err, HPO_E_FINISHED, "number", "trial %lld of study '%s' is already %s",
                          (long long)t->number, st->cfg.name, hpo_trial_state_name(t->state));
 }
@@ -904,7 +934,10 @@ static hpo_rc tx_reports(hpo_db *db, void *vctx, hpo_error *err)
         if (rc)
             return rc;
     }
-    return ctx->state_changed ? hpo_db_trial_update(db, ctx->trial, err) : HPO_OK;
+    /* a report is a sign of life too: it keeps the reaper away */
+    return ctx->state_changed ? hpo_db_trial_update(db, ctx->trial, err)
+                              : hpo_db_heartbeat(db, ctx->trial->id, ctx->trial->heartbeat_ms,
+                                                 NULL, err);
 }
 
 /* Stores reports and decides, in one transaction: the pruner judges the trial with its new
@@ -926,6 +959,7 @@ static hpo_rc report_locked(hpo_service *svc, study *st, int64_t number, const h
         if (hpo_trial_add_report(&next, reports[i].step, reports[i].value, &added))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
+    next.heartbeat_ms = hpo_clock_now_ms();
     hpo_action action = HPO_ACTION_PAUSE;
     if (!rc && t->state == HPO_TRIAL_RUNNING) {
         hpo_trial saved = *t; /* judge the trial as it will be, in place */
@@ -1218,5 +1252,382 @@ hpo_rc hpo_service_best(hpo_service *svc, const char *name, hpo_trial **ret, siz
     *ret = out;
     *ret_n = n;
     *ret_n_directions = nd;
+    return HPO_OK;
+}
+
+/* ---- artifacts ---- */
+
+#define ARTIFACT_DEFAULT_MAX ((int64_t)10 << 30)
+
+hpo_rc hpo_service_set_artifact_dir(hpo_service *svc, const char *dir, int64_t max_bytes,
+                                    hpo_error *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s/tmp", dir) >= (int)sizeof tmp)
+        return hpo_error_set(err, HPO_E_INVALID, "artifact_dir", "artifact directory too long");
+    if (hpo_files_mkdirs(tmp) != 0)
+        return hpo_error_set(err, HPO_E_UNAVAILABLE, "artifact_dir", "cannot create %s: %s", tmp,
+                             strerror(errno));
+    free(svc->artifact_dir);
+    free(svc->artifact_tmp);
+    svc->artifact_dir = hpo_strdup(dir);
+    svc->artifact_tmp = hpo_strdup(tmp);
+    svc->artifact_max = max_bytes > 0 ? max_bytes : ARTIFACT_DEFAULT_MAX;
+    if (!svc->artifact_dir || !svc->artifact_tmp)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    return HPO_OK;
+}
+
+const char *hpo_service_artifact_tmp_dir(const hpo_service *svc)
+{
+    return svc->artifact_tmp;
+}
+
+int64_t hpo_service_artifact_max_bytes(const hpo_service *svc)
+{
+    return svc->artifact_max;
+}
+
+hpo_rc hpo_artifact_name_validate(const char *name, hpo_error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n >= 1 && n <= 128 && name[0] != '.';
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = name[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (!ok)
+        return hpo_error_set(err, HPO_E_INVALID, "name",
+                             "artifact names have 1 to 128 characters of letters, digits, '.', "
+                             "'_' and '-', and do not start with '.'");
+    return HPO_OK;
+}
+
+/* <dir>/<study id>/<trial number>/<name>: ids never repeat, so a deleted study's files and a
+ * new study of the same name never meet. */
+static void artifact_path(const hpo_service *svc, const study *st, int64_t number,
+                          const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%lld/%lld%s%s", svc->artifact_dir, (long long)st->cfg.id,
+             (long long)number, name ? "/" : "", name ? name : "");
+}
+
+typedef struct {
+    int64_t trial_id;
+    const char *name;
+    int64_t size;
+    const char *sha256;
+    bool replaced;
+    hpo_artifact found;
+    hpo_artifact *list;
+    size_t n;
+} artifact_ctx;
+
+static hpo_rc tx_artifact_put(hpo_db *db, void *vctx, hpo_error *err)
+{
+    artifact_ctx *ctx = vctx;
+    return hpo_db_artifact_put(db, ctx->trial_id, ctx->name, ctx->size, ctx->sha256,
+                               &ctx->replaced, err);
+}
+
+static hpo_rc tx_artifact_get(hpo_db *db, void *vctx, hpo_error *err)
+{
+    artifact_ctx *ctx = vctx;
+    free(ctx->found.name);
+    ctx->found.name = NULL;
+    return hpo_db_artifact_get(db, ctx->trial_id, ctx->name, &ctx->found, err);
+}
+
+static hpo_rc tx_artifact_list(hpo_db *db, void *vctx, hpo_error *err)
+{
+    artifact_ctx *ctx = vctx;
+    hpo_artifacts_free(ctx->list, ctx->n);
+    ctx->list = NULL;
+    ctx->n = 0;
+    return hpo_db_artifact_list(db, ctx->trial_id, &ctx->list, &ctx->n, err);
+}
+
+/* The study and trial an artifact call is about; takes a study reference (release it). */
+static hpo_rc artifact_trial(hpo_service *svc, const char *name, int64_t number, study **ret_st,
+                             int64_t *ret_trial_id, hpo_error *err)
+{
+    if (!svc->artifact_dir)
+        return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "the server keeps no artifacts");
+    study *st;
+    hpo_rc rc = acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    hpo_trial *t = NULL;
+    rc = trial_at(st, number, &t, err);
+    if (!rc)
+        *ret_trial_id = t->id;
+    pthread_mutex_unlock(&st->mu);
+    if (rc) {
+        release(svc, st);
+        return rc;
+    }
+    *ret_st = st;
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t number,
+                                   const char *artifact, const char *tmp_path, int64_t size,
+                                   const char *sha256, hpo_artifact *ret, bool *ret_replaced,
+                                   hpo_error *err)
+{
+    study *st = NULL;
+    artifact_ctx ctx = {.name = artifact, .size = size, .sha256 = sha256};
+    hpo_rc rc = hpo_artifact_name_validate(artifact, err);
+    if (!rc)
+        rc = artifact_trial(svc, name, number, &st, &ctx.trial_id, err);
+    if (rc) {
+        unlink(tmp_path);
+        return rc;
+    }
+    char dir[4096], path[4096];
+    artifact_path(svc, st, number, NULL, dir, sizeof dir);
+    artifact_path(svc, st, number, artifact, path, sizeof path);
+    /* the file first, then the row: a row always has its file (a crash leaves at most a file) */
+    pthread_mutex_lock(&st->mu);
+    if (hpo_files_mkdirs(dir) != 0 || rename(tmp_path, path) != 0)
+        rc = hpo_error_set(err, HPO_E_INTERNAL, NULL, "cannot store artifact: %s",
+                           strerror(errno));
+    if (!rc)
+        rc = hpo_store_tx(svc->store, tx_artifact_put, &ctx, err);
+    pthread_mutex_unlock(&st->mu);
+    release(svc, st);
+    if (rc) {
+        unlink(tmp_path);
+        return rc;
+    }
+    memset(ret, 0, sizeof *ret);
+    ret->name = hpo_strdup(artifact);
+    ret->size = size;
+    snprintf(ret->sha256, sizeof ret->sha256, "%s", sha256);
+    ret->created_ms = hpo_clock_now_ms();
+    if (ret_replaced)
+        *ret_replaced = ctx.replaced;
+    return ret->name ? HPO_OK : hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
+hpo_rc hpo_service_artifact_find(hpo_service *svc, const char *name, int64_t number,
+                                 const char *artifact, hpo_artifact *ret, char **ret_path,
+                                 hpo_error *err)
+{
+    study *st = NULL;
+    artifact_ctx ctx = {.name = artifact};
+    hpo_rc rc = hpo_artifact_name_validate(artifact, err);
+    if (!rc)
+        rc = artifact_trial(svc, name, number, &st, &ctx.trial_id, err);
+    if (rc)
+        return rc;
+    rc = hpo_store_tx(svc->store, tx_artifact_get, &ctx, err);
+    char path[4096];
+    artifact_path(svc, st, number, artifact, path, sizeof path);
+    release(svc, st);
+    if (rc) {
+        free(ctx.found.name);
+        return rc;
+    }
+    *ret = ctx.found;
+    if (!(*ret_path = hpo_strdup(path))) {
+        free(ret->name);
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_artifact_list(hpo_service *svc, const char *name, int64_t number,
+                                 hpo_artifact **ret, size_t *ret_n, hpo_error *err)
+{
+    study *st = NULL;
+    artifact_ctx ctx = {0};
+    hpo_rc rc = artifact_trial(svc, name, number, &st, &ctx.trial_id, err);
+    if (rc)
+        return rc;
+    release(svc, st);
+    rc = hpo_store_tx(svc->store, tx_artifact_list, &ctx, err);
+    if (rc) {
+        hpo_artifacts_free(ctx.list, ctx.n);
+        return rc;
+    }
+    *ret = ctx.list;
+    *ret_n = ctx.n;
+    return HPO_OK;
+}
+
+/* ---- workers ---- */
+
+typedef struct {
+    const char *id, *host, *info;
+    int slots;
+    hpo_worker_row *rows;
+    size_t n;
+    hpo_running_row *running;
+    size_t n_running;
+} worker_ctx;
+
+static hpo_rc tx_worker_register(hpo_db *db, void *vctx, hpo_error *err)
+{
+    worker_ctx *ctx = vctx;
+    return hpo_db_worker_upsert(db, ctx->id, ctx->host, ctx->slots, ctx->info, err);
+}
+
+static hpo_rc tx_workers(hpo_db *db, void *vctx, hpo_error *err)
+{
+    worker_ctx *ctx = vctx;
+    hpo_worker_rows_free(ctx->rows, ctx->n);
+    hpo_running_rows_free(ctx->running, ctx->n_running);
+    ctx->rows = NULL;
+    ctx->running = NULL;
+    ctx->n = ctx->n_running = 0;
+    hpo_rc rc = hpo_db_worker_list(db, &ctx->rows, &ctx->n, err);
+    return rc ? rc : hpo_db_running_trials(db, &ctx->running, &ctx->n_running, err);
+}
+
+hpo_rc hpo_service_worker_register(hpo_service *svc, const char *id, const char *host, int slots,
+                                   const char *info, hpo_error *err)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n < 1 || n > 128)
+        return hpo_error_set(err, HPO_E_INVALID, "id", "id must have 1 to 128 characters");
+    if (slots < 0 || slots > 1 << 20)
+        return hpo_error_set(err, HPO_E_INVALID, "slots", "slots must be from 0 to 1048576");
+    worker_ctx ctx = {.id = id, .host = host, .info = info, .slots = slots};
+    return hpo_store_tx(svc->store, tx_worker_register, &ctx, err);
+}
+
+hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_row **ret, size_t *ret_n,
+                           hpo_running_row **ret_running, size_t *ret_n_running, hpo_error *err)
+{
+    worker_ctx ctx = {0};
+    hpo_rc rc = hpo_store_tx(svc->store, tx_workers, &ctx, err);
+    if (rc) {
+        hpo_worker_rows_free(ctx.rows, ctx.n);
+        hpo_running_rows_free(ctx.running, ctx.n_running);
+        return rc;
+    }
+    *ret = ctx.rows;
+    *ret_n = ctx.n;
+    *ret_running = ctx.running;
+    *ret_n_running = ctx.n_running;
+    return HPO_OK;
+}
+
+/* ---- the reaper ---- */
+
+typedef struct {
+    int64_t now;
+    char **names;
+    size_t n;
+} stale_ctx;
+
+static hpo_rc tx_stale(hpo_db *db, void *vctx, hpo_error *err)
+{
+    stale_ctx *ctx = vctx;
+    return hpo_db_stale_studies(db, ctx->now, &ctx->names, &ctx->n, err);
+}
+
+/* Fails the silent running trials of one study (its lock held). */
+static hpo_rc reap_locked(hpo_service *svc, study *st, int64_t now, size_t *ret_failed,
+                          hpo_error *err)
+{
+    int64_t grace = st->cfg.heartbeat_grace_ms;
+    if (grace <= 0)
+        return HPO_OK;
+    hpo_trial *next = calloc(st->n ? st->n : 1, sizeof *next);
+    if (!next)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    size_t n = 0;
+    hpo_rc rc = HPO_OK;
+    for (size_t i = 0; !rc && i < st->n; i++) {
+        const hpo_trial *t = &st->trials[i];
+        int64_t seen = t->heartbeat_ms ? t->heartbeat_ms : t->started_ms;
+        if (t->state != HPO_TRIAL_RUNNING || seen + grace >= now)
+            continue;
+        if (hpo_trial_copy(&next[n], t)) {
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+            break;
+        }
+        next[n].state = HPO_TRIAL_FAIL;
+        next[n].finished_ms = now;
+        free(next[n].fail_reason);
+        next[n].fail_reason = hpo_strdup("heartbeat_lost");
+        n++;
+    }
+    if (!rc && n > 0) {
+        many_ctx ctx = {next, n};
+        rc = hpo_store_tx(svc->store, tx_update_many, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            hpo_trial *t = &st->trials[next[i].number];
+            hpo_trial_clear(t);
+            *t = next[i];
+        } else {
+            hpo_trial_clear(&next[i]);
+        }
+    }
+    free(next);
+    if (!rc && ret_failed)
+        *ret_failed += n;
+    return rc;
+}
+
+hpo_rc hpo_service_reap(hpo_service *svc, int64_t now_ms, size_t *ret_failed, hpo_error *err)
+{
+    if (ret_failed)
+        *ret_failed = 0;
+    stale_ctx ctx = {now_ms, NULL, 0};
+    hpo_rc rc = hpo_store_tx(svc->store, tx_stale, &ctx, err);
+    for (size_t i = 0; i < ctx.n; i++) {
+        study *st;
+        if (!rc && (rc = acquire(svc, ctx.names[i], &st, err)) == HPO_OK) {
+            pthread_mutex_lock(&st->mu);
+            rc = reap_locked(svc, st, now_ms, ret_failed, err);
+            pthread_mutex_unlock(&st->mu);
+            release(svc, st);
+        }
+        free(ctx.names[i]);
+    }
+    free(ctx.names);
+    return rc;
+}
+
+static void *reaper_main(void *arg)
+{
+    hpo_service *svc = arg;
+    pthread_mutex_lock(&svc->reaper_mu);
+    while (!svc->reaper_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (svc->reaper_interval_ms % 1000) * 1000000;
+        until.tv_sec += (time_t)(svc->reaper_interval_ms / 1000 + ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&svc->reaper_cv, &svc->reaper_mu, &until);
+        if (svc->reaper_stop)
+            break;
+        pthread_mutex_unlock(&svc->reaper_mu);
+        hpo_error err = {0};
+        size_t failed = 0;
+        /* errors (PostgreSQL away) are retried on the next pass */
+        (void)hpo_service_reap(svc, hpo_clock_now_ms(), &failed, &err);
+        pthread_mutex_lock(&svc->reaper_mu);
+    }
+    pthread_mutex_unlock(&svc->reaper_mu);
+    return NULL;
+}
+
+hpo_rc hpo_service_start_reaper(hpo_service *svc, int64_t interval_ms, hpo_error *err)
+{
+    if (svc->reaper_running)
+        return HPO_OK;
+    svc->reaper_interval_ms = interval_ms > 0 ? interval_ms : 1000;
+    if (pthread_create(&svc->reaper, NULL, reaper_main, svc) != 0)
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL, "cannot start the reaper thread");
+    svc->reaper_running = true;
     return HPO_OK;
 }

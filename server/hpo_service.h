@@ -109,4 +109,44 @@ hpo_rc hpo_service_trial(hpo_service *svc, const char *study, int64_t number, hp
 hpo_rc hpo_service_best(hpo_service *svc, const char *study, hpo_trial **ret, size_t *ret_n,
                         size_t *ret_n_directions, hpo_error *err);
 
+/* ---- artifacts: files of a trial (model, checkpoint, log) kept under the artifact directory ---- */
+
+/* Where artifacts live (created when missing, with a tmp/ folder for uploads in progress);
+ * max_bytes caps one artifact (0: 10 GiB). Until it is set, artifact calls are HPO_E_UNAVAILABLE. */
+hpo_rc hpo_service_set_artifact_dir(hpo_service *svc, const char *dir, int64_t max_bytes,
+                                    hpo_error *err);
+/* The folder uploads are streamed into before hpo_service_artifact_commit (borrowed), or NULL. */
+const char *hpo_service_artifact_tmp_dir(const hpo_service *svc);
+int64_t hpo_service_artifact_max_bytes(const hpo_service *svc);
+/* Artifact names: 1-128 characters of [A-Za-z0-9._-], not starting with '.'. */
+hpo_rc hpo_artifact_name_validate(const char *name, hpo_error *err);
+/* Moves an uploaded file (tmp_path, in the tmp folder) into place as artifact `name` of the
+ * trial and records its size and SHA-256; the upload is removed on error. *ret (owned:
+ * free(ret->name)) describes it; *ret_replaced tells whether it replaced one. */
+hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *study, int64_t number,
+                                   const char *name, const char *tmp_path, int64_t size,
+                                   const char *sha256, hpo_artifact *ret, bool *ret_replaced,
+                                   hpo_error *err);
+/* The facts of an artifact and the path of its file (owned, free()). */
+hpo_rc hpo_service_artifact_find(hpo_service *svc, const char *study, int64_t number,
+                                 const char *name, hpo_artifact *ret, char **ret_path,
+                                 hpo_error *err);
+hpo_rc hpo_service_artifact_list(hpo_service *svc, const char *study, int64_t number,
+                                 hpo_artifact **ret, size_t *ret_n, hpo_error *err);
+
+/* ---- workers ---- */
+/* Registers or refreshes a worker: id 1-128 characters; info: JSON object text (gpus, ...). */
+hpo_rc hpo_service_worker_register(hpo_service *svc, const char *id, const char *host, int slots,
+                                   const char *info, hpo_error *err);
+/* Workers and the running trials that name them (both from PostgreSQL). */
+hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_row **ret, size_t *ret_n,
+                           hpo_running_row **ret_running, size_t *ret_n_running, hpo_error *err);
+
+/* ---- the reaper ---- */
+/* One pass: every running trial silent (no heartbeat, report or start) for longer than its
+ * study's heartbeat grace fails with reason "heartbeat_lost". *ret_failed (may be NULL) counts. */
+hpo_rc hpo_service_reap(hpo_service *svc, int64_t now_ms, size_t *ret_failed, hpo_error *err);
+/* Runs hpo_service_reap every interval_ms on a thread of its own until hpo_service_free. */
+hpo_rc hpo_service_start_reaper(hpo_service *svc, int64_t interval_ms, hpo_error *err);
+
 #endif

@@ -21,17 +21,23 @@ typedef struct {
     unsigned threads;
     int db_wait_s;
     int log_level;
+    const char *artifact_dir;
+    int64_t artifact_max;
 } config;
 
 static void usage(FILE *f)
 {
     fputs("usage: hpo-server --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
+          "                  [--artifact-dir DIR] [--artifact-max-bytes N]\n"
           "                  [--db-wait SECONDS] [--log-level debug|info|warn|error]\n"
           "\n"
           "  --db         PostgreSQL conninfo or postgresql:// URI        (env HPO_DB)\n"
           "  --listen     address to serve HTTP on, default 127.0.0.1:8080 (env HPO_LISTEN);\n"
           "               port 0 picks a free port, printed at start\n"
           "  --threads    threads answering requests, default 4            (env HPO_THREADS)\n"
+          "  --artifact-dir  where trial artifacts (models, checkpoints, logs) are kept,\n"
+          "               default ./hpo-artifacts                         (env HPO_ARTIFACT_DIR)\n"
+          "  --artifact-max-bytes  the largest artifact, default 10 GiB\n"
           "  --db-wait    seconds to wait for PostgreSQL at start, default 30\n"
           "  --log-level  default info                                     (env HPO_LOG_LEVEL)\n",
           f);
@@ -75,20 +81,26 @@ static int configure(int argc, char **argv, config *c)
     const char *threads = getenv("HPO_THREADS") ? getenv("HPO_THREADS") : "4";
     const char *level = getenv("HPO_LOG_LEVEL") ? getenv("HPO_LOG_LEVEL") : "info";
     const char *wait = "30";
+    const char *amax = "10737418240";
     c->db = getenv("HPO_DB");
+    c->artifact_dir = getenv("HPO_ARTIFACT_DIR") ? getenv("HPO_ARTIFACT_DIR") : "hpo-artifacts";
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'}, {"db-wait", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"artifact-dir", required_argument, NULL, 'a'},
+        {"artifact-max-bytes", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0}};
     int ch;
-    while ((ch = getopt_long(argc, argv, "d:l:t:w:v:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:l:t:w:v:ha:m:", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': c->db = optarg; break;
         case 'l': listen = optarg; break;
         case 't': threads = optarg; break;
         case 'w': wait = optarg; break;
         case 'v': level = optarg; break;
+        case 'a': c->artifact_dir = optarg; break;
+        case 'm': amax = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -106,6 +118,12 @@ static int configure(int argc, char **argv, config *c)
     if (parse_uint(wait, 0, 3600, &v))
         return fprintf(stderr, "hpo-server: --db-wait must be 0 to 3600, got '%s'\n", wait), -1;
     c->db_wait_s = (int)v;
+    char *end;
+    errno = 0;
+    long long am = strtoll(amax, &end, 10);
+    if (errno || *end || end == amax || am < 1)
+        return fprintf(stderr, "hpo-server: --artifact-max-bytes must be a positive integer\n"), -1;
+    c->artifact_max = am;
     if ((c->log_level = hpo_log_level_parse(level)) < 0)
         return fprintf(stderr, "hpo-server: unknown log level '%s'\n", level), -1;
     return 0;
@@ -148,7 +166,9 @@ int main(int argc, char **argv)
     hpo_service *svc = NULL;
     hpo_http *http = NULL;
     hpo_http_config hc = {cfg.host, cfg.port, cfg.threads, HPO_HTTP_MAX_BODY};
-    if (hpo_service_new(store, &svc, &err) || hpo_http_start(svc, &hc, &http, &err)) {
+    if (hpo_service_new(store, &svc, &err) ||
+        hpo_service_set_artifact_dir(svc, cfg.artifact_dir, cfg.artifact_max, &err) ||
+        hpo_service_start_reaper(svc, 1000, &err) || hpo_http_start(svc, &hc, &http, &err)) {
         hpo_log(HPO_LOG_ERROR, "cannot start: %s", err.message);
         hpo_service_free(svc);
         hpo_store_close(store);

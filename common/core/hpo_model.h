@@ -71,6 +71,7 @@ typedef struct {
     char *user_attrs;             /* owned JSON object text */
     hpo_space space;              /* declared search space (may be empty) */
     int64_t max_trials;           /* 0 = unlimited */
+    int64_t heartbeat_grace_ms;   /* running trials silent for longer fail; 0 = never */
     int64_t created_ms;
 } hpo_study_config;
 

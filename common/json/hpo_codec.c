@@ -481,6 +481,9 @@ json_t *hpo_study_config_to_json(const hpo_study_config *c)
          put(o, "search_space", hpo_space_to_json(&c->space)) &&
          put(o, "max_trials", c->max_trials > 0 ? json_integer((json_int_t)c->max_trials)
                                                 : json_null()) &&
+         put(o, "heartbeat_grace", c->heartbeat_grace_ms > 0
+                                       ? json_real((double)c->heartbeat_grace_ms / 1000.0)
+                                       : json_null()) &&
          put(o, "user_attrs", parse_object_text(c->user_attrs)) &&
          put(o, "datetime_created", iso_or_null(c->created_ms));
     if (!ok) {

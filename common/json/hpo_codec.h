@@ -36,7 +36,7 @@ hpo_rc hpo_json_number(const json_t *v, const char *field, double *ret, hpo_erro
  * fail_reason. `study` names the study (borrowed, may be NULL). */
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions);
 
-/* The study's configuration as the API shows it. */
+/* The study's configuration as the API shows it (heartbeat_grace in seconds, or null). */
 json_t *hpo_study_config_to_json(const hpo_study_config *c);
 
 /* {"error":{"code":..,"message":..,"field":..}} (field left out when empty). */

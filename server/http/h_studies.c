@@ -77,7 +77,7 @@ static hpo_rc decode_study(const hpo_request *req, hpo_study_config *c, bool *lo
 {
     static const char *const allowed[] = {"name", "direction", "directions", "sampler", "pruner",
                                           "search_space", "max_trials", "load_if_exists",
-                                          "user_attrs", NULL};
+                                          "user_attrs", "heartbeat_grace", NULL};
     if (!req->body)
         return hpo_error_set(err, HPO_E_INVALID, NULL, "a JSON body is required");
     hpo_rc rc = hpo_body_only(req, allowed, err);
@@ -107,6 +107,15 @@ static hpo_rc decode_study(const hpo_request *req, hpo_study_config *c, bool *lo
                                "max_trials must be an integer from 1 to 1000000000");
         else
             c->max_trials = json_integer_value(max);
+    }
+    json_t *grace = json_object_get(req->body, "heartbeat_grace");
+    double seconds = 0;
+    if (!rc && grace && !json_is_null(grace)) {
+        rc = hpo_json_number(grace, "heartbeat_grace", &seconds, err);
+        if (!rc && !(seconds >= 0.1 && seconds <= 7 * 86400))
+            rc = hpo_error_set(err, HPO_E_INVALID, "heartbeat_grace",
+                               "heartbeat_grace must be from 0.1 to 604800 seconds");
+        c->heartbeat_grace_ms = (int64_t)(seconds * 1000 + 0.5);
     }
     json_t *lie = json_object_get(req->body, "load_if_exists");
     if (!rc && lie && !json_is_boolean(lie))

@@ -63,7 +63,7 @@ void hpo_h_trial_list(hpo_service *svc, const hpo_request *req, hpo_response *re
     if (!rc && s) {
         if (hpo_trial_state_parse(s, &st))
             rc = hpo_error_set(&err, HPO_E_INVALID, "state",
-                               "state must be running, waiting, complete, pruned or fail");
+                               "state must be running, waiting, complete, pruned, fail or paused");
         else
             state = (int)st;
     }

@@ -8,32 +8,37 @@
 #include "hpo_codec.h"
 
 const hpo_route hpo_routes[] = {
-    {"GET", "/healthz", hpo_h_health},
-    {"POST", "/api/v1/studies", hpo_h_study_create},
-    {"GET", "/api/v1/studies", hpo_h_study_list},
-    {"GET", "/api/v1/studies/{study}", hpo_h_study_get},
-    {"DELETE", "/api/v1/studies/{study}", hpo_h_study_delete},
-    {"POST", "/api/v1/studies/{study}/trials", hpo_h_ask},
-    {"GET", "/api/v1/studies/{study}/trials", hpo_h_trial_list},
-    {"GET", "/api/v1/studies/{study}/trials/{n}", hpo_h_trial_get},
-    {"POST", "/api/v1/studies/{study}/queue", hpo_h_queue},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/suggest", hpo_h_suggest},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/reports", hpo_h_reports},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish},
-    {"GET", "/api/v1/studies/{study}/best", hpo_h_best},
+    {"GET", "/healthz", hpo_h_health, false},
+    {"POST", "/api/v1/studies", hpo_h_study_create, false},
+    {"GET", "/api/v1/studies", hpo_h_study_list, false},
+    {"GET", "/api/v1/studies/{study}", hpo_h_study_get, false},
+    {"DELETE", "/api/v1/studies/{study}", hpo_h_study_delete, false},
+    {"POST", "/api/v1/studies/{study}/trials", hpo_h_ask, false},
+    {"GET", "/api/v1/studies/{study}/trials", hpo_h_trial_list, false},
+    {"GET", "/api/v1/studies/{study}/trials/{n}", hpo_h_trial_get, false},
+    {"POST", "/api/v1/studies/{study}/queue", hpo_h_queue, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/suggest", hpo_h_suggest, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/reports", hpo_h_reports, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish, false},
+    {"GET", "/api/v1/studies/{study}/best", hpo_h_best, false},
+    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts", hpo_h_artifact_list, false},
+    {"PUT", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_put, true},
+    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_get, false},
+    {"POST", "/api/v1/workers", hpo_h_worker_register, false},
+    {"GET", "/api/v1/workers", hpo_h_worker_list, false},
 };
 const size_t hpo_n_routes = sizeof hpo_routes / sizeof hpo_routes[0];
 
 /* Matches one pattern against a path segment by segment. Segments of the path are borrowed
  * into seg_buf (NUL-separated copy) so {study} can point into it. */
 static bool match_pattern(const char *pattern, const char *path, char *seg_buf, size_t buf_size,
-                          const char **ret_study, int64_t *ret_number)
+                          hpo_request *ret)
 {
     const char *p = pattern, *s = path;
     size_t used = 0;
-    *ret_study = NULL;
-    *ret_number = -1;
+    ret->study = ret->name = NULL;
+    ret->number = -1;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
             return false;
@@ -49,7 +54,9 @@ static bool match_pattern(const char *pattern, const char *path, char *seg_buf, 
             seg[slen] = '\0';
             used += slen + 1;
             if (strncmp(p, "{study}", plen) == 0) {
-                *ret_study = seg;
+                ret->study = seg;
+            } else if (strncmp(p, "{name}", plen) == 0) {
+                ret->name = seg;
             } else {
                 if (slen > 18 || seg[0] < '0' || seg[0] > '9' || strspn(seg, "0123456789") != slen)
                     return false;
@@ -57,7 +64,7 @@ static bool match_pattern(const char *pattern, const char *path, char *seg_buf, 
                 long long v = strtoll(seg, NULL, 10);
                 if (errno)
                     return false;
-                *ret_number = v;
+                ret->number = v;
             }
         } else if (plen != slen || strncmp(p, s, plen) != 0) {
             return false;
@@ -74,15 +81,15 @@ const hpo_route *hpo_route_match(const char *method, const char *path, hpo_reque
     static _Thread_local char seg_buf[1024];
     *ret_path_known = false;
     for (size_t i = 0; i < hpo_n_routes; i++) {
-        const char *study;
-        int64_t number;
-        if (!match_pattern(hpo_routes[i].pattern, path, seg_buf, sizeof seg_buf, &study, &number))
+        hpo_request found;
+        if (!match_pattern(hpo_routes[i].pattern, path, seg_buf, sizeof seg_buf, &found))
             continue;
         *ret_path_known = true;
         if (strcmp(hpo_routes[i].method, method) != 0)
             continue;
-        req->study = study;
-        req->number = number;
+        req->study = found.study;
+        req->number = found.number;
+        req->name = found.name;
         return &hpo_routes[i];
     }
     return NULL;

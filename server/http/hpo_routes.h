@@ -17,7 +17,12 @@ typedef struct {
     const char *path;
     const char *study;      /* {study} path segment, or NULL */
     int64_t number;         /* {n} path segment, -1 when absent */
+    const char *name;       /* {name} path segment, or NULL */
     json_t *body;           /* parsed JSON body, or NULL when the request had none */
+    /* routes with raw bodies: the body streamed into a file, its size and SHA-256 */
+    const char *upload_path;
+    int64_t upload_size;
+    const char *upload_sha256;
     size_t n_query;
     const char *query_keys[HPO_MAX_QUERY_ARGS];
     const char *query_values[HPO_MAX_QUERY_ARGS];
@@ -28,6 +33,8 @@ typedef struct {
     int status;
     json_t *body;
     int retry_after; /* seconds for a Retry-After header, 0 for none */
+    char *file_path; /* owned: answer with this file's bytes instead of body */
+    char etag[80];   /* with file_path: the ETag header, "" for none */
 } hpo_response;
 
 typedef void (*hpo_handler_fn)(hpo_service *svc, const hpo_request *req, hpo_response *res);
@@ -36,6 +43,7 @@ typedef struct {
     const char *method;   /* "GET", "POST", "PUT", "DELETE" */
     const char *pattern;  /* OpenAPI path syntax: "/api/v1/studies/{study}/trials/{n}" */
     hpo_handler_fn handler;
+    bool raw_body;        /* the body is a file, streamed to disk, not JSON held in memory */
 } hpo_route;
 
 extern const hpo_route hpo_routes[];
@@ -81,5 +89,10 @@ void hpo_h_reports(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_heartbeat(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_finish(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_best(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_artifact_put(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_artifact_get(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_artifact_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_worker_register(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
 
 #endif

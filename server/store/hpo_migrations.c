@@ -96,10 +96,27 @@ static const char *const v2[] = {
     NULL,
 };
 
+/* v3: artifacts (files kept under the server's artifact directory, their size and SHA-256 here)
+ * and the heartbeat grace period of a study (after which silent running trials fail). */
+static const char *const v3[] = {
+    "ALTER TABLE studies ADD COLUMN heartbeat_grace_ms bigint"
+    " CHECK (heartbeat_grace_ms IS NULL OR heartbeat_grace_ms > 0)",
+    "CREATE TABLE artifacts ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " name text NOT NULL,"
+    " size bigint NOT NULL CHECK (size >= 0),"
+    " sha256 text NOT NULL,"
+    " created_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (trial_id, name))",
+    "CREATE INDEX trials_running_heartbeat ON trials (heartbeat_at) WHERE state = 'running'",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
     {2, v2},
+    {3, v3},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -113,8 +113,8 @@ static char *float_array(const double *v, size_t n)
 
 #define STUDY_COLS                                                                        \
     "s.id, s.name, array_to_string(s.directions, ','), s.sampler, s.pruner, s.user_attrs, " \
-    "s.search_space, s.max_trials, " MS("s.created_at")
-#define STUDY_NCOLS 9
+    "s.search_space, s.max_trials, " MS("s.created_at") ", s.heartbeat_grace_ms"
+#define STUDY_NCOLS 10
 
 static hpo_rc parse_directions(const char *text, hpo_study_config *c, hpo_error *err)
 {
@@ -165,6 +165,7 @@ static hpo_rc parse_study(PGresult *r, int row, hpo_study_config *c, hpo_error *
     c->id = get_i64(r, row, 0);
     c->max_trials = get_i64(r, row, 7);
     c->created_ms = get_i64(r, row, 8);
+    c->heartbeat_grace_ms = get_i64(r, row, 9);
     hpo_rc rc = dup_text(r, row, 1, &c->name);
     if (rc == HPO_OK)
         rc = dup_text(r, row, 3, &c->sampler);
@@ -203,7 +204,7 @@ hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
             strcat(dirs, ",");
         strcat(dirs, hpo_direction_name(c->directions[i]));
     }
-    numbuf mt;
+    numbuf mt, hg;
     const char *params[] = {
         c->name,
         dirs,
@@ -212,16 +213,17 @@ hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
         space,
         c->max_trials > 0 ? fmt_i64(&mt, c->max_trials) : NULL,
         c->user_attrs ? c->user_attrs : "{}",
+        c->heartbeat_grace_ms > 0 ? fmt_i64(&hg, c->heartbeat_grace_ms) : NULL,
     };
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
                             "INSERT INTO studies (name, directions, sampler, pruner, search_space,"
-                            " max_trials, user_attrs)"
+                            " max_trials, user_attrs, heartbeat_grace_ms)"
                             " VALUES ($1, string_to_array($2, ','), $3::json, $4::json, $5::json,"
-                            " $6::bigint, $7::json)"
+                            " $6::bigint, $7::json, $8::bigint)"
                             " ON CONFLICT (name) DO NOTHING"
                             " RETURNING id, " MS("created_at"),
-                            7, params, &r, err);
+                            8, params, &r, err);
     free(dirs);
     free(space);
     if (rc != HPO_OK)
@@ -832,5 +834,225 @@ hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char
     PQclear(r);
     if (n == 0)
         return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "trial %" PRId64 " not found", trial_id);
+    return HPO_OK;
+}
+
+/* ---- artifacts ---- */
+
+hpo_rc hpo_db_artifact_put(hpo_db *db, int64_t trial_id, const char *name, int64_t size,
+                           const char *sha256, bool *ret_replaced, hpo_error *err)
+{
+    numbuf tb, sb;
+    const char *params[] = {fmt_i64(&tb, trial_id), name, fmt_i64(&sb, size), sha256};
+    PGresult *r = NULL;
+    /* xmax = 0 only on a fresh insert: tells an insert from an update in one statement */
+    hpo_rc rc = hpo_db_exec(db,
+                            "INSERT INTO artifacts (trial_id, name, size, sha256)"
+                            " VALUES ($1::bigint, $2, $3::bigint, $4)"
+                            " ON CONFLICT (trial_id, name) DO UPDATE SET size = EXCLUDED.size,"
+                            " sha256 = EXCLUDED.sha256, created_at = now()"
+                            " RETURNING (xmax <> 0)",
+                            4, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (ret_replaced)
+        *ret_replaced = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return HPO_OK;
+}
+
+static hpo_rc parse_artifact(PGresult *r, int row, hpo_artifact *a, hpo_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->size = get_i64(r, row, 1);
+    snprintf(a->sha256, sizeof a->sha256, "%s", PQgetvalue(r, row, 2));
+    a->created_ms = get_i64(r, row, 3);
+    return dup_text(r, row, 0, &a->name) == HPO_OK ? HPO_OK : nomem(err);
+}
+
+#define ARTIFACT_COLS "name, size, sha256, " MS("created_at")
+
+hpo_rc hpo_db_artifact_get(hpo_db *db, int64_t trial_id, const char *name, hpo_artifact *ret,
+                           hpo_error *err)
+{
+    numbuf tb;
+    const char *params[] = {fmt_i64(&tb, trial_id), name};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT " ARTIFACT_COLS " FROM artifacts"
+                            " WHERE trial_id = $1::bigint AND name = $2",
+                            2, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = hpo_error_set(err, HPO_E_NOT_FOUND, "name", "no artifact '%s'", name);
+    else
+        rc = parse_artifact(r, 0, ret, err);
+    PQclear(r);
+    return rc;
+}
+
+hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, size_t *ret_n,
+                            hpo_error *err)
+{
+    numbuf tb;
+    const char *params[] = {fmt_i64(&tb, trial_id)};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT " ARTIFACT_COLS " FROM artifacts WHERE trial_id = $1::bigint"
+                            " ORDER BY name COLLATE \"C\"",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r), done = 0;
+    hpo_artifact *out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        rc = nomem(err);
+    for (; rc == HPO_OK && done < n; done++)
+        rc = parse_artifact(r, (int)done, &out[done], err);
+    PQclear(r);
+    if (rc != HPO_OK) {
+        hpo_artifacts_free(out, done);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_artifacts_free(hpo_artifact *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        free(a[i].name);
+    free(a);
+}
+
+/* ---- workers ---- */
+
+hpo_rc hpo_db_worker_upsert(hpo_db *db, const char *id, const char *host, int slots,
+                            const char *info, hpo_error *err)
+{
+    numbuf sb;
+    const char *params[] = {id, host, fmt_i64(&sb, slots), info ? info : "{}"};
+    return hpo_db_exec(db,
+                       "INSERT INTO workers (id, host, slots, info) VALUES ($1, $2, $3::int,"
+                       " $4::jsonb) ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host,"
+                       " slots = EXCLUDED.slots, info = EXCLUDED.info, last_seen = now()",
+                       4, params, NULL, err);
+}
+
+hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_error *err)
+{
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT id, host, info::text, slots, " MS("first_seen") ", "
+                            MS("last_seen") " FROM workers ORDER BY id COLLATE \"C\"",
+                            0, NULL, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r), done = 0;
+    hpo_worker_row *out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        rc = nomem(err);
+    for (; rc == HPO_OK && done < n; done++) {
+        hpo_worker_row *w = &out[done];
+        int row = (int)done;
+        w->slots = (int)get_i64(r, row, 3);
+        w->first_seen_ms = get_i64(r, row, 4);
+        w->last_seen_ms = get_i64(r, row, 5);
+        if (dup_text(r, row, 0, &w->id) || dup_text(r, row, 1, &w->host) ||
+            dup_text(r, row, 2, &w->info))
+            rc = nomem(err);
+    }
+    PQclear(r);
+    if (rc != HPO_OK) {
+        hpo_worker_rows_free(out, done);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_worker_rows_free(hpo_worker_row *w, size_t n)
+{
+    for (size_t i = 0; w && i < n; i++) {
+        free(w[i].id);
+        free(w[i].host);
+        free(w[i].info);
+    }
+    free(w);
+}
+
+hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, hpo_error *err)
+{
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT t.worker, s.name, t.number FROM trials t"
+                            " JOIN studies s ON s.id = t.study_id"
+                            " WHERE t.state = 'running' AND t.worker IS NOT NULL"
+                            " ORDER BY t.worker COLLATE \"C\", s.name COLLATE \"C\", t.number",
+                            0, NULL, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r), done = 0;
+    hpo_running_row *out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        rc = nomem(err);
+    for (; rc == HPO_OK && done < n; done++) {
+        out[done].number = get_i64(r, (int)done, 2);
+        if (dup_text(r, (int)done, 0, &out[done].worker) ||
+            dup_text(r, (int)done, 1, &out[done].study))
+            rc = nomem(err);
+    }
+    PQclear(r);
+    if (rc != HPO_OK) {
+        hpo_running_rows_free(out, done);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_running_rows_free(hpo_running_row *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++) {
+        free(r[i].worker);
+        free(r[i].study);
+    }
+    free(r);
+}
+
+hpo_rc hpo_db_stale_studies(hpo_db *db, int64_t now_ms, char ***ret, size_t *ret_n,
+                            hpo_error *err)
+{
+    numbuf nb;
+    const char *params[] = {fmt_i64(&nb, now_ms)};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT DISTINCT s.name FROM trials t JOIN studies s ON s.id = t.study_id"
+                            " WHERE t.state = 'running' AND s.heartbeat_grace_ms IS NOT NULL"
+                            " AND coalesce(t.heartbeat_at, t.started_at, t.created_at)"
+                            "   < " TS(1) " - s.heartbeat_grace_ms * interval '1 millisecond'",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r), done = 0;
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        rc = nomem(err);
+    for (; rc == HPO_OK && done < n; done++)
+        if (dup_text(r, (int)done, 0, &out[done]))
+            rc = nomem(err);
+    PQclear(r);
+    if (rc != HPO_OK) {
+        for (size_t i = 0; out && i < done; i++)
+            free(out[i]);
+        free(out);
+        return rc;
+    }
+    *ret = out;
+    *ret_n = n;
     return HPO_OK;
 }

@@ -89,4 +89,46 @@ hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double v
 hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
                         hpo_error *err);
 
+/* ---- artifacts: the files live under the server's artifact directory; rows keep their facts ---- */
+typedef struct {
+    char *name;        /* owned */
+    int64_t size;
+    char sha256[65];
+    int64_t created_ms;
+} hpo_artifact;
+/* Records (or replaces) an artifact of a trial; *ret_replaced (may be NULL) tells which. */
+hpo_rc hpo_db_artifact_put(hpo_db *db, int64_t trial_id, const char *name, int64_t size,
+                           const char *sha256, bool *ret_replaced, hpo_error *err);
+/* HPO_E_NOT_FOUND when the trial has no artifact of that name. */
+hpo_rc hpo_db_artifact_get(hpo_db *db, int64_t trial_id, const char *name, hpo_artifact *ret,
+                           hpo_error *err);
+hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, size_t *ret_n,
+                            hpo_error *err);
+void hpo_artifacts_free(hpo_artifact *a, size_t n);
+
+/* ---- workers ---- */
+typedef struct {
+    char *id, *host, *info; /* owned; info: JSON object text */
+    int slots;
+    int64_t first_seen_ms, last_seen_ms;
+} hpo_worker_row;
+/* Registers a worker or refreshes it (host, slots, info, last_seen = now). */
+hpo_rc hpo_db_worker_upsert(hpo_db *db, const char *id, const char *host, int slots,
+                            const char *info, hpo_error *err);
+hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_error *err);
+void hpo_worker_rows_free(hpo_worker_row *w, size_t n);
+
+/* Running trials that name a worker: (worker, study, number) rows ordered by worker. */
+typedef struct {
+    char *worker, *study; /* owned */
+    int64_t number;
+} hpo_running_row;
+hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, hpo_error *err);
+void hpo_running_rows_free(hpo_running_row *r, size_t n);
+
+/* Names of studies with a running trial whose last heartbeat is older than the study's
+ * heartbeat grace at now_ms. *ret owned: free each name and the array. */
+hpo_rc hpo_db_stale_studies(hpo_db *db, int64_t now_ms, char ***ret, size_t *ret_n,
+                            hpo_error *err);
+
 #endif

@@ -19,6 +19,10 @@ void e2e_start(e2e_server *s)
     ck_assert_msg(bin != NULL, "HPO_SERVER_BIN is not set");
     if (!s->db)
         s->db = hpo_testdb_create();
+    if (!s->artifact_dir[0]) {
+        snprintf(s->artifact_dir, sizeof s->artifact_dir, "/tmp/hpo-e2e-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(s->artifact_dir));
+    }
     int out[2];
     ck_assert_int_eq(pipe(out), 0);
     pid_t pid = fork();
@@ -27,8 +31,11 @@ void e2e_start(e2e_server *s)
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
         close(out[1]);
-        execl(bin, bin, "--db", s->db, "--listen", "127.0.0.1:0", "--threads", "8",
-              "--log-level", "warn", (char *)NULL);
+        char listen[32];
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
+        execl(bin, bin, "--db", s->db, "--listen", listen, "--threads", "8", "--log-level",
+              "warn", "--artifact-dir", s->artifact_dir, "--artifact-max-bytes",
+              s->artifact_max_bytes ? s->artifact_max_bytes : "1073741824", (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -63,6 +70,12 @@ void e2e_destroy(e2e_server *s)
         hpo_testdb_drop(s->db);
     free(s->db);
     s->db = NULL;
+    if (s->artifact_dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->artifact_dir);
+        ck_assert_int_eq(system(cmd), 0);
+        s->artifact_dir[0] = '\0';
+    }
 }
 
 typedef struct {

@@ -7,13 +7,16 @@
 
 typedef struct {
     pid_t pid;
-    int port;
+    int port;  /* 0 before the first start: the kernel picks one; kept across restarts */
     char *db; /* conninfo of the test database (owned) */
     char base[64];
+    char artifact_dir[64];          /* made at the first start, removed by e2e_destroy */
+    const char *artifact_max_bytes; /* passed as --artifact-max-bytes when set */
 } e2e_server;
 
 /* Starts hpo-server (path from env HPO_SERVER_BIN) against s->db, or a new test database when
- * s->db is NULL; waits until it listens. Fails the test on error. */
+ * s->db is NULL, on s->port (0: a free port, kept in s->port for restarts); waits until it
+ * listens. Fails the test on error. */
 void e2e_start(e2e_server *s);
 /* Stops the server with sig (SIGTERM or SIGKILL) and waits for it; keeps the database. */
 void e2e_stop(e2e_server *s, int sig);

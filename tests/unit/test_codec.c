@@ -383,7 +383,8 @@ START_TEST(test_study_config_json)
                            .user_attrs = "{\"k\":[1]}", .max_trials = 0, .created_ms = 1000 };
     expect_dump(hpo_study_config_to_json(&c),
                 "{\"datetime_created\":\"1970-01-01T00:00:01.000Z\",\"direction\":\"maximize\","
-                "\"directions\":[\"maximize\"],\"max_trials\":null,\"name\":\"s1\","
+                "\"directions\":[\"maximize\"],\"heartbeat_grace\":null,\"max_trials\":null,"
+                "\"name\":\"s1\","
                 "\"pruner\":{\"type\":\"none\"},\"sampler\":{\"seed\":1,\"type\":\"tpe\"},"
                 "\"search_space\":{},\"user_attrs\":{\"k\":[1]}}");
     hpo_direction two[] = { HPO_MINIMIZE, HPO_MAXIMIZE };
