@@ -80,8 +80,18 @@ if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
     fi
 fi
 
+# One closing line over both runs: test programs that passed and failed (meson's testlog.json).
+passed=0 bad=0
+for dir in build-test build-test-san; do
+    f=$dir/meson-logs/testlog.json
+    [[ -f $f ]] || continue
+    passed=$((passed + $(grep -c '"result": "OK"' "$f" || true)))
+    bad=$((bad + $(grep -v -c '"result": "OK"' "$f" || true)))
+done
 if [[ ${#failed[@]} -gt 0 ]]; then
     log "FAILED: ${failed[*]}"
+    echo "$passed passed, $((bad > 0 ? bad : 1)) failed"
     exit 1
 fi
 log "all tests passed"
+echo "$passed passed, $bad failed"
