@@ -1,0 +1,139 @@
+/* hpo_client.h: libhpoclient, the C client of the hpo server's REST API (over libcurl and
+ * jansson). The worker, the hpo command and the C examples talk to the server only through it.
+ *
+ * Errors: every call returns an hpo_rc (0 = ok, negative = error; see hpo_error.h) and, when err
+ * is not NULL, fills it with the server's code, message and field (or the transport's). Server
+ * answers map as: 400 HPO_E_INVALID, 404 HPO_E_NOT_FOUND, 409 already_exists HPO_E_EXISTS,
+ * conflict HPO_E_CONFLICT, trial_finished HPO_E_FINISHED, study_complete HPO_E_COMPLETE, 413
+ * HPO_E_TOO_LARGE, 204 on ask HPO_E_NO_WORK, 503 / connection failures after the retries
+ * HPO_E_UNAVAILABLE, anything else HPO_E_INTERNAL.
+ *
+ * Retries: connection errors and 503 are retried with exponential backoff and full jitter
+ * (options below). Every call is safe to retry: asks carry an idempotency key (generated when the
+ * caller gives none) so a retried ask never makes a second trial; reports are idempotent by step,
+ * suggest by name, finish by content.
+ *
+ * Ownership: pointers returned through ret_* are owned by the caller and freed with the named
+ * function (json_t*: json_decref). Arguments are borrowed for the duration of the call.
+ *
+ * Threads: an hpo_client may be used from several threads at once (each call takes its own curl
+ * handle from an internal pool). */
+#ifndef HPO_CLIENT_H
+#define HPO_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "hpo_error.h"
+#include "hpo_model.h"
+
+typedef struct hpo_client hpo_client;
+
+typedef struct {
+    const char *server;      /* base URL, e.g. "http://10.0.0.5:8080" (required) */
+    const char *worker;      /* this client's worker id, sent with asks and heartbeats (may be NULL) */
+    long timeout_ms;         /* per request; 0 = 30000 */
+    int max_retries;         /* 0 = 8; -1 = none */
+    long backoff_initial_ms; /* 0 = 100 */
+    long backoff_max_ms;     /* 0 = 5000 */
+} hpo_client_options;
+
+hpo_rc hpo_client_new(const hpo_client_options *opts, hpo_client **ret, hpo_error *err);
+void hpo_client_free(hpo_client *c); /* NULL is a no-op */
+
+/* Any request: path like "/api/v1/studies"; body may be NULL. *ret_status gets the HTTP status,
+ * *ret_json (may be NULL) the parsed answer or NULL when it had none. Transport failures are
+ * retried as above; HTTP error statuses are returned, not turned into errors. */
+hpo_rc hpo_client_request(hpo_client *c, const char *method, const char *path, const json_t *body,
+                          long *ret_status, json_t **ret_json, hpo_error *err);
+
+/* ---- studies ---- */
+/* config: the create body of the API ({"name":..., "direction":..., "sampler":..., ...});
+ * load_if_exists is added when true. *ret_study (may be NULL): the study as the API shows it. */
+hpo_rc hpo_client_study_create(hpo_client *c, const json_t *config, bool load_if_exists,
+                               json_t **ret_study, hpo_error *err);
+hpo_rc hpo_client_study_get(hpo_client *c, const char *study, json_t **ret_study, hpo_error *err);
+hpo_rc hpo_client_study_list(hpo_client *c, json_t **ret_studies, hpo_error *err); /* array */
+hpo_rc hpo_client_study_delete(hpo_client *c, const char *study, hpo_error *err);
+
+/* ---- trials ---- */
+typedef struct {
+    char *study;
+    int64_t number;
+    hpo_trial_state state;
+    json_t *params;          /* {name: value} */
+    json_t *json;            /* the whole trial as the API answered it */
+    bool has_resource;       /* ASHA: train from resource_from to resource_to */
+    int64_t resource_from, resource_to;
+    char *resume;            /* artifact to resume from (a promotion), or NULL */
+} hpo_client_trial;
+void hpo_client_trial_free(hpo_client_trial *t); /* NULL is a no-op; frees t itself */
+
+typedef struct {
+    const char *idempotency_key; /* NULL: one is generated for this call (and its retries) */
+    const json_t *params;        /* fixed params, or NULL */
+} hpo_ask_options;
+
+/* HPO_E_NO_WORK when there is no work now (*ret_retry_after_s, may be NULL, gets the server's
+ * Retry-After); HPO_E_COMPLETE when the study can give no more work. opts may be NULL. */
+hpo_rc hpo_client_ask(hpo_client *c, const char *study, const hpo_ask_options *opts,
+                      hpo_client_trial **ret, int *ret_retry_after_s, hpo_error *err);
+/* Enqueue is not idempotent (each makes a trial): after a transport failure it is retried only
+ * when no byte of it went out; so are study_create without load_if_exists and study_delete. */
+hpo_rc hpo_client_enqueue(hpo_client *c, const char *study, const json_t *params,
+                          int64_t *ret_number, hpo_error *err);
+
+/* Define-by-run. step 0 = continuous (float). */
+hpo_rc hpo_client_suggest_float(hpo_client *c, const char *study, int64_t number,
+                                const char *name, double low, double high, double step, bool log,
+                                double *ret, hpo_error *err);
+hpo_rc hpo_client_suggest_int(hpo_client *c, const char *study, int64_t number, const char *name,
+                              int64_t low, int64_t high, int64_t step, bool log, int64_t *ret,
+                              hpo_error *err);
+/* choices: a JSON array; *ret: the chosen JSON value (new reference). */
+hpo_rc hpo_client_suggest_categorical(hpo_client *c, const char *study, int64_t number,
+                                      const char *name, const json_t *choices, json_t **ret,
+                                      hpo_error *err);
+
+/* One intermediate value; *ret_action (may be NULL): what the server wants next. */
+hpo_rc hpo_client_report(hpo_client *c, const char *study, int64_t number, int64_t step,
+                         double value, hpo_action *ret_action, hpo_error *err);
+hpo_rc hpo_client_heartbeat(hpo_client *c, const char *study, int64_t number,
+                            hpo_action *ret_action, hpo_error *err);
+
+typedef struct {
+    hpo_trial_state state;  /* HPO_TRIAL_COMPLETE, HPO_TRIAL_PRUNED or HPO_TRIAL_FAIL */
+    const double *values;   /* COMPLETE: one per objective; PRUNED: 0 or 1 */
+    size_t n_values;
+    const char *reason;     /* FAIL: why (may be NULL) */
+} hpo_finish_args;
+hpo_rc hpo_client_finish(hpo_client *c, const char *study, int64_t number,
+                         const hpo_finish_args *args, hpo_error *err);
+
+/* Trials of a study (every page), optionally of one state (NULL: all): *ret is a JSON array. */
+hpo_rc hpo_client_trials(hpo_client *c, const char *study, const char *state, json_t **ret,
+                         hpo_error *err);
+hpo_rc hpo_client_trial_get(hpo_client *c, const char *study, int64_t number, json_t **ret,
+                            hpo_error *err);
+/* The best trial (one objective) or {"trials": Pareto front}. */
+hpo_rc hpo_client_best(hpo_client *c, const char *study, json_t **ret, hpo_error *err);
+
+/* ---- artifacts: streamed from and to files, never held whole in memory ---- */
+/* A transfer has no overall time limit: it fails when no byte moves for timeout_ms. A get
+ * writes PATH.part, checks it against the server's ETag (the SHA-256) and renames it to PATH;
+ * on any error nothing is left behind. Retries start the transfer again from the first byte. */
+hpo_rc hpo_client_artifact_put(hpo_client *c, const char *study, int64_t number,
+                               const char *name, const char *path, hpo_error *err);
+hpo_rc hpo_client_artifact_get(hpo_client *c, const char *study, int64_t number,
+                               const char *name, const char *path, hpo_error *err);
+hpo_rc hpo_client_artifact_list(hpo_client *c, const char *study, int64_t number, json_t **ret,
+                                hpo_error *err); /* array of {name, size, sha256, ...} */
+
+/* ---- workers ---- */
+/* Registers (or refreshes) this client's worker: host, slots, gpus (array of strings or NULL). */
+hpo_rc hpo_client_worker_register(hpo_client *c, const char *host, int slots, const json_t *gpus,
+                                  hpo_error *err);
+hpo_rc hpo_client_workers(hpo_client *c, json_t **ret, hpo_error *err); /* array */
+
+#endif
