@@ -359,11 +359,18 @@ static hpo_action successive_halving(int64_t min_resource, int64_t eta, int64_t 
                                      int bootstrap, hpo_direction dir, const hpo_trial *trials,
                                      size_t n, const hpo_trial *t)
 {
+    /* "auto": Optuna estimates min_resource when the first trial completes and records rungs
+     * only from then on, so trials that had finished by that moment recorded none */
+    int64_t known_at = 0;
     if (min_resource == 0) {
         int64_t last = max_complete_last_step(trials, n);
         if (last < 0)
             return HPO_ACTION_CONTINUE;
         min_resource = last / 100 > 1 ? last / 100 : 1;
+        for (size_t i = 0; i < n; i++)
+            if (trials[i].state == HPO_TRIAL_COMPLETE && trials[i].finished_ms > 0 &&
+                (known_at == 0 || trials[i].finished_ms < known_at))
+                known_at = trials[i].finished_ms;
     }
     const hpo_report *newest = &t->reports[t->n_reports - 1];
     double value = newest->value;
@@ -382,8 +389,9 @@ static hpo_action successive_halving(int64_t min_resource, int64_t eta, int64_t 
         size_t count = 1, better = 0;
         for (size_t i = 0; i < n; i++) {
             double v;
-            if (trials[i].number == t->number || !rung_record(&trials[i], trials[i].n_reports,
-                                                              rs, &v))
+            if (trials[i].number == t->number ||
+                (known_at > 0 && trials[i].finished_ms > 0 && trials[i].finished_ms <= known_at) ||
+                !rung_record(&trials[i], trials[i].n_reports, rs, &v))
                 continue;
             count++;
             better += hpo_value_better(dir, v, value);

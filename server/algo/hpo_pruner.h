@@ -73,9 +73,10 @@ void hpo_pruner_config_clear(hpo_pruner_config *c); /* frees `wrapped` chains */
  *   a trial has recorded rung r when it has a report at a step >= the rung's step, and its value
  *   there is that of its first such report (NaN values record nothing: Optuna prunes them before
  *   recording). The differences: a report jumping over several rungs records its value for
- *   each of them, where Optuna stops recording at the first rung the trial lost; and with an
- *   "auto" resource, reports made before the first trial completed count as records here, where
- *   Optuna, not yet judging then, recorded nothing for them.
+ *   each of them, where Optuna stops recording at the first rung the trial lost. With an
+ *   "auto" min_resource, Optuna records nothing before the first trial completes: trials that
+ *   had finished by then take no part here either; a trial that was running across that moment
+ *   counts its earlier reports as records, where Optuna records from its next report on.
  * - "auto" resources (successive halving's min_resource, hyperband's max_resource) are derived
  *   from the COMPLETE trials on every call; Optuna fixes them at the first estimate in each
  *   process. They agree while completed trials share their last step.

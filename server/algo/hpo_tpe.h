@@ -84,8 +84,11 @@ hpo_rc hpo_parzen_build(const hpo_tpe_config *c, const hpo_dist *d, const double
                         const double *weights, size_t n, size_t multivariate_dims,
                         hpo_parzen *ret);
 void hpo_parzen_clear(hpo_parzen *p);
-/* Log density at x (an internal value, untransformed): the truncated-normal pdf mixture, or for
- * stepped params the log of the mixture's mass on x's grid cell. */
+/* Log "density" at x (an internal value, untransformed), as Optuna 3.1 computes it: for
+ * continuous params the mixture of truncated-normal kernels without their 1/sigma factor (3.1's
+ * _truncnorm.logpdf leaves out -log scale, which weighs wide kernels up; reproduced on purpose:
+ * it measurably helps the search, tests/bench/RESULTS.md); for stepped params the log of the
+ * mixture's mass on x's grid cell. Sampling is unaffected: components are drawn by weight. */
 double hpo_parzen_log_pdf(const hpo_parzen *p, const hpo_dist *d, double x);
 /* A draw (internal value, untransformed, rounded onto d). */
 double hpo_parzen_sample(const hpo_parzen *p, const hpo_dist *d, hpo_rng *rng);
