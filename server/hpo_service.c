@@ -1037,9 +1037,13 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
             }
         }
     }
-    /* the pending action: paused stays paused; a running trial is judged on its last report */
+    /* the pending action: paused stays paused; a running trial is judged on its last report,
+     * except under ASHA, where only a report reaching a rung pauses (a promoted trial's last
+     * report still sits on the rung it left) */
     if (!rc)
-        *ret_action = t->state == HPO_TRIAL_PAUSED ? HPO_ACTION_PAUSE : decide(st, t);
+        *ret_action = t->state == HPO_TRIAL_PAUSED     ? HPO_ACTION_PAUSE
+                      : st->pruner.type == HPO_PRUNER_ASHA ? HPO_ACTION_CONTINUE
+                                                           : decide(st, t);
     pthread_mutex_unlock(&st->mu);
     release(svc, st);
     return rc;

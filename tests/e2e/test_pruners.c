@@ -230,6 +230,8 @@ START_TEST(asha_pauses_promotes_and_leaves_behind)
 
     /* three at rung 0: the best (top 3/3 = 1) is promoted, from its checkpoint, to resource 3 */
     expect_resource(ask("a", 201), 0, 1, 3);
+    /* promoted: running again, though its last report still sits on the rung it left */
+    ck_assert_str_eq(heartbeat("a", 0), "continue");
     /* nothing else to promote: a new configuration, the last one max_trials allows */
     expect_resource(ask("a", 201), 3, 0, 1);
     /* every configuration made, nothing promotable, trials running: come back later */

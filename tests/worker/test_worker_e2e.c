@@ -1,0 +1,539 @@
+/* test_worker_e2e: the real hpo-worker, server and PostgreSQL with shell scripts as commands: a
+ * shared study, GPU slots, prune, ASHA checkpoints, a killed worker, a restarted server. */
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e_server.h"
+
+static e2e_server srv;
+static char dir[256]; /* this test's scratch directory */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL);
+}
+
+static void setup(void)
+{
+    memset(&srv, 0, sizeof srv);
+    snprintf(dir, sizeof dir, "/tmp/hpo-worker-e2e-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char art[300];
+    snprintf(art, sizeof art, "%s/server-artifacts", dir);
+    setenv("HPO_ARTIFACT_DIR", art, 1); /* the server's artifact store, inside the scratch dir */
+    e2e_start(&srv);
+}
+
+static void teardown(void)
+{
+    e2e_destroy(&srv);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static char *path_in(const char *name)
+{
+    static char p[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
+}
+
+static void write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in(name), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The contents of a file in the scratch dir, or NULL (caller frees). */
+static char *read_file(const char *name)
+{
+    FILE *f = fopen(path_in(name), "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void create_study(const char *body)
+{
+    json_t *j = NULL;
+    long st = e2e_call(&srv, "POST", "/api/v1/studies", body, &j);
+    ck_assert_msg(st == 201, "create study answered %ld", st);
+    json_decref(j);
+}
+
+/* Starts hpo-worker with the given flags, then "--", then /bin/sh SCRIPT ARGS. Its stderr goes
+ * to worker-<tag>.log in the scratch dir. */
+static pid_t start_worker(const char *tag, const char *script, const char *const *flags,
+                          const char *const *args)
+{
+    const char *bin = getenv("HPO_WORKER_BIN");
+    ck_assert_msg(bin != NULL, "HPO_WORKER_BIN is not set");
+    char logname[64];
+    snprintf(logname, sizeof logname, "worker-%s.log", tag);
+    const char *log = path_in(logname);
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)bin;
+    argv[n++] = "--server";
+    argv[n++] = srv.base;
+    argv[n++] = "--work-dir";
+    argv[n++] = path_in(tag);
+    for (int i = 0; flags[i]; i++)
+        argv[n++] = (char *)flags[i];
+    argv[n++] = "--";
+    argv[n++] = "/bin/sh";
+    argv[n++] = path_in(script);
+    for (int i = 0; args && args[i]; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        if (!f)
+            _exit(126);
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        setenv("DIR", dir, 1);
+        unsetenv("HPO_ARTIFACT_DIR");
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void dump_log(const char *tag)
+{
+    char name[64];
+    snprintf(name, sizeof name, "worker-%s.log", tag);
+    char *text = read_file(name);
+    fprintf(stderr, "---- %s ----\n%s---- end ----\n", name, text ? text : "(none)\n");
+    free(text);
+}
+
+/* Waits for the worker to exit; returns its exit code (fails the test after timeout_ms). */
+static int wait_worker(pid_t pid, const char *tag, long timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (now_ms() > end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            dump_log(tag);
+            ck_abort_msg("worker %s did not exit within %ld ms", tag, timeout_ms);
+        }
+        sleep_ms(20);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        dump_log(tag);
+    ck_assert_msg(WIFEXITED(status), "worker %s was killed by signal %d", tag, WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+static json_t *get_trial(const char *study, int n)
+{
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_callj(&srv, "GET", NULL, &j, "/api/v1/studies/%s/trials/%d", study, n),
+                     200);
+    return j;
+}
+
+static json_t *all_trials(const char *study)
+{
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_callj(&srv, "GET", NULL, &j, "/api/v1/studies/%s/trials?limit=1000",
+                               study), 200);
+    json_t *t = json_incref(json_object_get(j, "trials"));
+    json_decref(j);
+    return t;
+}
+
+static long long count(const char *study, const char *state)
+{
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_callj(&srv, "GET", NULL, &j, "/api/v1/studies/%s", study), 200);
+    long long n = json_integer_value(json_object_get(json_object_get(j, "counts"), state));
+    json_decref(j);
+    return n;
+}
+
+static const char *state_of(json_t *t)
+{
+    return json_string_value(json_object_get(t, "state"));
+}
+
+/* ---- two workers, three slots each, one study of 12 trials ---- */
+
+static const char study_script[] =
+    "x=\"$1\"\n"
+    "[ \"$x\" = \"$HPO_PARAM_X\" ] || { echo \"placeholder $x != env $HPO_PARAM_X\"; exit 7; }\n"
+    "grep -q '\"x\"' \"$HPO_PARAMS_FILE\" || exit 8\n"
+    "[ -n \"$HPO_TRIAL_NUMBER\" ] && [ \"$HPO_STUDY\" = w12 ] || exit 9\n"
+    "[ \"${CUDA_VISIBLE_DEVICES+set}\" = set ] && [ -z \"$CUDA_VISIBLE_DEVICES\" ] || exit 10\n"
+    "[ -z \"$HPO_RESOURCE\" ] && [ -d \"$HPO_CHECKPOINT_DIR\" ] && [ -d \"$HPO_ARTIFACT_DIR\" ] "
+    "|| exit 11\n"
+    "echo model > \"$HPO_ARTIFACT_DIR/model.txt\"\n"
+    "for s in 0 1 2; do echo \"hpo: step=$s value=$x\"; echo \"log line $s\"; sleep 0.05; done\n"
+    "echo \"hpo: value=$x\"\n";
+
+START_TEST(two_workers_finish_a_study)
+{
+    create_study("{\"name\":\"w12\",\"max_trials\":12,\"sampler\":{\"type\":\"random\",\"seed\":1},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":-5,\"high\":5}}}");
+    write_file("study.sh", study_script);
+    const char *fa[] = {"--study", "w12", "--gpus", "none", "--parallel", "3", "--heartbeat-s",
+                        "1", "--worker-id", "wA", NULL};
+    const char *fb[] = {"--study", "w12", "--gpus", "none", "--parallel", "3", "--heartbeat-s",
+                        "1", "--worker-id", "wB", NULL};
+    const char *args[] = {"{x}", NULL};
+    pid_t a = start_worker("a", "study.sh", fa, args);
+    pid_t b = start_worker("b", "study.sh", fb, args);
+    ck_assert_int_eq(wait_worker(a, "a", 30000), 0);
+    ck_assert_int_eq(wait_worker(b, "b", 30000), 0);
+    ck_assert_int_eq(count("w12", "complete"), 12);
+    json_t *ts = all_trials("w12");
+    ck_assert_int_eq((int)json_array_size(ts), 12);
+    int by_a = 0, by_b = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(ts, i, t) {
+        double x = json_real_value(json_object_get(json_object_get(t, "params"), "x"));
+        /* the value went through {x} as text and back: shortest round-trip keeps it exact */
+        ck_assert_msg(json_real_value(json_object_get(t, "value")) == x, "trial %zu value", i);
+        json_t *iv = json_object_get(t, "intermediate_values");
+        ck_assert_int_eq((int)json_array_size(iv), 3);
+        const char *w = json_string_value(json_object_get(t, "worker"));
+        by_a += w && strcmp(w, "wA") == 0;
+        by_b += w && strcmp(w, "wB") == 0;
+    }
+    ck_assert_int_eq(by_a + by_b, 12);
+    ck_assert_int_gt(by_a, 0);
+    ck_assert_int_gt(by_b, 0);
+    json_decref(ts);
+    /* the log and the model came back as artifacts */
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/w12/trials/0/artifacts", NULL, &j),
+                     200);
+    char *text = json_dumps(j, 0);
+    ck_assert_msg(strstr(text, "\"log\"") && strstr(text, "\"model.txt\""), "artifacts: %s", text);
+    free(text);
+    json_decref(j);
+    json_decref(NULL);
+}
+END_TEST
+
+/* ---- GPU slots: no GPU is shared by two trials at once ---- */
+
+static const char gpu_script[] =
+    "start=$(date +%s%N)\n"
+    "sleep 0.3\n"
+    "end=$(date +%s%N)\n"
+    "echo \"$CUDA_VISIBLE_DEVICES $start $end\" > \"$DIR/gpu.$HPO_TRIAL_NUMBER\"\n"
+    "echo \"hpo: value=1\"\n";
+
+START_TEST(gpus_are_not_shared)
+{
+    enum { N = 10 };
+    create_study("{\"name\":\"g\",\"max_trials\":10,"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("gpu.sh", gpu_script);
+    const char *f[] = {"--study", "g", "--gpus", "0,1,2,3", NULL};
+    pid_t w = start_worker("g", "gpu.sh", f, NULL);
+    ck_assert_int_eq(wait_worker(w, "g", 30000), 0);
+    ck_assert_int_eq(count("g", "complete"), N);
+    int gpu[N];
+    long long start[N], end[N];
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "gpu.%d", i);
+        char *text = read_file(name);
+        ck_assert_msg(text != NULL, "trial %d left no record", i);
+        ck_assert_msg(sscanf(text, "%d %lld %lld", &gpu[i], &start[i], &end[i]) == 3,
+                      "trial %d: '%s'", i, text);
+        ck_assert_msg(strchr(text, ',') == NULL, "one GPU per trial: %s", text);
+        ck_assert_int_ge(gpu[i], 0);
+        ck_assert_int_le(gpu[i], 3);
+        free(text);
+    }
+    int overlapping = 0;
+    for (int i = 0; i < N; i++)
+        for (int k = i + 1; k < N; k++) {
+            bool overlap = start[i] < end[k] && start[k] < end[i];
+            overlapping += overlap;
+            ck_assert_msg(!(overlap && gpu[i] == gpu[k]), "trials %d and %d shared GPU %d", i, k,
+                          gpu[i]);
+        }
+    ck_assert_int_gt(overlapping, 0); /* they did run side by side */
+}
+END_TEST
+
+/* ---- prune: the command is dead within a second of the answer ---- */
+
+static const char prune_script[] =
+    "echo $$ > \"$DIR/pid.$HPO_TRIAL_NUMBER.tmp\" && mv \"$DIR/pid.$HPO_TRIAL_NUMBER.tmp\" "
+    "\"$DIR/pid.$HPO_TRIAL_NUMBER\"\n"
+    "n=4; [ \"$1\" = 1 ] || n=300\n"
+    "s=0; while [ $s -le $n ]; do echo \"hpo: step=$s value=$1\"; s=$((s+1)); sleep 0.1; done\n"
+    "echo \"hpo: value=$1\"\n";
+
+START_TEST(prune_stops_the_command)
+{
+    create_study("{\"name\":\"m\",\"max_trials\":3,\"pruner\":{\"type\":\"median\","
+                 "\"n_startup_trials\":2,\"n_warmup_steps\":0},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":100}}}");
+    for (int i = 0; i < 3; i++) {
+        json_t *j = NULL;
+        ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/m/queue",
+                                  i < 2 ? "{\"params\":{\"x\":1}}" : "{\"params\":{\"x\":50}}", &j),
+                         201);
+        json_decref(j);
+    }
+    write_file("prune.sh", prune_script);
+    /* a long grace: the command must go on SIGTERM, not wait for the SIGKILL */
+    const char *f[] = {"--study", "m", "--gpus", "none", "--grace-ms", "5000", NULL};
+    const char *args[] = {"{x}", NULL};
+    pid_t w = start_worker("p", "prune.sh", f, args);
+    char *pidtext = NULL;
+    long long end = now_ms() + 20000;
+    while (!(pidtext = read_file("pid.2")) && now_ms() < end)
+        sleep_ms(10);
+    ck_assert_msg(pidtext != NULL, "trial 2 did not start");
+    pid_t cmd = (pid_t)atoi(pidtext);
+    free(pidtext);
+    ck_assert_int_gt(cmd, 1);
+    /* the first report of trial 2 is stored: the server answered it prune */
+    long long t0 = 0;
+    while (!t0 && now_ms() < end) {
+        json_t *t = get_trial("m", 2);
+        if (json_array_size(json_object_get(t, "intermediate_values")) > 0)
+            t0 = now_ms();
+        json_decref(t);
+        if (!t0)
+            sleep_ms(5);
+    }
+    ck_assert_msg(t0 != 0, "trial 2 never reported");
+    while (kill(cmd, 0) == 0 && now_ms() - t0 < 3000)
+        sleep_ms(5);
+    long long dead_after = now_ms() - t0;
+    ck_assert_msg(kill(cmd, 0) != 0 && errno == ESRCH, "command %d still alive", (int)cmd);
+    ck_assert_msg(dead_after < 1000, "command died %lld ms after the prune", dead_after);
+    ck_assert_int_eq(wait_worker(w, "p", 20000), 0);
+    json_t *t = get_trial("m", 2);
+    ck_assert_str_eq(state_of(t), "pruned");
+    ck_assert_int_lt((int)json_array_size(json_object_get(t, "intermediate_values")), 20);
+    json_decref(t);
+    ck_assert_int_eq(count("m", "complete"), 2);
+}
+END_TEST
+
+/* ---- ASHA: a paused trial's checkpoint comes back when it is promoted ---- */
+
+static const char asha_script[] =
+    "n=$HPO_TRIAL_NUMBER; from=$HPO_RESOURCE_FROM; to=$HPO_RESOURCE\n"
+    "[ -n \"$to\" ] || { echo \"no resource\" >> \"$DIR/errors\"; exit 5; }\n"
+    "if [ \"$from\" -gt 0 ]; then\n"
+    "  want=\"trial=$n resource=$from\"\n"
+    "  got=$(cat \"$HPO_CHECKPOINT_DIR/state\" 2>/dev/null)\n"
+    "  if [ \"$got\" != \"$want\" ]; then\n"
+    "    echo \"trial $n: checkpoint '$got', expected '$want'\" >> \"$DIR/errors\"; exit 6\n"
+    "  fi\n"
+    "  echo \"$n $from $to\" >> \"$DIR/resumed\"\n"
+    "  sleep 1.5\n" /* longer than the grace: a stale pause would stop it before it reports */
+    "fi\n"
+    "s=$((from+1))\n"
+    "while [ $s -le $to ]; do\n"
+    "  v=$(awk \"BEGIN { print $1 * $s / 9 }\")\n"
+    "  echo \"hpo: step=$s value=$v\"; s=$((s+1))\n"
+    "done\n"
+    "echo \"trial=$n resource=$to\" > \"$HPO_CHECKPOINT_DIR/state\"\n"
+    "echo \"hpo: value=$v\"\n";
+
+START_TEST(asha_checkpoint_comes_back)
+{
+    create_study("{\"name\":\"a\",\"max_trials\":6,\"direction\":\"maximize\","
+                 "\"heartbeat_grace\":3,"
+                 "\"sampler\":{\"type\":\"random\",\"seed\":3},"
+                 "\"pruner\":{\"type\":\"asha\",\"min_resource\":1,\"max_resource\":9,"
+                 "\"reduction_factor\":3},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("asha.sh", asha_script);
+    const char *f[] = {"--study", "a", "--gpus", "none", "--parallel", "2", "--grace-ms", "1000",
+                       NULL};
+    const char *args[] = {"{x}", NULL};
+    pid_t w = start_worker("a", "asha.sh", f, args);
+    ck_assert_int_eq(wait_worker(w, "a", 60000), 0);
+    char *errors = read_file("errors");
+    ck_assert_msg(errors == NULL, "%s", errors);
+    char *resumed = read_file("resumed");
+    ck_assert_msg(resumed != NULL, "no trial was promoted");
+    fprintf(stderr, "asha resumed (trial from to):\n%s", resumed);
+    free(resumed);
+    long long failed = count("a", "fail");
+    if (failed)
+        dump_log("a");
+    /* A promoted run that says nothing for longer than the grace must not be paused by a stale
+     * answer (a heartbeat judging it by the rung it has already passed). */
+    ck_assert_msg(failed == 0, "%lld trials failed: a promoted run was stopped before it reported "
+                  "(stale pause?), see the worker log", failed);
+    ck_assert_int_eq(count("a", "running"), 0);
+    ck_assert_int_eq(count("a", "paused"), 0);
+    /* a promoted trial kept the reports of its earlier runs */
+    json_t *ts = all_trials("a");
+    size_t i, most = 0;
+    json_t *t;
+    json_array_foreach(ts, i, t) {
+        size_t n = json_array_size(json_object_get(t, "intermediate_values"));
+        most = n > most ? n : most;
+    }
+    ck_assert_int_ge((int)most, 3);
+    json_decref(ts);
+}
+END_TEST
+
+/* ---- a worker killed with SIGKILL: its trial fails after the heartbeat grace ---- */
+
+static const char kill_script[] =
+    "echo $$ > \"$DIR/pid.$HPO_TRIAL_NUMBER.tmp\" && mv \"$DIR/pid.$HPO_TRIAL_NUMBER.tmp\" "
+    "\"$DIR/pid.$HPO_TRIAL_NUMBER\"\n"
+    "n=2; [ \"$HPO_TRIAL_NUMBER\" = 0 ] && n=300\n"
+    "s=0; while [ $s -le $n ]; do echo \"hpo: step=$s value=$s\"; s=$((s+1)); sleep 0.1; done\n"
+    "echo \"hpo: value=1\"\n";
+
+START_TEST(killed_worker_loses_its_trial)
+{
+    create_study("{\"name\":\"k\",\"max_trials\":4,\"heartbeat_grace\":2,"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("kill.sh", kill_script);
+    const char *fa[] = {"--study", "k", "--gpus", "none", "--max-trials", "1", "--heartbeat-s",
+                        "1", "--worker-id", "doomed", NULL};
+    pid_t a = start_worker("ka", "kill.sh", fa, NULL);
+    char *pidtext = NULL;
+    long long end = now_ms() + 20000;
+    while (!(pidtext = read_file("pid.0")) && now_ms() < end)
+        sleep_ms(10);
+    ck_assert_msg(pidtext != NULL, "trial 0 did not start");
+    pid_t cmd = (pid_t)atoi(pidtext);
+    free(pidtext);
+    sleep_ms(300);
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    long long killed = now_ms();
+    const char *fb[] = {"--study", "k", "--gpus", "none", "--parallel", "2", "--heartbeat-s", "1",
+                        "--worker-id", "survivor", NULL};
+    pid_t b = start_worker("kb", "kill.sh", fb, NULL);
+    /* the orphaned command of the dead worker is no longer anyone's: stop it */
+    kill(-cmd, SIGKILL);
+    ck_assert_int_eq(wait_worker(b, "kb", 30000), 0);
+    long long failed = 0;
+    while (!failed && now_ms() - killed < 8000) {
+        json_t *t = get_trial("k", 0);
+        if (strcmp(state_of(t), "fail") == 0)
+            failed = now_ms();
+        json_decref(t);
+        if (!failed)
+            sleep_ms(50);
+    }
+    ck_assert_msg(failed, "trial 0 of the killed worker was never failed");
+    /* not before the grace (less the up to 1 s since the last heartbeat) */
+    ck_assert_int_ge(failed - killed, 900);
+    json_t *t = get_trial("k", 0);
+    ck_assert_str_eq(json_string_value(json_object_get(t, "worker")), "doomed");
+    json_decref(t);
+    ck_assert_int_eq(count("k", "complete"), 3);
+    ck_assert_int_eq(count("k", "running"), 0);
+}
+END_TEST
+
+/* ---- the server restarted mid-trial: the worker carries on, no report is lost ---- */
+
+static const char restart_script[] =
+    "s=0; while [ $s -lt 40 ]; do echo \"hpo: step=$s value=$s\"; s=$((s+1)); sleep 0.1; done\n"
+    "echo \"hpo: value=0.5\"\n";
+
+START_TEST(server_restart_loses_no_report)
+{
+    create_study("{\"name\":\"r\",\"max_trials\":1,"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("restart.sh", restart_script);
+    const char *f[] = {"--study", "r", "--gpus", "none", "--heartbeat-s", "1", NULL};
+    pid_t w = start_worker("r", "restart.sh", f, NULL);
+    long long end = now_ms() + 20000;
+    for (;;) {
+        json_t *j = NULL;
+        long st = e2e_call(&srv, "GET", "/api/v1/studies/r/trials/0", NULL, &j);
+        size_t n = st == 200 ? json_array_size(json_object_get(j, "intermediate_values")) : 0;
+        json_decref(j);
+        if (n >= 3)
+            break;
+        ck_assert_msg(now_ms() < end, "trial 0 never reported");
+        sleep_ms(20);
+    }
+    e2e_stop(&srv, SIGTERM);
+    sleep_ms(2000);
+    e2e_start(&srv);
+    ck_assert_int_eq(wait_worker(w, "r", 60000), 0);
+    json_t *t = get_trial("r", 0);
+    ck_assert_str_eq(state_of(t), "complete");
+    json_t *iv = json_object_get(t, "intermediate_values");
+    ck_assert_int_eq((int)json_array_size(iv), 40);
+    for (int s = 0; s < 40; s++) {
+        json_t *r = json_array_get(iv, (size_t)s);
+        ck_assert_int_eq((int)json_integer_value(json_object_get(r, "step")), s);
+        ck_assert(json_number_value(json_object_get(r, "value")) == s);
+    }
+    json_decref(t);
+}
+END_TEST
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    Suite *s = suite_create("worker_e2e");
+    TCase *tc = tcase_create("worker_e2e");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, two_workers_finish_a_study);
+    tcase_add_test(tc, gpus_are_not_shared);
+    tcase_add_test(tc, prune_stops_the_command);
+    tcase_add_test(tc, asha_checkpoint_comes_back);
+    tcase_add_test(tc, killed_worker_loses_its_trial);
+    tcase_add_test(tc, server_restart_loses_no_report);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,383 @@
+/* test_worker_unit: the pure parts of hpo-worker: placeholders, value text and environment
+ * names, report lines and --metric-regex, GPU lists, nvidia-smi -L output, slots, flags. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wk_config.h"
+#include "wk_lines.h"
+#include "wk_params.h"
+#include "wk_slots.h"
+
+static void expect_sub(const char *arg, const char *params_json, const char *want)
+{
+    json_error_t e;
+    json_t *p = json_loads(params_json, JSON_DECODE_ANY, &e);
+    ck_assert_ptr_nonnull(p);
+    char *got = wk_substitute(arg, p);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_msg(strcmp(got, want) == 0, "%s -> '%s', expected '%s'", arg, got, want);
+    free(got);
+    json_decref(p);
+}
+
+START_TEST(placeholders)
+{
+    const char *p = "{\"lr\":0.001,\"layers\":3,\"opt\":\"adam\",\"bn\":true,\"wd\":null,"
+                    "\"drop\":0.1,\"big\":1e+300,\"neg\":-2.5,\"off\":false,\"a b\":\"x y\"}";
+    expect_sub("--lr={lr}", p, "--lr=0.001");
+    expect_sub("{layers}", p, "3");
+    expect_sub("{opt}-{bn}-{wd}-{off}", p, "adam-true-null-false");
+    expect_sub("{drop}", p, "0.1");
+    expect_sub("{big}", p, "1e+300");
+    expect_sub("{neg}", p, "-2.5");
+    expect_sub("{a b}", p, "x y");
+    /* anything that is not a known name stays */
+    expect_sub("plain", p, "plain");
+    expect_sub("", p, "");
+    expect_sub("{}", p, "{}");
+    expect_sub("{unknown}", p, "{unknown}");
+    expect_sub("awk '{print $1}'", p, "awk '{print $1}'");
+    expect_sub("{lr", p, "{lr");
+    expect_sub("lr}", p, "lr}");
+    expect_sub("{{lr}}", p, "{0.001}");
+    expect_sub("{lr}{lr}", p, "0.0010.001");
+    expect_sub("${HOME}/{opt}", p, "${HOME}/adam");
+}
+END_TEST
+
+START_TEST(value_text_round_trips)
+{
+    static const double v[] = {0.1, 1.0 / 3.0, 2.0 / 3.0, 1e-4, 0.00031622776601683794,
+                               123456789.123, 5e-324, 1.7976931348623157e308, -0.0, 3.0};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        json_t *j = json_real(v[i]);
+        char *s = wk_param_format(j);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_msg(strtod(s, NULL) == v[i] && signbit(strtod(s, NULL)) == signbit(v[i]),
+                      "%s does not read back as %.17g", s, v[i]);
+        /* shortest: one digit fewer does not round-trip */
+        ck_assert_int_le((int)strlen(s), 24);
+        free(s);
+        json_decref(j);
+    }
+    json_t *j = json_real(0.1);
+    char *s = wk_param_format(j);
+    ck_assert_str_eq(s, "0.1");
+    free(s);
+    json_decref(j);
+    j = json_real(3.0);
+    s = wk_param_format(j);
+    ck_assert_str_eq(s, "3");
+    free(s);
+    json_decref(j);
+    j = json_integer(-42);
+    s = wk_param_format(j);
+    ck_assert_str_eq(s, "-42");
+    free(s);
+    json_decref(j);
+    j = json_string("with space");
+    s = wk_param_format(j);
+    ck_assert_str_eq(s, "with space");
+    free(s);
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(env_names)
+{
+    static const struct {
+        const char *name, *env;
+    } cases[] = {
+        {"lr", "HPO_PARAM_LR"},
+        {"learning-rate", "HPO_PARAM_LEARNING_RATE"},
+        {"n_layers", "HPO_PARAM_N_LAYERS"},
+        {"Adam.beta1", "HPO_PARAM_ADAM_BETA1"},
+        {"x y/z", "HPO_PARAM_X_Y_Z"},
+        {"\xc3\xa9t\xc3\xa9", "HPO_PARAM___T__"},
+        {"", "HPO_PARAM_"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *e = wk_param_env_name(cases[i].name);
+        ck_assert_str_eq(e, cases[i].env);
+        free(e);
+    }
+}
+END_TEST
+
+START_TEST(report_lines)
+{
+    wk_line l;
+    ck_assert_int_eq(wk_line_parse("hpo: step=3 value=0.87", &l), WK_LINE_REPORT);
+    ck_assert(l.has_step);
+    ck_assert_int_eq(l.step, 3);
+    ck_assert(l.value == 0.87);
+    ck_assert_int_eq(wk_line_parse("hpo: value=0.96", &l), WK_LINE_FINAL);
+    ck_assert(l.value == 0.96);
+    ck_assert(!l.has_step);
+    /* blanks, CR, order, exponent, negative values */
+    ck_assert_int_eq(wk_line_parse("  hpo:\tvalue=-1.5e-3   step=12 \r", &l), WK_LINE_REPORT);
+    ck_assert_int_eq(l.step, 12);
+    ck_assert(l.value == -1.5e-3);
+    ck_assert_int_eq(wk_line_parse("hpo:value=2", &l), WK_LINE_FINAL);
+    ck_assert(l.value == 2.0);
+    ck_assert_int_eq(wk_line_parse("hpo: step=0 value=1e308", &l), WK_LINE_REPORT);
+    /* plain output */
+    ck_assert_int_eq(wk_line_parse("epoch 3: loss 0.2", &l), WK_LINE_TEXT);
+    ck_assert_int_eq(wk_line_parse("", &l), WK_LINE_TEXT);
+    ck_assert_int_eq(wk_line_parse("xhpo: value=1", &l), WK_LINE_TEXT);
+    ck_assert_int_eq(wk_line_parse("HPO: value=1", &l), WK_LINE_TEXT);
+    /* junk that claims to be an hpo line */
+    static const char *const bad[] = {
+        "hpo:",
+        "hpo: starting",
+        "hpo: step=3",
+        "hpo: step=3 value=",
+        "hpo: step=3 value=abc",
+        "hpo: step=3 value=0.5x",
+        "hpo: step=-1 value=0.5",
+        "hpo: step=1.5 value=0.5",
+        "hpo: step=99999999999999999999 value=1",
+        "hpo: step=1 step=2 value=1",
+        "hpo: value=1 value=2",
+        "hpo: epoch=1 value=2",
+        "hpo: step=3 value=nan",
+        "hpo: step=3 value=NaN",
+        "hpo: value=inf",
+        "hpo: value=-Infinity",
+        "hpo: value=1e999",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(wk_line_parse(bad[i], &l) == WK_LINE_BAD, "'%s' is not BAD", bad[i]);
+        ck_assert_ptr_nonnull(l.why);
+    }
+    ck_assert_int_eq(wk_line_parse("hpo: value=nan", &l), WK_LINE_BAD);
+    ck_assert_str_eq(l.why, "value is not finite");
+}
+END_TEST
+
+START_TEST(metric_regex)
+{
+    wk_metric_regex m;
+    hpo_error err;
+    wk_line l;
+    /* two groups: step (optional) and value */
+    ck_assert_int_eq(wk_metric_regex_compile("^epoch ([0-9]+)?.*acc=([-0-9.e]+)", &m, &err),
+                     HPO_OK);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "epoch 7 loss=1 acc=0.93", &l), WK_LINE_REPORT);
+    ck_assert(l.has_step);
+    ck_assert_int_eq(l.step, 7);
+    ck_assert(l.value == 0.93);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "epoch  acc=0.5", &l), WK_LINE_REPORT);
+    ck_assert(!l.has_step);
+    ck_assert(l.value == 0.5);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "loss=1", &l), WK_LINE_TEXT);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "epoch 1 acc=1e999", &l), WK_LINE_BAD);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "epoch 1 acc=.", &l), WK_LINE_BAD);
+    wk_metric_regex_free(&m);
+    /* one group: the value, steps numbered by the caller */
+    ck_assert_int_eq(wk_metric_regex_compile("val_loss: ([0-9.]+)", &m, &err), HPO_OK);
+    ck_assert_int_eq(wk_metric_regex_match(&m, "x val_loss: 0.25 y", &l), WK_LINE_REPORT);
+    ck_assert(!l.has_step);
+    ck_assert(l.value == 0.25);
+    wk_metric_regex_free(&m);
+    /* no group, bad syntax */
+    ck_assert_int_eq(wk_metric_regex_compile("val_loss", &m, &err), HPO_E_INVALID);
+    ck_assert_int_eq(wk_metric_regex_compile("(unclosed", &m, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "metric-regex");
+}
+END_TEST
+
+START_TEST(gpu_lists)
+{
+    int g[WK_GPUS_MAX];
+    size_t n = 0;
+    hpo_error err;
+    ck_assert_int_eq(wk_gpus_parse_list("0,1,2,3", g, WK_GPUS_MAX, &n, &err), HPO_OK);
+    ck_assert_int_eq((int)n, 4);
+    ck_assert_int_eq(g[3], 3);
+    ck_assert_int_eq(wk_gpus_parse_list(" 7 , 2", g, WK_GPUS_MAX, &n, &err), HPO_OK);
+    ck_assert_int_eq((int)n, 2);
+    ck_assert_int_eq(g[0], 7);
+    ck_assert_int_eq(g[1], 2);
+    static const char *const bad[] = {"", ",", "0,", ",0", "0,,1", "a", "1,1", "-1", "0 1",
+                                      "256", "1.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(wk_gpus_parse_list(bad[i], g, WK_GPUS_MAX, &n, &err) == HPO_E_INVALID,
+                      "'%s' accepted", bad[i]);
+    ck_assert_int_eq(wk_gpus_parse_list("0,1,2", g, 2, &n, &err), HPO_E_INVALID);
+}
+END_TEST
+
+START_TEST(nvidia_smi_output)
+{
+    const char *out =
+        "GPU 0: NVIDIA H200 (UUID: GPU-1b7c0c4e-3e0b-7b0e-8a3e-5c5f1d8e9a01)\n"
+        "GPU 1: NVIDIA H200 (UUID: GPU-2b7c0c4e-3e0b-7b0e-8a3e-5c5f1d8e9a02)\n"
+        "  MIG 3g.71gb     Device  0: (UUID: MIG-0f1e...)\n"
+        "GPU 10: Tesla V100-SXM2-16GB (UUID: GPU-3b7c)\n"
+        "No devices were found\n"
+        "GPU x: broken\n"
+        "GPU 3 missing colon\n"
+        "GPU 4: no newline at the end";
+    int g[8];
+    size_t n = wk_gpus_parse_smi(out, g, 8);
+    ck_assert_int_eq((int)n, 4);
+    ck_assert_int_eq(g[0], 0);
+    ck_assert_int_eq(g[1], 1);
+    ck_assert_int_eq(g[2], 10);
+    ck_assert_int_eq(g[3], 4);
+    ck_assert_int_eq((int)wk_gpus_parse_smi("", g, 8), 0);
+    ck_assert_int_eq((int)wk_gpus_parse_smi(out, g, 2), 2);
+    /* discovery never fails: with no GPU it finds none */
+    int d[WK_GPUS_MAX];
+    ck_assert_int_le((int)wk_gpus_discover(d, WK_GPUS_MAX), WK_GPUS_MAX);
+}
+END_TEST
+
+START_TEST(slot_grouping)
+{
+    int g[] = {0, 1, 2, 3, 4};
+    wk_slot *s = NULL;
+    size_t n = 0;
+    hpo_error err;
+    ck_assert_int_eq(wk_slots_make(g, 4, 1, 0, &s, &n, &err), HPO_OK);
+    ck_assert_int_eq((int)n, 4);
+    ck_assert_str_eq(s[2].cuda, "2");
+    ck_assert_int_eq((int)s[2].n_gpus, 1);
+    free(s);
+    ck_assert_int_eq(wk_slots_make(g, 5, 2, 0, &s, &n, &err), HPO_OK); /* GPU 4 left over */
+    ck_assert_int_eq((int)n, 2);
+    ck_assert_str_eq(s[0].cuda, "0,1");
+    ck_assert_str_eq(s[1].cuda, "2,3");
+    ck_assert_int_eq(s[1].gpus[1], 3);
+    free(s);
+    ck_assert_int_eq(wk_slots_make(g, 4, 1, 3, &s, &n, &err), HPO_OK); /* --parallel caps */
+    ck_assert_int_eq((int)n, 3);
+    free(s);
+    ck_assert_int_eq(wk_slots_make(g, 0, 1, 3, &s, &n, &err), HPO_OK); /* CPU slots */
+    ck_assert_int_eq((int)n, 3);
+    ck_assert_str_eq(s[0].cuda, "");
+    ck_assert_int_eq((int)s[0].n_gpus, 0);
+    free(s);
+    ck_assert_int_eq(wk_slots_make(g, 0, 1, 0, &s, &n, &err), HPO_OK);
+    ck_assert_int_eq((int)n, 1);
+    free(s);
+    ck_assert_int_eq(wk_slots_make(g, 3, 4, 0, &s, &n, &err), HPO_E_INVALID);
+    int h[] = {6, 2, 5};
+    ck_assert_int_eq(wk_slots_make(h, 3, 3, 0, &s, &n, &err), HPO_OK);
+    ck_assert_str_eq(s[0].cuda, "6,2,5");
+    free(s);
+}
+END_TEST
+
+static const char *no_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+static const char *server_env(const char *name)
+{
+    return strcmp(name, "HPO_SERVER") == 0 ? "http://env:1" : NULL;
+}
+
+START_TEST(flags)
+{
+    wk_config c;
+    bool help;
+    hpo_error err;
+    char *a[] = {"hpo-worker", "--server", "http://h:8080", "--study=s1", "--gpus", "0,1,2,3",
+                 "--gpus-per-trial", "2", "--max-trials", "7", "--grace-ms=250",
+                 "--heartbeat-s", "2", "--requeue-on-exit", "--metric-regex", "acc=([0-9.]+)",
+                 "--worker-id", "w1", "--", "python", "train.py", "--lr", "{lr}", NULL};
+    int an = (int)(sizeof a / sizeof *a) - 1;
+    ck_assert_int_eq(wk_config_parse(an, a, no_env, &c, &help, &err), HPO_OK);
+    ck_assert(!help);
+    ck_assert_str_eq(c.server, "http://h:8080");
+    ck_assert_str_eq(c.study, "s1");
+    ck_assert_int_eq(c.gpus_mode, WK_GPUS_LIST);
+    ck_assert_int_eq((int)c.n_gpus, 4);
+    ck_assert_int_eq(c.gpus_per_trial, 2);
+    ck_assert_int_eq((int)c.max_trials, 7);
+    ck_assert_int_eq((int)c.grace_ms, 250);
+    ck_assert_int_eq(c.heartbeat_s, 2);
+    ck_assert(c.requeue_on_exit);
+    ck_assert_str_eq(c.metric_regex, "acc=([0-9.]+)");
+    ck_assert_str_eq(c.worker_id, "w1");
+    ck_assert_int_eq(c.n_command, 4);
+    ck_assert_str_eq(c.command[0], "python");
+    ck_assert_str_eq(c.command[3], "{lr}");
+    ck_assert_ptr_null(c.command[4]);
+
+    /* defaults, and the server from the environment; flags win over it */
+    char *b[] = {"hpo-worker", "--study", "s", "--", "./run.sh", NULL};
+    ck_assert_int_eq(wk_config_parse(5, b, server_env, &c, &help, &err), HPO_OK);
+    ck_assert_str_eq(c.server, "http://env:1");
+    ck_assert_int_eq(c.gpus_mode, WK_GPUS_AUTO);
+    ck_assert_int_eq((int)c.grace_ms, 5000);
+    ck_assert_int_eq(c.heartbeat_s, 5);
+    ck_assert_int_eq(c.gpus_per_trial, 1);
+    ck_assert_int_eq(c.parallel, 0);
+    ck_assert(!c.requeue_on_exit);
+    char *b2[] = {"hpo-worker", "--server", "http://flag:2", "--study", "s", "--gpus", "none",
+                  "--parallel", "3", "--", "x", NULL};
+    ck_assert_int_eq(wk_config_parse(11, b2, server_env, &c, &help, &err), HPO_OK);
+    ck_assert_str_eq(c.server, "http://flag:2");
+    ck_assert_int_eq(c.gpus_mode, WK_GPUS_NONE);
+    ck_assert_int_eq(c.parallel, 3);
+
+    char *h[] = {"hpo-worker", "--help", NULL};
+    ck_assert_int_eq(wk_config_parse(2, h, no_env, &c, &help, &err), HPO_OK);
+    ck_assert(help);
+
+    static const char *const bad[][8] = {
+        {"hpo-worker", "--study", "s", "--", "x"},                              /* no server */
+        {"hpo-worker", "--server", "u", "--", "x"},                             /* no study */
+        {"hpo-worker", "--server", "u", "--study", "s"},                        /* no command */
+        {"hpo-worker", "--server", "u", "--study", "s", "--"},                  /* empty command */
+        {"hpo-worker", "--server", "u", "--study", "s", "x"},                   /* no -- */
+        {"hpo-worker", "--server", "u", "--study", "s", "--bogus", "--", "x"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--parallel", "0", "x"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--gpus", "0,x", "--"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--heartbeat-s", "0", "--"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--grace-ms", "-1", "--"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--max-trials", "1x", "--"},
+        {"hpo-worker", "--server", "u", "--study", "s", "--study"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int n = 0;
+        while (n < 8 && bad[i][n])
+            n++;
+        ck_assert_msg(wk_config_parse(n, (char *const *)bad[i], no_env, &c, &help, &err) ==
+                          HPO_E_INVALID, "case %zu accepted", i);
+        ck_assert(err.message[0]);
+    }
+    char *g[] = {"hpo-worker", "--server", "u", "--study", "s", "--gpus", "0,1",
+                 "--gpus-per-trial", "3", "--", "x", NULL};
+    ck_assert_int_eq(wk_config_parse(11, g, no_env, &c, &help, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "gpus-per-trial");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("worker_unit");
+    TCase *tc = tcase_create("worker_unit");
+    tcase_add_test(tc, placeholders);
+    tcase_add_test(tc, value_text_round_trips);
+    tcase_add_test(tc, env_names);
+    tcase_add_test(tc, report_lines);
+    tcase_add_test(tc, metric_regex);
+    tcase_add_test(tc, gpu_lists);
+    tcase_add_test(tc, nvidia_smi_output);
+    tcase_add_test(tc, slot_grouping);
+    tcase_add_test(tc, flags);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,159 @@
+/* wk_config: parsing and validating hpo-worker's flags. */
+#include "wk_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char wk_config_usage[] =
+    "usage: hpo-worker --server URL --study NAME [options] -- COMMAND ARGS...\n"
+    "\n"
+    "  --server URL          the hpo server (env HPO_SERVER)\n"
+    "  --study NAME          the study to work on\n"
+    "  --gpus auto|LIST|none GPUs to use: auto (nvidia-smi -L), a list like 0,1,2,3, or none;\n"
+    "                        default auto\n"
+    "  --gpus-per-trial K    GPUs per trial, default 1; one trial runs per group of K\n"
+    "  --parallel N          trials at once without GPUs (default 1); with GPUs, at most N\n"
+    "  --max-trials N        start at most N trials, then finish the running ones and exit\n"
+    "  --metric-regex RE     also report lines matching RE (POSIX extended): group 1 the step\n"
+    "                        (may be optional), group 2 the value; one group: the value\n"
+    "  --grace-ms MS         SIGTERM to SIGKILL, default 5000\n"
+    "  --heartbeat-s S       heartbeat interval, default 5\n"
+    "  --requeue-on-exit     on SIGTERM/SIGINT stop the commands and hand their trials back\n"
+    "                        (default: finish the running trials, then exit)\n"
+    "  --worker-id ID        default <host>-<pid>\n"
+    "  --work-dir DIR        per-trial directories, default $TMPDIR/hpo-worker-<pid>\n"
+    "  --log-level LEVEL     debug, info, warn or error; default info\n"
+    "\n"
+    "The command gets the params as {name} placeholders in ARGS, HPO_PARAM_<NAME> and\n"
+    "HPO_PARAMS_FILE, and reports by printing 'hpo: step=S value=V' and 'hpo: value=V'.\n";
+
+static hpo_rc parse_long(const char *flag, const char *s, long min, long max, long *ret,
+                         hpo_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max)
+        return hpo_error_set(err, HPO_E_INVALID, flag,
+                             "--%s: expected an integer in [%ld, %ld]: %s", flag, min, max, s);
+    *ret = v;
+    return HPO_OK;
+}
+
+static hpo_rc set_gpus(wk_config *c, const char *s, hpo_error *err)
+{
+    if (strcmp(s, "auto") == 0) {
+        c->gpus_mode = WK_GPUS_AUTO;
+        return HPO_OK;
+    }
+    if (strcmp(s, "none") == 0) {
+        c->gpus_mode = WK_GPUS_NONE;
+        return HPO_OK;
+    }
+    c->gpus_mode = WK_GPUS_LIST;
+    return wk_gpus_parse_list(s, c->gpus, WK_GPUS_MAX, &c->n_gpus, err);
+}
+
+/* Flags that take a value. */
+static const char *const valued[] = {
+    "server", "study", "gpus", "gpus-per-trial", "parallel", "max-trials", "metric-regex",
+    "grace-ms", "heartbeat-s", "worker-id", "work-dir", "log-level", NULL,
+};
+
+static hpo_rc apply(wk_config *c, const char *name, const char *v, hpo_error *err)
+{
+    long n;
+    hpo_rc rc = HPO_OK;
+    if (strcmp(name, "server") == 0)
+        c->server = v;
+    else if (strcmp(name, "study") == 0)
+        c->study = v;
+    else if (strcmp(name, "gpus") == 0)
+        rc = set_gpus(c, v, err);
+    else if (strcmp(name, "gpus-per-trial") == 0) {
+        if ((rc = parse_long(name, v, 1, WK_GPUS_MAX, &n, err)) == HPO_OK)
+            c->gpus_per_trial = (int)n;
+    } else if (strcmp(name, "parallel") == 0) {
+        if ((rc = parse_long(name, v, 1, 1024, &n, err)) == HPO_OK)
+            c->parallel = (int)n;
+    } else if (strcmp(name, "max-trials") == 0) {
+        if ((rc = parse_long(name, v, 1, 1000000000L, &n, err)) == HPO_OK)
+            c->max_trials = n;
+    } else if (strcmp(name, "metric-regex") == 0)
+        c->metric_regex = v;
+    else if (strcmp(name, "grace-ms") == 0)
+        rc = parse_long(name, v, 0, 3600000L, &c->grace_ms, err);
+    else if (strcmp(name, "heartbeat-s") == 0) {
+        if ((rc = parse_long(name, v, 1, 3600, &n, err)) == HPO_OK)
+            c->heartbeat_s = (int)n;
+    } else if (strcmp(name, "worker-id") == 0)
+        c->worker_id = v;
+    else if (strcmp(name, "work-dir") == 0)
+        c->work_dir = v;
+    else if (strcmp(name, "log-level") == 0)
+        c->log_level = v;
+    return rc;
+}
+
+hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(const char *),
+                       wk_config *ret, bool *ret_help, hpo_error *err)
+{
+    wk_config c;
+    memset(&c, 0, sizeof c);
+    c.gpus_per_trial = 1;
+    c.grace_ms = 5000;
+    c.heartbeat_s = 5;
+    c.log_level = "info";
+    c.server = getenv_fn("HPO_SERVER");
+    if (c.server && !*c.server)
+        c.server = NULL;
+    *ret_help = false;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *ret_help = true;
+            return HPO_OK;
+        }
+        if (strcmp(a, "--requeue-on-exit") == 0) {
+            c.requeue_on_exit = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return hpo_error_set(err, HPO_E_INVALID, NULL,
+                                 "unexpected %s: the command comes after \"--\"", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const char *flag = NULL;
+        for (const char *const *f = valued; *f; f++)
+            if (strlen(*f) == len && strncmp(*f, name, len) == 0)
+                flag = *f;
+        if (!flag)
+            return hpo_error_set(err, HPO_E_INVALID, NULL, "unknown flag %s", a);
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v)
+            return hpo_error_set(err, HPO_E_INVALID, flag, "--%s needs a value", flag);
+        hpo_rc rc = apply(&c, flag, v, err);
+        if (rc != HPO_OK)
+            return rc;
+    }
+    if (!c.server)
+        return hpo_error_set(err, HPO_E_INVALID, "server", "--server (or HPO_SERVER) is required");
+    if (!c.study || !*c.study)
+        return hpo_error_set(err, HPO_E_INVALID, "study", "--study is required");
+    if (i >= argc)
+        return hpo_error_set(err, HPO_E_INVALID, NULL, "no command: give it after \"--\"");
+    if (c.gpus_mode == WK_GPUS_LIST && (size_t)c.gpus_per_trial > c.n_gpus)
+        return hpo_error_set(err, HPO_E_INVALID, "gpus-per-trial",
+                             "--gpus-per-trial %d is more than the %zu GPUs listed",
+                             c.gpus_per_trial, c.n_gpus);
+    c.command = argv + i;
+    c.n_command = argc - i;
+    *ret = c;
+    return HPO_OK;
+}
