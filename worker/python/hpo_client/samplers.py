@@ -1,0 +1,89 @@
+# hpo_client.samplers: Optuna-like sampler objects that stand for the server's sampler config.
+"""Samplers. hpo samples on the server, so these objects only carry the configuration: each
+turns into the server's JSON with ``to_json()``. A plain dict (``{"type": "tpe", "seed": 1}``) is
+accepted wherever a sampler is."""
+
+
+class BaseSampler:
+    """A sampler configuration for the server."""
+
+    type = None
+
+    def to_json(self):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return "%s(%r)" % (type(self).__name__, self.to_json())
+
+
+def _opts(d, **kw):
+    for k, v in kw.items():
+        if v is not None:
+            d[k] = v
+    return d
+
+
+class TPESampler(BaseSampler):
+    """Optuna 3.1's TPE, run by the server. ``gamma`` is a number here (the fraction of good
+    trials, with ``gamma_max``), not a function; ``constant_liar`` defaults to True (Optuna: False)."""
+
+    def __init__(self, consider_prior=True, prior_weight=1.0, consider_magic_clip=True,
+                 consider_endpoints=False, n_startup_trials=10, n_ei_candidates=24, gamma=None,
+                 weights=None, seed=None, *, multivariate=False, group=False,
+                 warn_independent_sampling=True, constant_liar=True, gamma_max=None):
+        if not consider_prior:
+            raise ValueError("hpo's TPE always considers the prior (consider_prior=False is not "
+                             "supported)")
+        if gamma is not None and callable(gamma):
+            raise ValueError("hpo's TPE takes gamma as a number in (0, 1] (with gamma_max), not "
+                             "a function")
+        if weights is not None:
+            raise ValueError("hpo's TPE uses Optuna's default weights; weights cannot be changed")
+        self.seed = seed
+        self.options = _opts({}, prior_weight=prior_weight,
+                             consider_magic_clip=consider_magic_clip,
+                             consider_endpoints=consider_endpoints,
+                             n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates,
+                             gamma=gamma, gamma_max=gamma_max, multivariate=multivariate,
+                             group=group, constant_liar=constant_liar)
+
+    def to_json(self):
+        return _opts({"type": "tpe", **self.options}, seed=self.seed)
+
+
+class RandomSampler(BaseSampler):
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def to_json(self):
+        return _opts({"type": "random"}, seed=self.seed)
+
+
+class GridSampler(BaseSampler):
+    """Optuna's GridSampler: every combination of ``search_space`` ({name: [values]}) once.
+
+    The study declares each name as a categorical param of those values and uses the server's
+    grid sampler; the objective may still call ``suggest_float``/``suggest_int`` for these names
+    (the client answers the grid's value without asking the server)."""
+
+    def __init__(self, search_space, seed=None):
+        self.search_space = {k: list(v) for k, v in search_space.items()}
+        self.seed = seed
+
+    def declared_space(self):
+        return {k: {"type": "categorical", "choices": v} for k, v in self.search_space.items()}
+
+    def to_json(self):
+        return _opts({"type": "grid"}, seed=self.seed)
+
+
+def to_json(sampler):
+    """The server's JSON of a sampler (object or dict), or None."""
+    if sampler is None:
+        return None
+    if isinstance(sampler, dict):
+        return dict(sampler)
+    if isinstance(sampler, BaseSampler):
+        return sampler.to_json()
+    raise TypeError("sampler must be an hpo_client.samplers object or a dict like "
+                    "{'type': 'tpe', 'seed': 1} (got %r)" % (sampler,))
