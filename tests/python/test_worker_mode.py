@@ -65,8 +65,8 @@ class TestWorkerMode(unittest.TestCase):
         self.assertEqual(sorted(ft.intermediate_values), [1, 2, 3])
         self.assertEqual(ft.params["epochs"], 3)        # suggested through the API
 
-    @unittest.skipUnless(os.environ.get("HPO_WORKER_BIN"), "HPO_WORKER_BIN is not set")
     def test_with_real_hpo_worker(self):
+        self.assertTrue(os.environ.get("HPO_WORKER_BIN"), "HPO_WORKER_BIN is not set")
         study = optuna.create_study(storage=URL, study_name=name("wkr"), max_trials=4,
                                     sampler=optuna.samplers.RandomSampler(seed=2),
                                     search_space={"x": {"type": "float", "low": -10,
@@ -85,8 +85,8 @@ class TestWorkerMode(unittest.TestCase):
             self.assertAlmostEqual(ft.value, (ft.params["x"] - 2) ** 2 + 7.0)
             self.assertEqual(sorted(ft.intermediate_values), [1, 2, 3])
 
-    @unittest.skipUnless(os.environ.get("HPO_WORKER_BIN"), "HPO_WORKER_BIN is not set")
     def test_asha_with_real_hpo_worker(self):
+        self.assertTrue(os.environ.get("HPO_WORKER_BIN"), "HPO_WORKER_BIN is not set")
         study = optuna.create_study(storage=URL, study_name=name("wka"), max_trials=6,
                                     sampler=optuna.samplers.RandomSampler(seed=5),
                                     pruner=optuna.pruners.ASHAPruner(1, 3, reduction_factor=3),
