@@ -671,6 +671,29 @@ static hpo_rc tx_update_many(hpo_db *db, void *vctx, hpo_error *err)
     return HPO_OK;
 }
 
+/* Writes n updated copies of trials in one transaction (unless rc already failed), then puts them
+ * in place of the study's trials, or drops them on failure. Takes next (freed). */
+static hpo_rc commit_updates(hpo_service *svc, study *st, hpo_trial *next, size_t n, hpo_rc rc,
+                             hpo_error *err)
+{
+    if (!rc && n > 0) {
+        many_ctx ctx = {next, n};
+        rc = hpo_store_tx(svc->store, tx_update_many, &ctx, err);
+        mark_stale_on(st, rc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            hpo_trial *t = &st->trials[next[i].number];
+            hpo_trial_clear(t);
+            *t = next[i];
+        } else {
+            hpo_trial_clear(&next[i]);
+        }
+    }
+    free(next);
+    return rc;
+}
+
 /* ASHA with every configuration created and nothing running: no paused trial can be promoted
  * any more, so each is left behind as PRUNED with its value at its rung. */
 static hpo_rc leave_paused_behind(hpo_service *svc, study *st, hpo_error *err)
@@ -693,21 +716,7 @@ static hpo_rc leave_paused_behind(hpo_service *svc, study *st, hpo_error *err)
         if (hpo_trial_last_report(t) && hpo_trial_set_values(p, &hpo_trial_last_report(t)->value, 1))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
-    if (!rc && n > 0) {
-        many_ctx ctx = {next, n};
-        rc = hpo_store_tx(svc->store, tx_update_many, &ctx, err);
-        mark_stale_on(st, rc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!rc) {
-            hpo_trial *t = &st->trials[next[i].number];
-            hpo_trial_clear(t);
-            *t = next[i];
-        } else {
-            hpo_trial_clear(&next[i]);
-        }
-    }
-    free(next);
+    rc = commit_updates(svc, st, next, n, rc, err);
     return rc;
 }
 
@@ -1561,21 +1570,7 @@ static hpo_rc reap_locked(hpo_service *svc, study *st, int64_t now, size_t *ret_
         next[n].fail_reason = hpo_strdup("heartbeat_lost");
         n++;
     }
-    if (!rc && n > 0) {
-        many_ctx ctx = {next, n};
-        rc = hpo_store_tx(svc->store, tx_update_many, &ctx, err);
-        mark_stale_on(st, rc);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!rc) {
-            hpo_trial *t = &st->trials[next[i].number];
-            hpo_trial_clear(t);
-            *t = next[i];
-        } else {
-            hpo_trial_clear(&next[i]);
-        }
-    }
-    free(next);
+    rc = commit_updates(svc, st, next, n, rc, err);
     if (!rc && ret_failed)
         *ret_failed += n;
     return rc;
