@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian 12 packages needed to build and test hpo, only those missing,
 # so a rerun is quick (libc6-dev is named because gcc only recommends it and recommends are not
-# installed). Extra package names may be given as arguments (quickstart.sh adds jq).
+# installed). python3-torch and python3-sklearn run worker/examples/seed_pytorch (its e2e test
+# fails without them). Extra package names may be given as arguments (quickstart.sh adds jq).
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
-          libcurl4-openssl-dev check postgresql curl "$@")
+          libcurl4-openssl-dev check postgresql curl python3 python3-torch python3-sklearn python3-optuna "$@")
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]

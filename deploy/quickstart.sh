@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# quickstart.sh: hpo in one command: builds the server, starts a private PostgreSQL and hpo-server,
-# and runs a TPE search for the minimum of the Branin function with two shell workers that
-# speak the HTTP API with curl. Everything is stopped at the end unless --keep is given.
-#   bash deploy/quickstart.sh [--keep] [--port PORT] [--trials N]
+# quickstart.sh: hpo in one command: builds hpo-server and hpo-worker, starts a private PostgreSQL
+# and the server, and runs the seed article's PyTorch experiment (digits, TPE, median pruner) with
+# hpo-worker processes running worker/examples/seed_pytorch/train.py. Stopped at the end unless --keep.
+#   bash deploy/quickstart.sh [--keep] [--port PORT] [--trials N] [--epochs N] [--workers N]
+#   (defaults: port 8080 or the next free one, 40 trials, 20 epochs, 2 workers)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,29 +11,42 @@ repo=$(pwd)
 
 keep=0
 port=8080
-trials=60
+trials=40
+epochs=20
+workers=2
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --keep) keep=1 ;;
     --port) port=${2:?--port needs a value}; shift ;;
     --trials) trials=${2:?--trials needs a value}; shift ;;
+    --epochs) epochs=${2:?--epochs needs a value}; shift ;;
+    --workers) workers=${2:?--workers needs a value}; shift ;;
     -h | --help)
-        sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
     *) echo "quickstart.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
+for v in port trials epochs workers; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "quickstart.sh: --$v must be a positive integer" >&2; exit 2; }
+done
 
+t_start=$(date +%s.%N)
 if [[ -t 1 ]]; then
     say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 else
     say() { printf '== %s\n' "$*"; }
 fi
 die() { echo "quickstart.sh: $*" >&2; exit 1; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 say "dependencies"
 bash deploy/install-deps.sh jq
+py=/usr/bin/python3
+[[ -x $py ]] || py=$(command -v python3) || die "no python3"
+"$py" -c 'import torch, sklearn.datasets' 2>/dev/null \
+    || die "$py cannot import torch and sklearn (apt-get install python3-torch python3-sklearn)"
 
 say "build (build-quick)"
 quiet() { # runs a command, showing its output only when it fails
@@ -45,8 +59,10 @@ else
     rm -rf build-quick
     quiet meson setup build-quick -Dtests=false -Dwerror=false
 fi
-quiet ninja -C build-quick server/hpo-server
+quiet ninja -C build-quick server/hpo-server worker/hpo-worker
 server_bin=$repo/build-quick/server/hpo-server
+worker_bin=$repo/build-quick/worker/hpo-worker
+train=$repo/worker/examples/seed_pytorch/train.py
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
@@ -58,13 +74,22 @@ free_port() {
 run=$(mktemp -d /tmp/hpo-quickstart.XXXXXX)
 chmod 0755 "$run" # PostgreSQL runs as the postgres user in $run/pg
 server_pid=""
+worker_pids=()
 finished=0
 cleanup() {
     local rc=$?
     if [[ $finished -eq 1 && $keep -eq 1 ]]; then
         exit "$rc"
     fi
-    jobs -p | while read -r p; do [[ "$p" == "$server_pid" ]] || kill "$p" 2>/dev/null || true; done
+    # hpo-worker: a first SIGTERM drains (lets the running trials finish), a second stops them now
+    local p
+    for p in "${worker_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.2
+    for p in "${worker_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${worker_pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
     if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -76,7 +101,8 @@ cleanup() {
     fi
     bash "$repo/deploy/pg.sh" stop "$run/pg" 2>/dev/null || true
     if [[ $rc -eq 0 ]]; then
-        rm -rf "$run"
+        rm -rf "$run/pg" # the database is gone; the models stay (and their logs)
+        echo "models, worker and server logs kept in $run (rm -rf $run to remove them)"
     else
         echo "quickstart.sh: failed; logs kept in $run" >&2
     fi
@@ -94,7 +120,9 @@ echo "$db"
 say "hpo-server"
 port=$(free_port "$port")
 base=http://127.0.0.1:$port
-"$server_bin" --db "$db" --listen "127.0.0.1:$port" >"$run/server.log" 2>&1 &
+artifacts=$run/artifacts
+"$server_bin" --db "$db" --listen "127.0.0.1:$port" --artifact-dir "$artifacts" \
+    >"$run/server.log" 2>&1 &
 server_pid=$!
 for i in $(seq 100); do
     curl -fsS "$base/healthz" >/dev/null 2>&1 && break
@@ -102,7 +130,7 @@ for i in $(seq 100); do
     [[ $i -lt 100 ]] || die "hpo-server did not answer /healthz"
     sleep 0.1
 done
-echo "listening on $base (pid $server_pid, log $run/server.log)"
+echo "listening on $base (pid $server_pid, log $run/server.log, artifacts $artifacts)"
 
 # api METHOD PATH [BODY]: prints the body, then a last line with the HTTP status.
 api() {
@@ -116,72 +144,87 @@ split() {
     body=${1%$'\n'*}
 }
 
-say "study \"quickstart\": minimize Branin(x, y), x in [-5, 10], y in [0, 15], $trials trials"
+say "study \"seed\": maximize the digits validation accuracy, $trials trials x $epochs epochs"
+echo "model_name in {mlp, mlp_wide, cnn}, optimizer in {SGD, Adam}, lr log-uniform in [1e-4, 1e-2];"
+echo "TPE (seed 0, as train.py and optuna_baseline.py use), median pruner (n_startup_trials 2, n_warmup_steps 5, interval_steps 3)"
 split "$(api POST /api/v1/studies "$(cat <<EOF
-{"name": "quickstart", "direction": "minimize",
- "sampler": {"type": "tpe", "seed": 7},
- "search_space": {"x": {"type": "float", "low": -5, "high": 10},
-                  "y": {"type": "float", "low": 0, "high": 15}},
- "max_trials": $trials, "load_if_exists": true}
+{"name": "seed", "direction": "maximize",
+ "sampler": {"type": "tpe", "seed": 0},
+ "pruner": {"type": "median", "n_startup_trials": 2, "n_warmup_steps": 5, "interval_steps": 3},
+ "search_space": {
+   "model_name": {"type": "categorical", "choices": ["mlp", "mlp_wide", "cnn"]},
+   "optimizer":  {"type": "categorical", "choices": ["SGD", "Adam"]},
+   "lr":         {"type": "float", "low": 0.0001, "high": 0.01, "log": true}},
+ "max_trials": $trials, "heartbeat_grace": 60}
 EOF
 )")"
-[[ $status == 201 || $status == 200 ]] || die "creating the study answered $status: $body"
+[[ $status == 201 ]] || die "creating the study answered $status: $body"
 
-# Branin: its minimum, 0.397887, is reached at (-pi, 12.275), (pi, 2.275) and (9.42478, 2.475).
-branin() {
-    awk -v x="$1" -v y="$2" 'BEGIN {
-        pi = atan2(0, -1); b = 5.1 / (4 * pi * pi); c = 5 / pi; t = 1 / (8 * pi)
-        u = y - b * x * x + c * x - 6
-        printf "%.10g\n", u * u + 10 * (1 - t) * cos(x) + 10 }'
+say "$workers x hpo-worker --parallel 1 -- $(basename "$py") worker/examples/seed_pytorch/train.py --epochs $epochs"
+t_study=$(date +%s.%N)
+for ((w = 1; w <= workers; w++)); do
+    OMP_NUM_THREADS=1 PYTHONPATH="$repo/worker/python" \
+        "$worker_bin" --server "$base" --study seed --parallel 1 --gpus none \
+        --worker-id "quickstart-w$w" --work-dir "$run/work-w$w" -- \
+        "$py" "$train" --epochs "$epochs" >"$run/worker-w$w.log" 2>&1 &
+    worker_pids+=($!)
+    echo "worker w$w: pid $!, log $run/worker-w$w.log"
+done
+
+# Progress from GET /api/v1/studies/seed every few seconds, until every worker has exited
+# (each exits 0 once the server answers study_complete).
+progress() {
+    split "$(api GET /api/v1/studies/seed)"
+    [[ $status == 200 ]] || { echo "  (GET /api/v1/studies/seed answered $status)"; return; }
+    printf '[%5.0fs] %s\n' "$(elapsed "$t_study")" "$(jq -r --argjson n "$trials" '
+        .counts as $c
+        | "finished \($c.complete + $c.pruned + $c.fail)/\($n) (complete \($c.complete)"
+          + ", pruned \($c.pruned), fail \($c.fail)), running \($c.running), best accuracy "
+          + (if .best_trial then
+               "\(.best_trial.value * 10000 | round / 10000) (trial \(.best_trial.number):"
+               + " \(.best_trial.params.model_name) \(.best_trial.params.optimizer)"
+               + " lr \(.best_trial.params.lr * 1e6 | round / 1e6))"
+             else "-" end)' <<<"$body")"
 }
-
-# One worker: ask, "train" for a few steps reporting intermediate values, finish; until the
-# study is complete (409 study_complete).
-worker() {
-    local me=$1 status body number x y value v step
-    while true; do
-        split "$(api POST /api/v1/studies/quickstart/trials "{\"worker\": \"$me\"}")"
-        if [[ $status == 409 ]]; then
-            [[ $(jq -r .error.code <<<"$body") == study_complete ]] || die "$me: ask answered $body"
-            echo "[$me] study complete, stopping"
-            return 0
-        fi
-        [[ $status == 201 || $status == 200 ]] || die "$me: ask answered $status: $body"
-        number=$(jq -r .number <<<"$body")
-        x=$(jq -r .params.x <<<"$body")
-        y=$(jq -r .params.y <<<"$body")
-        value=$(branin "$x" "$y")
-        for step in 0 1 2; do
-            # a "training curve" that comes down to the final value
-            v=$(awk -v f="$value" -v s="$step" 'BEGIN { printf "%.10g\n", f + 20 / (s + 1) }')
-            split "$(api POST "/api/v1/studies/quickstart/trials/$number/reports" \
-                "{\"step\": $step, \"value\": $v}")"
-            [[ $status == 200 ]] || die "$me: report answered $status: $body"
-        done
-        split "$(api POST "/api/v1/studies/quickstart/trials/$number/finish" \
-            "{\"state\": \"complete\", \"value\": $value}")"
-        [[ $status == 200 ]] || die "$me: finish answered $status: $body"
-        split "$(api GET /api/v1/studies/quickstart)"
-        printf '[%s] trial %3d  x=%8.4f y=%8.4f  value=%9.4f   | finished %s/%s, best %s\n' \
-            "$me" "$number" "$x" "$y" "$value" \
-            "$(jq -r .counts.complete <<<"$body")" "$trials" \
-            "$(jq -r '.best_trial.value // "-"' <<<"$body")"
+while true; do
+    alive=0
+    for p in "${worker_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [[ $alive -eq 1 ]] || break
+    progress
+    for _ in $(seq 30); do # 3 s, leaving early when the workers are done
+        alive=0
+        for p in "${worker_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [[ $alive -eq 1 ]] || break
+        sleep 0.1
     done
-}
+done
+for ((w = 1; w <= workers; w++)); do
+    if ! wait "${worker_pids[w - 1]}"; then
+        tail -n 20 "$run/worker-w$w.log" >&2
+        die "worker w$w failed (log $run/worker-w$w.log)"
+    fi
+done
+worker_pids=()
+study_wall=$(elapsed "$t_study")
+progress
 
-say "two workers"
-worker w1 &
-w1=$!
-worker w2 &
-w2=$!
-wait "$w1" || die "worker w1 failed"
-wait "$w2" || die "worker w2 failed"
-
-say "best trial (GET /api/v1/studies/quickstart/best)"
-split "$(api GET /api/v1/studies/quickstart/best)"
+say "result"
+split "$(api GET /api/v1/studies/seed/best)"
 [[ $status == 200 ]] || die "best answered $status: $body"
-jq '{number, value, params, worker, intermediate_values}' <<<"$body"
-echo "(the true minimum of Branin is 0.397887; TPE over $trials trials, two workers asking at once)"
+best=$body
+number=$(jq -r .number <<<"$best")
+split "$(api GET "/api/v1/studies/seed/trials?limit=1000")"
+[[ $status == 200 ]] || die "listing the trials answered $status: $body"
+trained=$(jq '[.trials[].intermediate_values | length] | add // 0' <<<"$body")
+model=""
+for f in "$artifacts"/*/"$number"/model.pt; do [[ -f $f ]] && model=$f; done
+echo "Best accuracy:   $(jq -r .value <<<"$best")  (trial $number)"
+echo "Best parameters: $(jq -c .params <<<"$best")"
+echo "Epochs trained:  $trained of $((trials * epochs)) ($trials trials x $epochs epochs; a pruned trial stops early)"
+echo "Best model:      ${model:-(no model.pt found under $artifacts)}"
+echo "                 $base/api/v1/studies/seed/trials/$number/artifacts/model.pt"
+echo "                 (every trial's model: $artifacts/<study id>/<trial>/model.pt, and its log next to it)"
+echo "Study wall time: ${study_wall} s ($workers workers); total with build: $(elapsed "$t_start") s"
 
 finished=1
 if [[ $keep -eq 1 ]]; then
@@ -189,7 +232,8 @@ if [[ $keep -eq 1 ]]; then
     cat <<EOF
 hpo-server: $base   (pid $server_pid, log $run/server.log)
 PostgreSQL: $db
-Try:  curl -s $base/api/v1/studies | jq
+Try:  curl -s $base/api/v1/studies/seed | jq '{counts, best_trial: .best_trial | {number, value, params}}'
+      curl -s -o model.pt $base/api/v1/studies/seed/trials/$number/artifacts/model.pt
 Stop: kill $server_pid; bash $repo/deploy/pg.sh stop $run/pg; rm -rf $run
 EOF
 else
