@@ -1,153 +1,93 @@
 #!/usr/bin/env bash
-# throughput.sh: distributed-throughput benchmark, hpo-server vs Optuna 3.1 (RDBStorage) in one run.
+# throughput.sh: distributed-throughput benchmark, hpo-server vs Optuna 3.1 (RDBStorage) in one run, both with the median pruner.
 #
 #   bash tests/bench/throughput.sh
 #
-# Builds hpo into build-bench/ if needed, starts a private PostgreSQL (deploy/pg.sh) in a temporary
-# directory on a free port, and hpo-server (--threads 4) on 127.0.0.1 with a free port. Then, for
-# 1, 4 and 16 workers, runs the same workload through hpo (tests/bench/bench_client: threads doing
-# ask, 5 reports, finish over HTTP keep-alive) and through Optuna (tests/bench/optuna_throughput.py:
-# processes running study.optimize on one RDBStorage study in a second database of the same
-# PostgreSQL). Prints a markdown table and writes it to tests/bench/RESULTS.md. Everything it
-# started is stopped on exit, whatever happened.
+# Builds hpo (BENCH_BUILD, default build-bench/) if needed, starts a private PostgreSQL
+# (deploy/pg.sh) in a temporary directory on a free port, and hpo-server (--threads 4) on 127.0.0.1
+# with a free port (bench_lib.sh). Then, for 1, 4 and 16 workers, runs the same workload through
+# hpo (tests/bench/bench_client: threads doing ask, up to 5 reports, finish over HTTP keep-alive;
+# random sampler, median pruner with its defaults, a pruned trial is finished `pruned`) and through
+# Optuna (tests/bench/optuna_throughput.py: processes running study.optimize on one RDBStorage
+# study in a second database of the same PostgreSQL; RandomSampler + MedianPruner defaults).
+# Prints a markdown table and writes it as the section `throughput` of tests/bench/RESULTS.md
+# (bench_lib.sh's section writer: every other section is kept). Everything it started is stopped
+# on exit, whatever happened.
 #
 # Environment: HPO_TRIALS (default 200), OPTUNA_TRIALS (100), HPO_REPEATS (3) and OPTUNA_REPEATS (1)
 # runs per configuration (the median run by trials/s is reported; a 200-trial hpo run lasts about a
 # second, so one run is at the mercy of anything else on the machine), OPTUNA16=1 to also run
-# Optuna with 16 processes (slow on small machines), OPTUNA_TPE=0 to skip the 1-worker TPE run.
-# Must run as root on Debian 12 (or as a user who can run deploy/pg.sh).
+# Optuna with 16 processes (slow on small machines), OPTUNA_TPE=0 to skip the 1-worker TPE run,
+# BENCH_BUILD (the build directory). Must run as root on Debian 12 (or as a user who can run
+# deploy/pg.sh).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-BENCH=$ROOT/tests/bench
-BUILD=$ROOT/build-bench
+BL_NAME=throughput
+# shellcheck source=tests/bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+
 HPO_TRIALS=${HPO_TRIALS:-200}
 OPTUNA_TRIALS=${OPTUNA_TRIALS:-100}
 HPO_REPEATS=${HPO_REPEATS:-3}
 OPTUNA_REPEATS=${OPTUNA_REPEATS:-1}
 OPTUNA16=${OPTUNA16:-0}
 OPTUNA_TPE=${OPTUNA_TPE:-1}
-PY=/usr/bin/python3
 
-log() { echo "throughput: $*" >&2; }
-die() { log "$*"; exit 1; }
+log() { bl_log "$@"; }
+die() { bl_die "$@"; }
 
-TMP=""
-SERVER_PID=""
-CHILD_PID=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    # A benchmark run in progress: its own process group (setsid in child), so its workers go too.
-    if [[ -n "$CHILD_PID" ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
-        kill -TERM -- "-$CHILD_PID" 2>/dev/null || true
-        sleep 0.5
-        kill -KILL -- "-$CHILD_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$TMP" ]]; then
-        "$ROOT/deploy/pg.sh" stop "$TMP/pg" >/dev/null 2>&1 || true
-        rm -rf "$TMP"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# --- prerequisites -----------------------------------------------------------------------------
-if ! "$PY" -c 'import optuna, psycopg2, sqlalchemy' 2>/dev/null; then
-    [[ $(id -u) -eq 0 ]] || die "python3-optuna, python3-psycopg2, python3-sqlalchemy are missing (apt-get install them)"
-    log "installing python3-optuna python3-psycopg2 python3-sqlalchemy"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-optuna python3-psycopg2 python3-sqlalchemy >&2
-fi
-OPTUNA_VERSION=$("$PY" -c 'import optuna; print(optuna.__version__)')
-command -v psql >/dev/null || die "psql not found (install postgresql-client)"
-
-# --- build -------------------------------------------------------------------------------------
-if [[ ! -f "$BUILD/build.ninja" ]]; then
-    log "meson setup $BUILD"
-    meson setup "$BUILD" "$ROOT" >&2
-fi
-ninja -C "$BUILD" >&2
-SERVER=$BUILD/server/hpo-server
-[[ -x "$SERVER" ]] || die "no $SERVER after the build"
-# bench_client comes from the meson build once tests/meson.build has subdir('bench'); until then
-# (or if that build lacks it) compile it directly.
+# --- prerequisites and build -------------------------------------------------------------------
+bl_need_optuna pg
+bl_build server/hpo-server tests/bench/bench_client
 CLIENT=$BUILD/tests/bench/bench_client
-if [[ ! -x "$CLIENT" ]]; then
-    CLIENT=$BUILD/bench_client-standalone
-    if [[ ! -x "$CLIENT" || "$BENCH/bench_client.c" -nt "$CLIENT" ]]; then
-        log "compiling $CLIENT"
-        cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-            -o "$CLIENT" "$BENCH/bench_client.c" -lcurl -ljansson -lpthread
-    fi
-fi
+[[ -x "$CLIENT" ]] || die "no $CLIENT after the build"
 
 # --- PostgreSQL and hpo-server -----------------------------------------------------------------
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-TMP=$(mktemp -d /tmp/hpo-bench.XXXXXX)
-chmod 0755 "$TMP"
-PG_PORT=$(free_port)
-log "starting PostgreSQL in $TMP/pg on port $PG_PORT"
-PG_CONN=$("$ROOT/deploy/pg.sh" start "$TMP/pg" "$PG_PORT")
-PG_DIR=$TMP/pg
-psql "$PG_CONN" -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE hpo' -c 'CREATE DATABASE optuna' >&2
-HPO_DB="host=$PG_DIR port=$PG_PORT user=postgres dbname=hpo"
-OPTUNA_URL="postgresql+psycopg2://postgres@/optuna?host=$PG_DIR&port=$PG_PORT"
-
-log "starting hpo-server"
-"$SERVER" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 >"$TMP/server.out" 2>"$TMP/server.log" &
-SERVER_PID=$!
-URL=""
-for _ in $(seq 300); do
-    if line=$(grep -m1 '^listening on ' "$TMP/server.out" 2>/dev/null); then
-        URL="http://${line#listening on }"
-        break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "hpo-server exited"; }
-    sleep 0.1
-done
-[[ -n "$URL" ]] || { cat "$TMP/server.log" >&2; die "hpo-server did not report listening"; }
-log "hpo-server at $URL"
+bl_start_pg
+bl_start_server
 
 create_study() { # NAME MAX_TRIALS
     local body code
-    body=$(printf '{"name":"%s","direction":"minimize","sampler":{"type":"random"},"pruner":{"type":"none"},"max_trials":%d,"search_space":{"x0":{"type":"float","low":-5,"high":5},"x1":{"type":"float","low":-5,"high":5},"x2":{"type":"float","low":-5,"high":5},"x3":{"type":"float","low":-5,"high":5}}}' "$1" "$2")
+    body=$(printf '{"name":"%s","direction":"minimize","sampler":{"type":"random"},"pruner":{"type":"median"},"max_trials":%d,"search_space":{"x0":{"type":"float","low":-5,"high":5},"x1":{"type":"float","low":-5,"high":5},"x2":{"type":"float","low":-5,"high":5},"x3":{"type":"float","low":-5,"high":5}}}' "$1" "$2")
     code=$(curl -sS -o "$TMP/create.json" -w '%{http_code}' -X POST "$URL/api/v1/studies" \
         -H 'Content-Type: application/json' -d "$body")
     [[ "$code" == 201 ]] || { cat "$TMP/create.json" >&2; die "creating study $1 answered $code"; }
 }
 
-# Runs a command in the background as its own process group, output to $TMP/child.out, and waits
-# for it, so that a signal to this script is handled at once (cleanup kills the group).
-child() {
-    setsid -w "$@" >"$TMP/child.out" &
-    CHILD_PID=$!
-    local rc=0
-    wait "$CHILD_PID" || rc=$?
-    CHILD_PID=""
-    return "$rc"
+# The study's finished trials as JSON: {"pruned":P,"complete":C,"reports":R}, R the number of
+# intermediate values stored over all its trials.
+study_counts() { # NAME
+    "$PY" - "$URL" "$1" <<'PYEOF'
+import json, sys, urllib.request
+url, name = sys.argv[1:3]
+s = json.load(urllib.request.urlopen(f"{url}/api/v1/studies/{name}"))
+reports, after = 0, None
+while True:
+    q = f"{url}/api/v1/studies/{name}/trials?limit=1000" + (f"&after={after}" if after is not None else "")
+    page = json.load(urllib.request.urlopen(q))
+    reports += sum(len(t["intermediate_values"]) for t in page["trials"])
+    after = page.get("next_after")
+    if after is None or not page["trials"]:
+        break
+c = s["counts"]
+print(json.dumps({"pruned": c.get("pruned", 0), "complete": c.get("complete", 0), "reports": reports}))
+PYEOF
 }
 
 run_hpo() { # WORKERS REPEAT
     local name=bench-w$1-r$2
     create_study "$name" "$HPO_TRIALS"
-    child "$CLIENT" --server "$URL" --study "$name" --workers "$1" --trials "$HPO_TRIALS" \
+    bl_child "$TMP/child.out" "$CLIENT" --server "$URL" --study "$name" --workers "$1" --trials "$HPO_TRIALS" \
         || { tail -n 20 "$TMP/server.log" >&2; die "bench_client failed ($1 workers)"; }
+    # bench_client's line plus the study's pruned count and stored reports.
+    "$PY" -c 'import json,sys; a=json.loads(sys.argv[1]); a.update(json.loads(sys.argv[2])); print(json.dumps(a))' \
+        "$(cat "$TMP/child.out")" "$(study_counts "$name")" >"$TMP/child.json"
 }
 
 run_optuna() { # WORKERS SAMPLER REPEAT
-    child "$PY" "$BENCH/optuna_throughput.py" --storage "$OPTUNA_URL" --study "optuna-$2-w$1-r$3" \
+    bl_child "$TMP/child.out" "$PY" "$BENCH/optuna_throughput.py" --storage "$OPTUNA_URL" --study "optuna-$2-w$1-r$3" \
         --workers "$1" --trials "$OPTUNA_TRIALS" --sampler "$2" || die "optuna_throughput failed ($1 workers, $2)"
+    cp "$TMP/child.out" "$TMP/child.json"
 }
 
 # Warm-up (not reported): the server's database connections and the first study's code paths.
@@ -165,33 +105,26 @@ for w in 1 4 16; do
     for ((i = 1; i <= HPO_REPEATS; i++)); do
         log "hpo, $w workers, $HPO_TRIALS trials (run $i/$HPO_REPEATS)"
         run_hpo "$w" "$i"
-        r=$(cat "$TMP/child.out")
-        record hpo "$r"
+        record hpo "$(cat "$TMP/child.json")"
     done
     if [[ $w -ne 16 || "$OPTUNA16" == 1 ]]; then
         for ((i = 1; i <= OPTUNA_REPEATS; i++)); do
             log "Optuna random, $w workers, $OPTUNA_TRIALS trials (run $i/$OPTUNA_REPEATS)"
             run_optuna "$w" random "$i"
-            r=$(cat "$TMP/child.out")
-            record optuna "$r"
+            record optuna "$(cat "$TMP/child.json")"
         done
     fi
 done
 if [[ "$OPTUNA_TPE" == 1 ]]; then
     log "Optuna TPE, 1 worker, $OPTUNA_TRIALS trials"
     run_optuna 1 tpe 1
-    r=$(cat "$TMP/child.out")
-    record optuna-tpe "$r"
+    record optuna-tpe "$(cat "$TMP/child.json")"
 fi
 
 # --- report ------------------------------------------------------------------------------------
-export BENCH_DATE BENCH_ARCH BENCH_NPROC OPTUNA_VERSION HPO_TRIALS OPTUNA_TRIALS HPO_REPEATS OPTUNA_REPEATS
-BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-BENCH_ARCH=$(uname -m)
-BENCH_NPROC=$(nproc)
-PG_VERSION=$(psql "$PG_CONN" -qAtX -c 'SHOW server_version')
-export PG_VERSION
-"$PY" - "$RESULTS" >"$TMP/RESULTS.md" <<'EOF'
+export OPTUNA_VERSION HPO_TRIALS OPTUNA_TRIALS HPO_REPEATS OPTUNA_REPEATS BENCH_MACHINE
+BENCH_MACHINE=$(bl_machine)
+"$PY" - "$RESULTS" >"$TMP/section.md" <<'PYEOF'
 import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 
@@ -213,34 +146,39 @@ hpo = median_runs("hpo")
 opt = median_runs("optuna")
 tpe = list(median_runs("optuna-tpe").values())
 e = os.environ
-print("# Distributed throughput: hpo vs Optuna")
+print("## Distributed throughput: hpo vs Optuna")
 print()
-print(f"{e['BENCH_DATE']} · `uname -m` {e['BENCH_ARCH']} · `nproc` {e['BENCH_NPROC']} · "
-      f"PostgreSQL {e['PG_VERSION']} (private, fsync on, loopback) · Optuna {e['OPTUNA_VERSION']}")
+print(f"{e['BENCH_MACHINE']} · PostgreSQL {e['PG_VERSION']} (private, fsync on, loopback) · "
+      f"Optuna {e['OPTUNA_VERSION']}. Generated by `bash tests/bench/throughput.sh`.")
 print()
-print(f"Compared: the same workload — 4 float params x0..x3 in [-5, 5], 5 intermediate reports, "
-      f"objective = sum of squares — run by hpo-server (--threads 4; `bench_client` threads doing "
-      f"ask → 5 reports → finish over HTTP keep-alive; {e['HPO_TRIALS']} trials, random sampler) and "
-      f"by Optuna (processes running `study.optimize` on one RDBStorage study in another database "
-      f"of the same PostgreSQL; {e['OPTUNA_TRIALS']} trials, RandomSampler + MedianPruner defaults). "
-      f"Median of {e['HPO_REPEATS']} hpo run(s) and {e['OPTUNA_REPEATS']} Optuna run(s) per row, "
-      f"each on a fresh study. Generated by `bash tests/bench/throughput.sh`.")
+print(f"Compared: the same workload — 4 float params x0..x3 in [-5, 5], up to 5 intermediate "
+      f"reports (value · (1 + 0.1 · steps left)), objective = sum of squares, the median pruner "
+      f"with its defaults on both sides (5 startup trials, no warm-up steps) — run by hpo-server "
+      f"(--threads 4; random sampler, `\"pruner\": {{\"type\": \"median\"}}`; `bench_client` "
+      f"threads doing ask → reports until `prune` or 5 → finish `complete` or `pruned` over HTTP "
+      f"keep-alive; {e['HPO_TRIALS']} trials) and by Optuna (processes running `study.optimize` on "
+      f"one RDBStorage study in another database of the same PostgreSQL, `should_prune()` after "
+      f"each report; {e['OPTUNA_TRIALS']} trials, RandomSampler + MedianPruner defaults). Median "
+      f"of {e['HPO_REPEATS']} hpo run(s) and {e['OPTUNA_REPEATS']} Optuna run(s) per row, each on "
+      f"a fresh study; pruned = trials finished `pruned` in that run.")
 print()
-print("| workers | hpo trials/s | Optuna trials/s | ratio (hpo/Optuna) | hpo ask p50/p99 ms |")
-print("|---|---|---|---|---|")
+print("| workers | hpo trials/s | hpo pruned | Optuna trials/s | Optuna pruned | ratio (hpo/Optuna) | hpo ask p50/p99 ms |")
+print("|---|---|---|---|---|---|---|")
 for w in sorted(hpo):
     h = hpo[w]
     o = opt.get(w)
     ot = f"{o['trials_per_s']:.1f}" if o else "— (not run)"
+    op = f"{o['pruned']}/{o['trials']}" if o else "—"
     ratio = f"{h['trials_per_s'] / o['trials_per_s']:.1f}×" if o and o["trials_per_s"] else "—"
-    print(f"| {w} | {h['trials_per_s']:.1f} | {ot} | {ratio} | "
+    print(f"| {w} | {h['trials_per_s']:.1f} | {h['pruned']}/{h['trials']} | {ot} | {op} | {ratio} | "
           f"{h['ask_p50_ms']:.2f} / {h['ask_p99_ms']:.2f} |")
 print()
 notes = []
-notes.append("hpo has no pruners yet (only `none`), so every hpo trial makes all 5 reports; "
-             "Optuna's MedianPruner prunes some trials early (pruned per run: "
-             + ", ".join(f"{w} workers {opt[w]['pruned']}/{opt[w]['trials']}" for w in sorted(opt))
-             + "), which makes Optuna's trials cheaper than hpo's.")
+notes.append("Both sides prune: hpo's median pruner answers `prune` to a report and the client "
+             "finishes the trial `pruned` (its last intermediate value); Optuna raises "
+             "`TrialPruned` after `should_prune()`. hpo intermediate values stored per trial "
+             "(median run): " + ", ".join(f"{w} workers {hpo[w]['reports'] / max(hpo[w]['trials'], 1):.2f}"
+                                          for w in sorted(hpo)) + " of at most 5.")
 if tpe:
     t = tpe[0]
     notes.append(f"Optuna with its default TPESampler + MedianPruner (the anchor's configuration), "
@@ -258,7 +196,23 @@ notes.append("Optuna's clock starts after every worker process has imported Optu
              "(complete or pruned).")
 for n in notes:
     print(f"- {n}")
-EOF
-cp "$TMP/RESULTS.md" "$BENCH/RESULTS.md"
-cat "$TMP/RESULTS.md"
-log "wrote $BENCH/RESULTS.md"
+PYEOF
+
+# RESULTS.md from before the section writer began with this benchmark's table unmarked (a
+# "# Distributed throughput" heading up to the first marked section): mark it, so that the new
+# section replaces it in place instead of being appended after a stale copy.
+if [[ -f "$BENCH/RESULTS.md" ]] && ! grep -q '^<!-- begin throughput -->$' "$BENCH/RESULTS.md"; then
+    "$PY" - "$BENCH/RESULTS.md" <<'PYEOF'
+import os, sys
+path = sys.argv[1]
+old = open(path).read()
+if old.startswith("# Distributed throughput: hpo vs Optuna"):
+    cut = old.find("\n<!-- ")
+    cut = len(old) if cut < 0 else cut + 1
+    new = "<!-- begin throughput -->\n" + old[:cut].rstrip("\n") + "\n<!-- end throughput -->\n\n" + old[cut:]
+    open(path + ".tmp", "w").write(new)
+    os.replace(path + ".tmp", path)
+PYEOF
+fi
+bl_write_section throughput "$TMP/section.md"
+cat "$TMP/section.md"

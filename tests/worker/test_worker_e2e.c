@@ -357,6 +357,32 @@ START_TEST(prune_stops_the_command)
 }
 END_TEST
 
+/* ---- a command that writes faster than the worker reads waits; no line is lost ---- */
+
+/* 5000 lines in one write: more than a pipe holds, so the writer must be able to wait */
+static const char flood_script[] =
+    "exec /usr/bin/python3 -c 'import sys; sys.stdout.write(\"\".join(\"hpo: step=%d value=%d\\n\""
+    " % (i, i) for i in range(5000))); print(\"hpo: value=1\")'\n";
+
+START_TEST(fast_output_loses_no_report)
+{
+    create_study("{\"name\":\"f\",\"max_trials\":1}");
+    write_file("flood.sh", flood_script);
+    const char *f[] = {"--study", "f", "--gpus", "none", NULL};
+    const char *args[] = {NULL};
+    pid_t w = start_worker("f", "flood.sh", f, args);
+    ck_assert_int_eq(wait_worker(w, "f", 60000), 0);
+    json_t *t = get_trial("f", 0);
+    ck_assert_str_eq(state_of(t), "complete");
+    json_t *iv = json_object_get(t, "intermediate_values");
+    ck_assert_int_eq((int)json_array_size(iv), 5000);
+    for (size_t i = 0; i < json_array_size(iv); i++)
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(iv, i), "step")),
+                         (json_int_t)i);
+    json_decref(t);
+}
+END_TEST
+
 /* ---- ASHA: a paused trial's checkpoint comes back when it is promoted ---- */
 
 static const char asha_script[] =
@@ -526,6 +552,7 @@ int main(void)
     tcase_add_test(tc, two_workers_finish_a_study);
     tcase_add_test(tc, gpus_are_not_shared);
     tcase_add_test(tc, prune_stops_the_command);
+    tcase_add_test(tc, fast_output_loses_no_report);
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);
     tcase_add_test(tc, server_restart_loses_no_report);

@@ -73,6 +73,15 @@ int wk_proc_spawn(char *const argv[], char *const envp[], pid_t *ret_pid, int *r
     int rc = wk_pipe(fds);
     if (rc < 0)
         return rc;
+    /* the command's end blocks: a command that writes faster than we read must wait, not get
+     * EAGAIN (which stdio and Python drop silently, losing reports) */
+    int fl = fcntl(fds[1], F_GETFL);
+    if (fl < 0 || fcntl(fds[1], F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        rc = -errno;
+        close(fds[0]);
+        close(fds[1]);
+        return rc;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     rc = posix_spawn_file_actions_init(&fa);
