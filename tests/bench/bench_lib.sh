@@ -85,12 +85,15 @@ bl_start_pg() {
     export PG_VERSION
 }
 
-# Starts hpo-server (--threads 4) on a free loopback port; sets URL.
+# Starts hpo-server (--threads 4) on a free loopback port, its artifacts in $TMP/artifacts (removed
+# with $TMP on exit, never ./hpo-artifacts); sets URL.
 bl_start_server() {
     local server=$BUILD/server/hpo-server line
     [[ -x "$server" ]] || bl_die "no $server"
     bl_log "starting hpo-server"
-    "$server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 >"$TMP/server.out" 2>"$TMP/server.log" &
+    mkdir -p "$TMP/artifacts"
+    "$server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 --artifact-dir "$TMP/artifacts" \
+        >"$TMP/server.out" 2>"$TMP/server.log" &
     SERVER_PID=$!
     URL=""
     for _ in $(seq 300); do

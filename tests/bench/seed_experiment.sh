@@ -274,17 +274,16 @@ if shr:
     print("- The same successive-halving histories through `SuccessiveHalvingPruner(min_resource=1)` "
           "(what \"auto\" resolves to with 20-epoch trials): " + ", ".join(
           f"s{x['seed']} {x['agree_min_resource_1']}/{x['trials']}" for x in shr) + " agree"
-          + ("; " + "; ".join(dis1[:10]) if dis1 else "") + ". hpo's documented departure "
-          "(`server/algo/hpo_pruner.h`): with min_resource \"auto\", the reports a trial made "
-          "before the first trial completed (here all of trial 0's) count as rung records in hpo; "
-          "Optuna, not judging anything until it can estimate min_resource, never records them, so "
-          "every rung has one competitor fewer there.")
+          + ("; " + "; ".join(dis1[:10]) if dis1 else "") + ". With min_resource \"auto\", "
+          "Optuna records no rung before the first trial completes; hpo leaves out the trials "
+          "finished by then (`server/algo/hpo_pruner.h`), which makes a sequential study's "
+          "decisions Optuna's own (the replay line above).")
 if runs("optuna", "sh_min1"):
-    print(f"- Optuna with `SuccessiveHalvingPruner(min_resource=1)` on its own runs (the rule hpo "
-          f"applies): best acc {med('optuna', 'sh_min1', 'best'):.4f}, epochs "
+    print(f"- Optuna with `SuccessiveHalvingPruner(min_resource=1)` on its own runs (for "
+          f"comparison): best acc {med('optuna', 'sh_min1', 'best'):.4f}, epochs "
           f"{med('optuna', 'sh_min1', 'epochs'):g} (per seed {per_seed('optuna', 'sh_min1')}), "
-          f"against {med('optuna', 'sh', 'epochs'):g} with the default \"auto\" — the part of the "
-          f"successive-halving epoch gap due to that departure; the rest is which trials TPE drew.")
+          f"against {med('optuna', 'sh', 'epochs'):g} with the default \"auto\"; with the "
+          f"same decisions, the remaining epoch gap is which trials TPE drew.")
 anom = [(r["pruner"], r["seed"], a) for r in rows if r["side"] == "hpo" for a in r["anomalies"]]
 if anom:
     print("- **Server answers that contradict the API**: " + "; ".join(
