@@ -110,7 +110,7 @@ PG_VERSION=$(psql "$PG_CONN" -qAtX -c 'SHOW server_version')
 HPO_DB="host=$TMP/pg port=$PG_PORT user=postgres dbname=hpo"
 
 log "starting hpo-server"
-"$SERVER" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 2 >"$TMP/server.out" 2>"$TMP/server.log" &
+"$SERVER" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 2 --artifact-dir "$TMP/artifacts" >"$TMP/server.out" 2>"$TMP/server.log" &
 SERVER_PID=$!
 URL=""
 for _ in $(seq 300); do
