@@ -38,11 +38,15 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
     } else {
         json_t *j = trial_json(&t, req->study);
         if (resource.set) {
-            /* ASHA: train from `from` to `to`; a promoted trial resumes from its checkpoint */
+            /* ASHA: train from `from` to `to`; a promoted trial resumes from the checkpoint its
+             * run saved on pausing at `from`: "checkpoint-<from>", one name per rung, so a
+             * promotion never picks up an older rung's checkpoint still in place */
             json_object_set_new(j, "resource", json_pack("{s:I,s:I}", "from",
                                                          (json_int_t)resource.from, "to",
                                                          (json_int_t)resource.to));
-            json_object_set_new(j, "resume", resource.from > 0 ? json_string("checkpoint")
+            char resume[48];
+            snprintf(resume, sizeof resume, "checkpoint-%lld", (long long)resource.from);
+            json_object_set_new(j, "resume", resource.from > 0 ? json_string(resume)
                                                                : json_null());
         }
         hpo_response_json(res, replayed ? 200 : 201, j);

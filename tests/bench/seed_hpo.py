@@ -105,7 +105,7 @@ class Run:
                 res = {"from": 0, "to": obj.EPOCHS}
             start = res["from"]
             self.resources.add((res["from"], res["to"]))
-            if (start > 0) != (resume == "checkpoint"):
+            if (start > 0) != (resume == f"checkpoint-{start}"):
                 self.anomaly(f"ask: trial {number} resource {res} with resume {resume!r}")
             if not 0 <= start < res["to"] <= obj.EPOCHS:
                 self.anomaly(f"ask: trial {number} resource {res} out of 0..{obj.EPOCHS}")

@@ -200,8 +200,10 @@ static void expect_resource(json_t *t, int number, int from, int to)
     json_t *r = json_object_get(t, "resource");
     ck_assert_int_eq(json_integer_value(json_object_get(r, "from")), from);
     ck_assert_int_eq(json_integer_value(json_object_get(r, "to")), to);
+    char resume[32];
+    snprintf(resume, sizeof resume, "checkpoint-%d", from);
     if (from > 0)
-        ck_assert_str_eq(json_string_value(json_object_get(t, "resume")), "checkpoint");
+        ck_assert_str_eq(json_string_value(json_object_get(t, "resume")), resume);
     else
         ck_assert(json_is_null(json_object_get(t, "resume")));
     json_decref(t);

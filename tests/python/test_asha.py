@@ -42,7 +42,7 @@ class TestAsha(unittest.TestCase):
         # every run resumed from where the last one of its trial stopped
         for number, frm, to, resume, epoch in runs:
             self.assertEqual(epoch, frm)
-            self.assertEqual(resume, "checkpoint" if frm else None)
+            self.assertEqual(resume, f"checkpoint-{frm}" if frm else None)
         promoted = [r for r in runs if r[1] > 0]
         self.assertGreater(len(promoted), 0)
         self.assertTrue({r[1] for r in promoted} <= {1, 3})
@@ -91,7 +91,7 @@ class TestAsha(unittest.TestCase):
         best = min(trials, key=lambda t: t.params["x"])
         t = study.ask()                               # the promotion of the best
         self.assertEqual(t.number, best.number)
-        self.assertEqual((t.resource, t.resume), ({"from": 1, "to": 3}, "checkpoint"))
+        self.assertEqual((t.resource, t.resume), ({"from": 1, "to": 3}, "checkpoint-1"))
         self.assertEqual(t.params, best.params)
         self.assertEqual(t.suggest_float("x", 0, 1), best.params["x"])
         t.report(t.params["x"] / 2, 3)

@@ -113,7 +113,7 @@ int wk_artifacts_upload_dir(hpo_client *c, const char *study, int64_t number, co
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
             stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (strcmp(e->d_name, "log") == 0 || strcmp(e->d_name, "checkpoint") == 0) {
+        if (strcmp(e->d_name, "log") == 0 || strncmp(e->d_name, "checkpoint", 10) == 0) {
             hpo_log(HPO_LOG_WARN, "trial %s/%lld: artifact %s not uploaded: the name is reserved",
                     study, (long long)number, e->d_name);
             continue;

@@ -460,12 +460,14 @@ static void upload_outputs(wk_run *r, bool paused)
     wk_artifacts_upload_dir(cl, r->t->study, r->t->number, r->art_dir);
     if (!paused)
         return;
-    char tarfile[4300];
+    char tarfile[4300], name[48];
     snprintf(tarfile, sizeof tarfile, "%s/checkpoint.tar", r->dir);
+    /* named by the resource it paused at: the promotion's resume names exactly this one */
+    snprintf(name, sizeof name, "checkpoint-%lld", (long long)r->t->resource_to);
     hpo_error_clear(&err);
     hpo_rc rc = wk_tar_pack(r->ckpt_dir, tarfile, &err);
     if (rc == HPO_OK)
-        rc = hpo_client_artifact_put(cl, r->t->study, r->t->number, "checkpoint", tarfile, &err);
+        rc = hpo_client_artifact_put(cl, r->t->study, r->t->number, name, tarfile, &err);
     if (rc != HPO_OK)
         hpo_log(HPO_LOG_ERROR, "trial %s: checkpoint not saved: %s", r->label, err.message);
     else

@@ -50,7 +50,7 @@ def current_trial():
         to, frm = _int_env("HPO_RESOURCE"), _int_env("HPO_RESOURCE_FROM")
         if to is not None:
             data["resource"] = {"from": frm or 0, "to": to}
-            data["resume"] = "checkpoint" if frm else None
+            data["resume"] = f"checkpoint-{frm}" if frm else None
         _current = Trial(client_for(os.environ.get("HPO_SERVER")), os.environ["HPO_STUDY"],
                          data, checkpoint_dir=os.environ.get("HPO_CHECKPOINT_DIR") or None,
                          worker_mode=True)
