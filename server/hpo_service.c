@@ -937,12 +937,9 @@ typedef struct {
 static hpo_rc tx_reports(hpo_db *db, void *vctx, hpo_error *err)
 {
     report_ctx *ctx = vctx;
-    for (size_t i = 0; i < ctx->n; i++) {
-        hpo_rc rc = hpo_db_report_insert(db, ctx->trial->id, ctx->reports[i].step,
-                                         ctx->reports[i].value, err);
-        if (rc)
-            return rc;
-    }
+    hpo_rc rc = hpo_db_reports_insert(db, ctx->trial->id, ctx->reports, ctx->n, err);
+    if (rc)
+        return rc;
     /* a report is a sign of life too: it keeps the reaper away */
     return ctx->state_changed ? hpo_db_trial_update(db, ctx->trial, err)
                               : hpo_db_heartbeat(db, ctx->trial->id, ctx->trial->heartbeat_ms,

@@ -756,8 +756,8 @@ hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error
     rc = insert_params(db, tid, t->params, t->n_params, err);
     if (rc == HPO_OK)
         rc = insert_values(db, tid, t->values, t->n_values, err);
-    for (size_t i = 0; i < t->n_reports && rc == HPO_OK; i++)
-        rc = hpo_db_report_insert(db, id, t->reports[i].step, t->reports[i].value, err);
+    if (rc == HPO_OK)
+        rc = hpo_db_reports_insert(db, id, t->reports, t->n_reports, err);
     if (rc != HPO_OK)
         return rc;
     t->id = id;
@@ -806,16 +806,45 @@ hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo
     return insert_param(db, fmt_i64(&tb, trial_id), p, err);
 }
 
-hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double value,
-                            hpo_error *err)
+hpo_rc hpo_db_reports_insert(hpo_db *db, int64_t trial_id, const hpo_report *reports, size_t n,
+                             hpo_error *err)
 {
-    numbuf tb, sb, vb;
-    const char *params[] = {fmt_i64(&tb, trial_id), fmt_i64(&sb, step), fmt_double(&vb, value)};
-    return hpo_db_exec(db,
-                       "INSERT INTO trial_intermediate_values (trial_id, step, value)"
-                       " VALUES ($1::bigint, $2::bigint, $3::float8)"
-                       " ON CONFLICT (trial_id, step) DO NOTHING",
-                       3, params, NULL, err);
+    if (n == 0)
+        return HPO_OK;
+    double *values = malloc(n * sizeof *values);
+    char *steps = malloc(n * 21 + 3);
+    char *vals = NULL;
+    hpo_rc rc = HPO_OK;
+    if (values && steps) {
+        size_t len = 0;
+        steps[len++] = '{';
+        for (size_t i = 0; i < n; i++) {
+            values[i] = reports[i].value;
+            len += (size_t)sprintf(steps + len, "%s%" PRId64, i ? "," : "", reports[i].step);
+        }
+        steps[len++] = '}';
+        steps[len] = '\0';
+        vals = float_array(values, n);
+    }
+    if (!values || !steps || !vals) {
+        rc = nomem(err);
+    } else {
+        /* one statement for the batch; unnest keeps the order, so of two equal steps in one
+         * batch the first is kept, as for steps already stored */
+        numbuf tb;
+        const char *params[] = {fmt_i64(&tb, trial_id), steps, vals};
+        rc = hpo_db_exec(db,
+                         "INSERT INTO trial_intermediate_values (trial_id, step, value)"
+                         " SELECT $1::bigint, u.step, u.value"
+                         " FROM unnest($2::bigint[], $3::float8[]) WITH ORDINALITY"
+                         "  AS u(step, value, i) ORDER BY u.i"
+                         " ON CONFLICT (trial_id, step) DO NOTHING",
+                         3, params, NULL, err);
+    }
+    free(values);
+    free(steps);
+    free(vals);
+    return rc;
 }
 
 hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,

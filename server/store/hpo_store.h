@@ -82,9 +82,10 @@ hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error
 hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err);
 /* Adds one param to a trial. HPO_E_EXISTS when the name is already there. */
 hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err);
-/* Adds an intermediate value; a step already stored is left as it is. */
-hpo_rc hpo_db_report_insert(hpo_db *db, int64_t trial_id, int64_t step, double value,
-                            hpo_error *err);
+/* Adds intermediate values in one statement; a step already stored (or earlier in the batch) is
+ * left as it is. */
+hpo_rc hpo_db_reports_insert(hpo_db *db, int64_t trial_id, const hpo_report *reports, size_t n,
+                             hpo_error *err);
 /* Records a heartbeat time (and the worker, when not NULL). */
 hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
                         hpo_error *err);

@@ -197,7 +197,20 @@ typedef struct {
 static hpo_rc report_fn(hpo_db *db, void *vctx, hpo_error *err)
 {
     report_ctx *ctx = vctx;
-    return hpo_db_report_insert(db, ctx->trial_id, ctx->step, ctx->value, err);
+    hpo_report r = {ctx->step, ctx->value};
+    return hpo_db_reports_insert(db, ctx->trial_id, &r, 1, err);
+}
+
+typedef struct {
+    int64_t trial_id;
+    const hpo_report *reports;
+    size_t n;
+} batch_ctx;
+
+static hpo_rc batch_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    batch_ctx *ctx = vctx;
+    return hpo_db_reports_insert(db, ctx->trial_id, ctx->reports, ctx->n, err);
 }
 
 static hpo_rc report(int64_t trial_id, int64_t step, double value)
@@ -522,6 +535,10 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(report(t.id, 2, -0.0), HPO_OK);
     ck_assert_int_eq(report(t.id, 3, 99.0), HPO_OK); /* step 3 exists: first value kept */
     ck_assert_int_eq(report(t.id + 999, 1, 1.0), HPO_E_NOT_FOUND);
+    /* a batch: a step twice (the first wins), one already stored (kept), one new */
+    hpo_report batch[] = {{20, 1.5}, {20, 2.5}, {10, 7.0}, {21, -4.0}};
+    batch_ctx bc = {t.id, batch, 4};
+    ck_assert_int_eq(hpo_store_tx(g_store, batch_fn, &bc, &err), HPO_OK);
 
     trials_ctx tc = {0};
     load_trials(c.id, &tc);
@@ -561,14 +578,16 @@ START_TEST(test_trial_roundtrip)
     ck_assert_uint_eq(o->n_values, 3);
     for (size_t i = 0; i < 3; i++)
         ck_assert_msg(same_bits(o->values[i], values[i]), "value %zu: %.17g", i, o->values[i]);
-    int64_t steps[] = {1, 2, 3, 10};
-    ck_assert_uint_eq(o->n_reports, 4);
-    for (size_t i = 0; i < 4; i++)
+    int64_t steps[] = {1, 2, 3, 10, 20, 21};
+    ck_assert_uint_eq(o->n_reports, 6);
+    for (size_t i = 0; i < 6; i++)
         ck_assert_int_eq(o->reports[i].step, steps[i]);
     ck_assert(isnan(o->reports[0].value));
     ck_assert(same_bits(o->reports[1].value, -0.0));
     ck_assert(same_bits(o->reports[2].value, 0.7));
     ck_assert(same_bits(o->reports[3].value, 1.0 / 3.0));
+    ck_assert(same_bits(o->reports[4].value, 1.5));
+    ck_assert(same_bits(o->reports[5].value, -4.0));
     hpo_trials_free(tc.trials, tc.n);
     hpo_trial_clear(&t);
     hpo_study_config_clear(&c);
