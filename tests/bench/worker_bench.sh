@@ -404,9 +404,9 @@ if "fdatasync_per_s" in r:
               f"{1000.0 / r['fdatasync_per_s']:.2f} ms each)")
 where += (f". Batched, {rb['batch']} values per request cost {rb['req_p50_ms']:.2f} ms "
           f"({rb['req_p50_ms'] / rb['batch'] * 1000:.0f} µs per value, "
-          f"{rb['wal_bytes'] / n:.0f} WAL bytes per value): one flush per request, but still one "
-          f"INSERT round trip per value (`tx_reports` loops `hpo_db_report_insert`). The worker "
-          f"does not batch: with {n:,} values queued it still sends them one per request.")
+          f"{rb['wal_bytes'] / n:.0f} WAL bytes per value): one transaction, one INSERT for the "
+          f"batch (`hpo_db_reports_insert`) and one flush per request. The worker does not batch: "
+          f"with {n:,} values queued it still sends them one per request.")
 notes.append(where)
 notes.append(f"CPU per report — through hpo-worker: worker {us(fw['worker_cpu_s'])} (max RSS "
              f"{mib(fw['worker_maxrss_kb'])}), server {us(fw['server_cpu_s'])}, PostgreSQL "
