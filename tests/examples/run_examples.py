@@ -16,14 +16,11 @@ Usage: HPO_SERVER_BIN=... HPO_WORKER_BIN=... HPO_EXAMPLE_C_BIN=... HPO_TEST_PG="
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 
@@ -32,6 +29,9 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EXAMPLES = os.path.join(ROOT, "worker", "examples")
 TRAIN = os.path.join(EXAMPLES, "seed_pytorch", "train.py")
 RUN_SH = os.path.join(EXAMPLES, "shell_objective", "run.sh")
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from hpo_testserver import TestServer  # noqa: E402
+
 PYTHON = sys.executable  # the worker runs train.py with the Python running these tests
 
 URL = None
@@ -50,63 +50,6 @@ def env_bin(name, what):
     if not os.access(v, os.X_OK):
         die("%s=%s is not an executable" % (name, v))
     return v
-
-
-def conninfo_with_db(base, dbname):
-    if base.startswith(("postgresql://", "postgres://")):
-        parts = urllib.parse.urlsplit(base)
-        return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
-    return base + " dbname=" + dbname
-
-
-def psql(conninfo, sql):
-    r = subprocess.run(["psql", conninfo, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("psql %s: %s" % (sql, r.stderr.strip()))
-
-
-class Server:
-    """hpo-server on 127.0.0.1:<free port> over a database of its own."""
-
-    def __init__(self, binary, pg):
-        self.bin, self.pg = binary, pg
-        self.db = "hpo_ex_%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
-        self.proc = None
-        self.artifacts = tempfile.mkdtemp(prefix="hpo-ex-art-")
-
-    def start(self):
-        psql(self.pg, 'CREATE DATABASE "%s"' % self.db)
-        self.proc = subprocess.Popen(
-            [self.bin, "--db", conninfo_with_db(self.pg, self.db), "--listen", "127.0.0.1:0",
-             "--threads", "8", "--log-level", "warn", "--artifact-dir", self.artifacts],
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("listening on 127.0.0.1:"):
-            self.stop()
-            die("hpo-server did not start (first line: %r)" % line)
-        return "http://" + line.split()[-1]
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        err = None
-        for _ in range(10):
-            try:
-                psql(self.pg, 'DROP DATABASE IF EXISTS "%s"' % self.db)
-                break
-            except RuntimeError as e:
-                err = e
-                time.sleep(0.5)
-        else:
-            print("run_examples.py: could not drop %s: %s" % (self.db, err), file=sys.stderr)
-        shutil.rmtree(self.artifacts, ignore_errors=True)
 
 
 def api(method, path, body=None):
@@ -313,8 +256,11 @@ def main():
     loader = unittest.TestLoader()
     if "-k" in args:
         loader.testNamePatterns = ["*%s*" % args[args.index("-k") + 1]]
-    SERVER = Server(os.environ["HPO_SERVER_BIN"], pg)
-    URL = SERVER.start()
+    SERVER = TestServer(os.environ["HPO_SERVER_BIN"], pg, "ex")
+    try:
+        URL = SERVER.start()
+    except RuntimeError as e:
+        die(str(e))
     try:
         suite = loader.loadTestsFromModule(sys.modules[__name__])
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
