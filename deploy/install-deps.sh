@@ -6,7 +6,8 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
-          libcurl4-openssl-dev check postgresql curl python3 python3-torch python3-sklearn python3-optuna "$@")
+          libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
+          python3-optuna "$@")
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]

@@ -2,6 +2,8 @@
 # quickstart.sh: hpo in one command: builds hpo-server and hpo-worker, starts a private PostgreSQL
 # and the server, and runs the seed article's PyTorch experiment (digits, TPE, median pruner) with
 # hpo-worker processes running worker/examples/seed_pytorch/train.py. Stopped at the end unless --keep.
+# Auth is on: an admin token (this script's API calls) and a worker token (the workers, study "seed"
+# only) are made with `hpo-server token create` into 0600 files in the run directory.
 #   bash deploy/quickstart.sh [--keep] [--port PORT] [--trials N] [--epochs N] [--workers N]
 #   (defaults: port 8080 or the next free one, 40 trials, 20 epochs, 2 workers)
 set -euo pipefail
@@ -22,7 +24,7 @@ while [[ $# -gt 0 ]]; do
     --epochs) epochs=${2:?--epochs needs a value}; shift ;;
     --workers) workers=${2:?--workers needs a value}; shift ;;
     -h | --help)
-        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
     *) echo "quickstart.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -117,6 +119,21 @@ pg_port=$(free_port 55440)
 db=$(bash deploy/pg.sh start "$run/pg" "$pg_port")
 echo "$db"
 
+say "tokens"
+# Each token goes from hpo-server's stdout to a 0600 file, never onto a command line (ps shows
+# those); curl reads the admin one as a header file (-H @FILE), hpo-worker the worker one
+# (--token-file).
+make_token() { # make_token FILE SCOPE [ARGS...]
+    local file=$1 out
+    shift
+    out=$("$server_bin" token create --db "$db" --scope "$@") || die "hpo-server token create --scope $1 failed"
+    (umask 077 && printf '%s\n' "${out%%$'\n'*}" >"$file")
+}
+make_token "$run/admin.token" admin --name quickstart-admin
+make_token "$run/worker.token" worker --study seed --name quickstart-workers
+(umask 077 && printf 'Authorization: Bearer %s\n' "$(head -n1 "$run/admin.token")" >"$run/admin.header")
+echo "admin token in $run/admin.token, worker token (study seed only) in $run/worker.token"
+
 say "hpo-server"
 port=$(free_port "$port")
 base=http://127.0.0.1:$port
@@ -134,7 +151,7 @@ echo "listening on $base (pid $server_pid, log $run/server.log, artifacts $artif
 
 # api METHOD PATH [BODY]: prints the body, then a last line with the HTTP status.
 api() {
-    local args=(-sS -X "$1" -w '\n%{http_code}' "$base$2")
+    local args=(-sS -H "@$run/admin.header" -X "$1" -w '\n%{http_code}' "$base$2")
     [[ $# -lt 3 ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
     curl "${args[@]}"
 }
@@ -164,7 +181,8 @@ say "$workers x hpo-worker --parallel 1 -- $(basename "$py") worker/examples/see
 t_study=$(date +%s.%N)
 for ((w = 1; w <= workers; w++)); do
     OMP_NUM_THREADS=1 PYTHONPATH="$repo/worker/python" \
-        "$worker_bin" --server "$base" --study seed --parallel 1 --gpus none \
+        "$worker_bin" --server "$base" --token-file "$run/worker.token" --study seed \
+        --parallel 1 --gpus none \
         --worker-id "quickstart-w$w" --work-dir "$run/work-w$w" -- \
         "$py" "$train" --epochs "$epochs" >"$run/worker-w$w.log" 2>&1 &
     worker_pids+=($!)
@@ -232,8 +250,12 @@ if [[ $keep -eq 1 ]]; then
     cat <<EOF
 hpo-server: $base   (pid $server_pid, log $run/server.log)
 PostgreSQL: $db
-Try:  curl -s $base/api/v1/studies/seed | jq '{counts, best_trial: .best_trial | {number, value, params}}'
-      curl -s -o model.pt $base/api/v1/studies/seed/trials/$number/artifacts/model.pt
+Tokens:     $run/admin.token (admin), $run/worker.token (worker, study seed only);
+            $run/admin.header is the admin one as a curl header file
+Try:  curl -s -H @$run/admin.header $base/api/v1/studies/seed | jq '{counts, best_trial: .best_trial | {number, value, params}}'
+      curl -s -H @$run/admin.header -o model.pt $base/api/v1/studies/seed/trials/$number/artifacts/model.pt
+      export HPO_SERVER=$base HPO_TOKEN_FILE=$run/admin.token   # for hpo, hpo-worker and hpo_client
+      PYTHONPATH=$repo/worker/python $worker_bin --server $base --token-file $run/worker.token --study seed --gpus none -- $py $train   # one more worker
 Stop: kill $server_pid; bash $repo/deploy/pg.sh stop $run/pg; rm -rf $run
 EOF
 else

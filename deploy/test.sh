@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # test.sh: the whole test run, as CI does it: installs the build dependencies, starts a private
 # PostgreSQL, builds and runs every suite (unit, db, e2e), then a sanitizer build (ASan + UBSan)
-# running unit and db. PostgreSQL is stopped whatever happens. Exit status 0 only if all passed.
+# running them all again (the server and worker binaries of the e2e suite included), then a
+# ThreadSanitizer build running the concurrency tests (16 concurrent ask loops in process and over
+# HTTP, the reaper, the worker). PostgreSQL is stopped whatever happens. Exit status 0 only if all
+# passed.
 #   bash deploy/test.sh            (as root on Debian 12, or as a user with sudo)
 # Environment: HPO_TEST_PORT (first port tried for PostgreSQL, default 55432),
-#              HPO_TEST_JOBS (parallel tests, default 2), HPO_TEST_NO_SAN=1 (skip the sanitizer build).
+#              HPO_TEST_JOBS (parallel tests, default 2), HPO_TEST_NO_SAN=1 (skip the sanitizer
+#              builds).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -72,17 +76,36 @@ if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
     export ASAN_OPTIONS=detect_leaks=1
     if setup build-test-san -Db_sanitize=address,undefined -Db_lundef=false &&
         ninja -C build-test-san; then
-        log "sanitizer tests: unit, db"
+        log "sanitizer tests: unit, db, e2e"
         meson test -C build-test-san --print-errorlogs --num-processes "$jobs" \
-            --timeout-multiplier 3 --suite unit --suite db || failed+=("sanitizer tests")
+            --timeout-multiplier 3 || failed+=("sanitizer tests")
     else
         failed+=("sanitizer build")
+    fi
+
+    # ThreadSanitizer: a report fails the run (a server or worker that reports exits 66, and
+    # the log is searched for reports of children whose status no test checks).
+    log "thread sanitizer build (build-test-tsan)"
+    tsan_tests=(service api cluster worker)
+    if setup build-test-tsan -Db_sanitize=thread -Db_lundef=false &&
+        ninja -C build-test-tsan server/hpo-server worker/hpo-worker tests/db/test_service \
+            tests/e2e/test_api tests/e2e/test_cluster tests/worker/test_worker_e2e; then
+        log "thread sanitizer tests: ${tsan_tests[*]}"
+        TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
+            meson test -C build-test-tsan --no-rebuild --print-errorlogs --num-processes 1 \
+            --timeout-multiplier 3 "${tsan_tests[@]}" || failed+=("thread sanitizer tests")
+        # a report from a child that still exited 0 counts too
+        if grep -q 'WARNING: ThreadSanitizer' build-test-tsan/meson-logs/testlog.txt; then
+            failed+=("thread sanitizer reports")
+        fi
+    else
+        failed+=("thread sanitizer build")
     fi
 fi
 
 # One closing line over both runs: test programs that passed and failed (meson's testlog.json).
 passed=0 bad=0
-for dir in build-test build-test-san; do
+for dir in build-test build-test-san build-test-tsan; do
     f=$dir/meson-logs/testlog.json
     [[ -f $f ]] || continue
     passed=$((passed + $(grep -c '"result": "OK"' "$f" || true)))

@@ -17,8 +17,9 @@
 #include "hpo_files.h"
 #include "hpo_pruning.h"
 #include "hpo_sampling.h"
+#include "service_internal.h"
 
-#define N_BUCKETS 256
+#define N_BUCKETS HPO_SERVICE_BUCKETS
 #define IDEMPOTENCY_KEY_MAX 128
 
 typedef struct study {
@@ -35,19 +36,6 @@ typedef struct study {
     struct study *next;
 } study;
 
-struct hpo_service {
-    hpo_store *store;
-    pthread_mutex_t mu;
-    study *buckets[N_BUCKETS];
-    char *artifact_dir, *artifact_tmp; /* owned; NULL until set */
-    int64_t artifact_max;
-    /* the reaper thread */
-    pthread_t reaper;
-    bool reaper_running, reaper_stop;
-    int64_t reaper_interval_ms;
-    pthread_mutex_t reaper_mu;
-    pthread_cond_t reaper_cv;
-};
 
 static unsigned bucket_of(const char *name)
 {
@@ -75,6 +63,7 @@ hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err)
     if (!svc)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     svc->store = store;
+    hpo_limits_default(&svc->limits);
     pthread_mutex_init(&svc->mu, NULL);
     pthread_mutex_init(&svc->reaper_mu, NULL);
     pthread_cond_init(&svc->reaper_cv, NULL);
@@ -95,6 +84,7 @@ void hpo_service_free(hpo_service *svc)
     }
     pthread_mutex_destroy(&svc->reaper_mu);
     pthread_cond_destroy(&svc->reaper_cv);
+    hpo_token_cache_free(svc->tokens);
     free(svc->artifact_dir);
     free(svc->artifact_tmp);
     for (size_t b = 0; b < N_BUCKETS; b++) {
@@ -253,6 +243,76 @@ static void mark_stale_on(study *st, hpo_rc rc)
         st->stale = true;
 }
 
+/* ---- limits ---- */
+
+hpo_rc hpo_service_set_limits(hpo_service *svc, const hpo_limits *limits, hpo_error *err)
+{
+    hpo_rc rc = hpo_limits_validate(limits, err);
+    if (rc == HPO_OK)
+        svc->limits = *limits;
+    return rc;
+}
+
+/* A name a client chose, against --max-name-length (its format may have a rule of its own). */
+static hpo_rc check_name(const hpo_limits *lim, const char *what, const char *name,
+                         const char *field, hpo_error *err)
+{
+    size_t len = name ? strlen(name) : 0;
+    if ((int64_t)len <= lim->name_length)
+        return HPO_OK;
+    return hpo_error_set(err, HPO_E_INVALID, field, "the %s has %zu bytes (at most %lld): "
+                         "--max-name-length", what, len, (long long)lim->name_length);
+}
+
+static hpo_rc check_choices(const hpo_limits *lim, const hpo_dist *d, const char *field,
+                            hpo_error *err)
+{
+    if (d->type != HPO_DIST_CATEGORICAL || (int64_t)d->n_choices <= lim->choices)
+        return HPO_OK;
+    return hpo_error_set(err, HPO_E_LIMIT, field, "the distribution has %zu choices (at most "
+                         "%lld): --max-choices", d->n_choices, (long long)lim->choices);
+}
+
+/* The limits on a new study's name, search space and user_attrs keys. */
+static hpo_rc check_study_config(const hpo_limits *lim, const hpo_study_config *c,
+                                 hpo_error *err)
+{
+    hpo_rc rc = check_name(lim, "study name", c->name, "name", err);
+    if (!rc && (int64_t)c->space.n > lim->params_per_trial)
+        rc = hpo_error_set(err, HPO_E_LIMIT, "search_space", "the search space has %zu params "
+                           "(at most %lld): --max-params-per-trial", c->space.n,
+                           (long long)lim->params_per_trial);
+    char field[HPO_ERROR_FIELD_MAX];
+    for (size_t i = 0; !rc && i < c->space.n; i++) {
+        const hpo_param_def *p = &c->space.items[i];
+        snprintf(field, sizeof field, "search_space.%s", p->name);
+        rc = check_name(lim, "param name", p->name, field, err);
+        if (!rc) {
+            snprintf(field, sizeof field, "search_space.%s.choices", p->name);
+            rc = check_choices(lim, &p->dist, field, err);
+        }
+    }
+    json_t *attrs = !rc && c->user_attrs ? json_loads(c->user_attrs, 0, NULL) : NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach(attrs, key, val) {
+        snprintf(field, sizeof field, "user_attrs.%s", key);
+        if ((rc = check_name(lim, "user_attrs key", key, field, err)))
+            break;
+    }
+    json_decref(attrs);
+    return rc;
+}
+
+/* Trials are created (asked or enqueued) only while the study has room for one more. */
+static hpo_rc check_trial_room(const hpo_limits *lim, const struct study *st, hpo_error *err)
+{
+    if ((int64_t)st->n < lim->trials_per_study)
+        return HPO_OK;
+    return hpo_error_set(err, HPO_E_LIMIT, NULL, "study '%s' has %zu trials: "
+                         "--max-trials-per-study", st->cfg.name, st->n);
+}
+
 /* ---- studies ---- */
 
 static void fill_info(const study *st, hpo_study_info *info)
@@ -281,15 +341,31 @@ void hpo_study_info_clear(hpo_study_info *info)
     memset(info, 0, sizeof *info);
 }
 
-static hpo_rc tx_study_insert(hpo_db *db, void *ctx, hpo_error *err)
+typedef struct {
+    hpo_study_config *cfg;
+    int64_t max_studies;
+} study_insert_ctx;
+
+/* Counts and inserts in one transaction, under the store's study-creation lock: the limit holds
+ * across servers. A name that exists is left to the insert (load_if_exists still works). */
+static hpo_rc tx_study_insert(hpo_db *db, void *vctx, hpo_error *err)
 {
-    return hpo_db_study_insert(db, ctx, err);
+    study_insert_ctx *ctx = vctx;
+    int64_t n = 0;
+    bool exists = false;
+    hpo_rc rc = hpo_db_study_count(db, ctx->cfg->name, &n, &exists, err);
+    if (!rc && !exists && n >= ctx->max_studies)
+        return hpo_error_set(err, HPO_E_LIMIT, "name", "the server has %lld studies: "
+                             "--max-studies", (long long)n);
+    return rc ? rc : hpo_db_study_insert(db, ctx->cfg, err);
 }
 
 hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, bool load_if_exists,
                                 hpo_study_info *ret, bool *ret_created, hpo_error *err)
 {
     hpo_rc rc = hpo_study_name_validate(cfg->name, "name", err);
+    if (!rc)
+        rc = check_study_config(&svc->limits, cfg, err);
     if (rc)
         return rc;
     hpo_study_config c;
@@ -312,8 +388,9 @@ hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, b
     free(c.pruner);
     c.sampler = sampler_text;
     c.pruner = pruner_text;
+    study_insert_ctx ictx = {&c, svc->limits.studies};
     if (!rc)
-        rc = hpo_store_tx(svc->store, tx_study_insert, &c, err);
+        rc = hpo_store_tx(svc->store, tx_study_insert, &ictx, err);
     hpo_study_config_clear(&c);
     bool created = rc == HPO_OK;
     if (rc == HPO_E_EXISTS && load_if_exists)
@@ -523,8 +600,8 @@ static hpo_rc append_trial(study *st, hpo_trial *t)
 
 /* Splits fixed params {name: value}: names of the declared space become params of t (validated
  * against their distribution); the others are kept as JSON text in t->fixed_params. */
-static hpo_rc apply_fixed_params(const study *st, const json_t *params, const char *field,
-                                 hpo_trial *t, hpo_error *err)
+static hpo_rc apply_fixed_params(const study *st, const hpo_limits *lim, const json_t *params,
+                                 const char *field, hpo_trial *t, hpo_error *err)
 {
     if (!params)
         return HPO_OK;
@@ -537,7 +614,8 @@ static hpo_rc apply_fixed_params(const study *st, const json_t *params, const ch
     json_object_foreach((json_t *)params, name, val) {
         char sub[HPO_ERROR_FIELD_MAX];
         snprintf(sub, sizeof sub, "%s.%s", field, name);
-        if ((rc = hpo_param_name_validate(name, sub, err)))
+        if ((rc = hpo_param_name_validate(name, sub, err)) ||
+            (rc = check_name(lim, "param name", name, sub, err)))
             break;
         const hpo_param_def *def = hpo_space_find(&st->cfg.space, name);
         if (!def) {
@@ -550,6 +628,12 @@ static hpo_rc apply_fixed_params(const study *st, const json_t *params, const ch
         if ((rc = hpo_trial_add_param(t, name, &def->dist, internal)))
             break;
     }
+    /* the trial gets every declared param, and the others at their suggest */
+    size_t total = st->cfg.space.n + json_object_size(rest);
+    if (!rc && (int64_t)total > lim->params_per_trial)
+        rc = hpo_error_set(err, HPO_E_LIMIT, field, "the trial would have %zu params (at most "
+                           "%lld): --max-params-per-trial", total,
+                           (long long)lim->params_per_trial);
     if (!rc && json_object_size(rest) > 0) {
         free(t->fixed_params);
         t->fixed_params = hpo_json_dump(rest);
@@ -768,13 +852,16 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
                              (long long)st->cfg.max_trials);
     }
 
+    hpo_rc rc = check_trial_room(&svc->limits, st, err);
+    if (rc)
+        return rc;
     int64_t now = hpo_clock_now_ms();
     hpo_trial t = {0};
     t.state = HPO_TRIAL_RUNNING;
     t.created_ms = t.started_ms = t.heartbeat_ms = now;
     t.worker = hpo_strdup(req->worker);
     t.idempotency_key = hpo_strdup(req->idempotency_key);
-    hpo_rc rc = apply_fixed_params(st, req->params, "params", &t, err);
+    rc = apply_fixed_params(st, &svc->limits, req->params, "params", &t, err);
     if (!rc)
         rc = sample_params(st, (int64_t)st->n, &t, err);
     if (!rc)
@@ -788,7 +875,9 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
                        hpo_error *err)
 {
     study *st;
-    hpo_rc rc = acquire(svc, name, &st, err);
+    hpo_rc rc = check_name(&svc->limits, "worker name", req->worker, "worker", err);
+    if (!rc)
+        rc = acquire(svc, name, &st, err);
     if (rc)
         return rc;
     *ret_replayed = false;
@@ -819,7 +908,9 @@ hpo_rc hpo_service_enqueue(hpo_service *svc, const char *name, const json_t *par
                            "study '%s' has reached max_trials (%lld): nothing more can be enqueued",
                            st->cfg.name, (long long)st->cfg.max_trials);
     if (!rc)
-        rc = apply_fixed_params(st, params, "params", &t, err);
+        rc = check_trial_room(&svc->limits, st, err);
+    if (!rc)
+        rc = apply_fixed_params(st, &svc->limits, params, "params", &t, err);
     if (!rc)
         rc = create_trial(svc, st, &t, ret, err);
     if (rc == HPO_E_COMPLETE)
@@ -885,6 +976,10 @@ static hpo_rc suggest_locked(hpo_service *svc, study *st, int64_t number, const 
     }
     if ((rc = check_compatible(st, name, dist, err)))
         return rc;
+    if ((int64_t)t->n_params >= svc->limits.params_per_trial)
+        return hpo_error_set(err, HPO_E_LIMIT, "name", "trial %lld of study '%s' has %zu params: "
+                             "--max-params-per-trial", (long long)number, st->cfg.name,
+                             t->n_params);
 
     double v = 0;
     bool fixed = false;
@@ -913,6 +1008,10 @@ hpo_rc hpo_service_suggest(hpo_service *svc, const char *name, int64_t number, c
                            const hpo_dist *dist, double *ret_internal, hpo_error *err)
 {
     hpo_rc rc = hpo_param_name_validate(param, "name", err);
+    if (!rc)
+        rc = check_name(&svc->limits, "param name", param, "name", err);
+    if (!rc)
+        rc = check_choices(&svc->limits, dist, "distribution.choices", err);
     if (!rc)
         rc = hpo_dist_validate(dist, "distribution", err);
     if (rc)
@@ -965,6 +1064,12 @@ static hpo_rc report_locked(hpo_service *svc, study *st, int64_t number, const h
         if (hpo_trial_add_report(&next, reports[i].step, reports[i].value, &added))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
+    /* only new steps count: a repeated report on a full trial is still answered */
+    if (!rc && next.n_reports > t->n_reports &&
+        (int64_t)next.n_reports > svc->limits.reports_per_trial)
+        rc = hpo_error_set(err, HPO_E_LIMIT, NULL, "trial %lld of study '%s' has %zu reports: "
+                           "--max-reports-per-trial", (long long)number, st->cfg.name,
+                           t->n_reports);
     next.heartbeat_ms = hpo_clock_now_ms();
     hpo_action action = HPO_ACTION_PAUSE;
     if (!rc && t->state == HPO_TRIAL_RUNNING) {
@@ -1023,7 +1128,9 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
                              const char *worker, hpo_action *ret_action, hpo_error *err)
 {
     study *st;
-    hpo_rc rc = acquire(svc, name, &st, err);
+    hpo_rc rc = check_name(&svc->limits, "worker name", worker, "worker", err);
+    if (!rc)
+        rc = acquire(svc, name, &st, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&st->mu);
@@ -1332,6 +1439,7 @@ typedef struct {
     hpo_artifact found;
     hpo_artifact *list;
     size_t n;
+    int64_t used_trial, used_study, used_total; /* bytes, without the artifact replaced */
 } artifact_ctx;
 
 static hpo_rc tx_artifact_put(hpo_db *db, void *vctx, hpo_error *err)
@@ -1339,6 +1447,37 @@ static hpo_rc tx_artifact_put(hpo_db *db, void *vctx, hpo_error *err)
     artifact_ctx *ctx = vctx;
     return hpo_db_artifact_put(db, ctx->trial_id, ctx->name, ctx->size, ctx->sha256,
                                &ctx->replaced, err);
+}
+
+static hpo_rc tx_artifact_usage(hpo_db *db, void *vctx, hpo_error *err)
+{
+    artifact_ctx *ctx = vctx;
+    return hpo_db_artifact_usage(db, ctx->trial_id, ctx->name, &ctx->used_trial,
+                                 &ctx->used_study, &ctx->used_total, err);
+}
+
+/* Whether an upload of ctx->size bytes fits the artifact quotas (checked under the study's lock,
+ * before the file replaces anything: uploads to other studies may overshoot the total by what
+ * they store at the same moment). */
+static hpo_rc check_artifact_room(hpo_service *svc, artifact_ctx *ctx, hpo_error *err)
+{
+    hpo_rc rc = hpo_store_tx(svc->store, tx_artifact_usage, ctx, err);
+    if (rc)
+        return rc;
+    const hpo_limits *l = &svc->limits;
+    static const char *const what[] = {"the trial's", "the study's", "all"};
+    static const char *const flag[] = {"--max-artifact-bytes-per-trial",
+                                       "--max-artifact-bytes-per-study",
+                                       "--max-artifact-bytes-total"};
+    const int64_t used[] = {ctx->used_trial, ctx->used_study, ctx->used_total};
+    const int64_t max[] = {l->artifact_trial_bytes, l->artifact_study_bytes,
+                           l->artifact_total_bytes};
+    for (int i = 0; i < 3; i++)
+        if (ctx->size > max[i] - used[i])
+            return hpo_error_set(err, HPO_E_TOO_LARGE, NULL,
+                                 "%s artifacts would take %lld bytes (at most %lld): %s", what[i],
+                                 (long long)(used[i] + ctx->size), (long long)max[i], flag[i]);
+    return HPO_OK;
 }
 
 static hpo_rc tx_artifact_get(hpo_db *db, void *vctx, hpo_error *err)
@@ -1391,6 +1530,8 @@ hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t n
     artifact_ctx ctx = {.name = artifact, .size = size, .sha256 = sha256};
     hpo_rc rc = hpo_artifact_name_validate(artifact, err);
     if (!rc)
+        rc = check_name(&svc->limits, "artifact name", artifact, "name", err);
+    if (!rc)
         rc = artifact_trial(svc, name, number, &st, &ctx.trial_id, err);
     if (rc) {
         unlink(tmp_path);
@@ -1401,7 +1542,8 @@ hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t n
     artifact_path(svc, st, number, artifact, path, sizeof path);
     /* the file first, then the row: a row always has its file (a crash leaves at most a file) */
     pthread_mutex_lock(&st->mu);
-    if (hpo_files_mkdirs(dir) != 0 || rename(tmp_path, path) != 0)
+    rc = check_artifact_room(svc, &ctx, err);
+    if (!rc && (hpo_files_mkdirs(dir) != 0 || rename(tmp_path, path) != 0))
         rc = hpo_error_set(err, HPO_E_INTERNAL, NULL, "cannot store artifact: %s",
                            strerror(errno));
     if (!rc)
@@ -1505,6 +1647,11 @@ hpo_rc hpo_service_worker_register(hpo_service *svc, const char *id, const char 
         return hpo_error_set(err, HPO_E_INVALID, "id", "id must have 1 to 128 characters");
     if (slots < 0 || slots > 1 << 20)
         return hpo_error_set(err, HPO_E_INVALID, "slots", "slots must be from 0 to 1048576");
+    hpo_rc rc = check_name(&svc->limits, "worker id", id, "id", err);
+    if (!rc)
+        rc = check_name(&svc->limits, "worker host", host, "host", err);
+    if (rc)
+        return rc;
     worker_ctx ctx = {.id = id, .host = host, .info = info, .slots = slots};
     return hpo_store_tx(svc->store, tx_worker_register, &ctx, err);
 }

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "hpo_error.h"
+#include "hpo_limits.h"
 #include "hpo_model.h"
 #include "hpo_store.h"
+#include "hpo_token.h"
 
 typedef struct hpo_service hpo_service;
 
@@ -18,6 +20,11 @@ typedef struct hpo_service hpo_service;
 /* store is borrowed and must outlive the service. *ret owned: hpo_service_free. */
 hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err);
 void hpo_service_free(hpo_service *svc); /* NULL is a no-op */
+/* The limits the service enforces from now on (copied; hpo_limits_default until called):
+ * counts answer HPO_E_LIMIT, names HPO_E_INVALID, artifact bytes HPO_E_TOO_LARGE, each message
+ * naming the limit's flag. Call before serving. HPO_E_INVALID (nothing changed) when a value is
+ * outside its range (hpo_limits_validate). */
+hpo_rc hpo_service_set_limits(hpo_service *svc, const hpo_limits *limits, hpo_error *err);
 
 /* Whether PostgreSQL answers. */
 hpo_rc hpo_service_ping(hpo_service *svc, hpo_error *err);
@@ -148,5 +155,42 @@ hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_row **ret, size_t *ret_n
 hpo_rc hpo_service_reap(hpo_service *svc, int64_t now_ms, size_t *ret_failed, hpo_error *err);
 /* Runs hpo_service_reap every interval_ms on a thread of its own until hpo_service_free. */
 hpo_rc hpo_service_start_reaper(hpo_service *svc, int64_t interval_ms, hpo_error *err);
+
+/* ---- authentication: API tokens (hpo_tokens.c) ---- */
+
+/* Turns token checks on: loads the usable tokens into memory and refreshes them every
+ * refresh_ms from PostgreSQL (a revocation made through another server reaches this one within
+ * that time). HPO_E_INVALID when the database holds no usable token: nobody could get in. */
+hpo_rc hpo_service_auth_enable(hpo_service *svc, int64_t refresh_ms, hpo_error *err);
+bool hpo_service_auth_enabled(const hpo_service *svc);
+/* Checks a bearer token (text of len bytes) and fills *ret with what it grants. A token found in
+ * memory costs no database round trip; an unknown one is looked up once (it may have been made
+ * through another server), at most a few times a second in all. HPO_E_UNAUTHENTICATED when it is
+ * unknown or revoked (an expiry reached since the last refresh is for hpo_token_permits). */
+hpo_rc hpo_service_authenticate(hpo_service *svc, const char *token, size_t len,
+                                hpo_token_grant *ret, hpo_error *err);
+
+typedef struct {
+    hpo_scope scope;
+    const char *study;        /* NULL or a study name the token is limited to */
+    const char *study_prefix; /* NULL or a study-name prefix the token is limited to */
+    const char *name;         /* NULL or a description */
+    int64_t expires_in_s;     /* 0: never */
+} hpo_token_spec;
+typedef hpo_token_row hpo_token_info;
+
+#define HPO_TOKEN_NAME_MAX 200
+#define HPO_TOKENS_MAX 10000 /* usable tokens at once */
+
+/* Creates a token: ret_text gets its text (shown once, never stored), *ret its facts (owned:
+ * hpo_token_row_clear). Works with authentication on or off (hpo-server token create). */
+hpo_rc hpo_service_token_create(hpo_service *svc, const hpo_token_spec *spec,
+                                char ret_text[HPO_TOKEN_TEXT_LEN + 1], hpo_token_info *ret,
+                                hpo_error *err);
+/* Every token, revoked and expired ones too. *ret owned: hpo_token_rows_free. */
+hpo_rc hpo_service_token_list(hpo_service *svc, hpo_token_info **ret, size_t *ret_n,
+                              hpo_error *err);
+/* Revokes a token: refused by this server at once, by others after their next refresh. */
+hpo_rc hpo_service_token_revoke(hpo_service *svc, int64_t id, hpo_error *err);
 
 #endif

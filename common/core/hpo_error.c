@@ -19,6 +19,9 @@ const char *hpo_rc_name(hpo_rc rc)
     case HPO_E_NOMEM: return "internal";
     case HPO_E_INTERNAL: return "internal";
     case HPO_E_NO_WORK: return "no_work";
+    case HPO_E_UNAUTHENTICATED: return "unauthenticated";
+    case HPO_E_PERMISSION: return "permission_denied";
+    case HPO_E_LIMIT: return "limit_exceeded";
     }
     return "internal";
 }

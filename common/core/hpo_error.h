@@ -18,6 +18,9 @@ typedef enum {
     HPO_E_NOMEM = -9,          /* internal (500) */
     HPO_E_INTERNAL = -10,      /* internal (500) */
     HPO_E_NO_WORK = -11,       /* no work now, retry later (204) */
+    HPO_E_UNAUTHENTICATED = -12, /* unauthenticated (401): no token, or a bad one */
+    HPO_E_PERMISSION = -13,    /* permission_denied (403): the token's scope or study */
+    HPO_E_LIMIT = -14,         /* limit_exceeded (409): a configured server limit */
 } hpo_rc;
 
 #define HPO_ERROR_MESSAGE_MAX 512

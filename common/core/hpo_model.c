@@ -84,6 +84,9 @@ hpo_rc hpo_study_name_validate(const char *name, const char *field, hpo_error *e
         if (!ok)
             return hpo_error_set(err, HPO_E_INVALID, field, "%s (bad character at %zu)", rule, i);
     }
+    /* a URL's dot segments: clients squash "/studies/.." to "/" before sending it */
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return hpo_error_set(err, HPO_E_INVALID, field, "a study name cannot be '.' or '..'");
     return HPO_OK;
 }
 

@@ -241,7 +241,9 @@ bool hpo_dist_contains(const hpo_dist *d, double internal)
     case HPO_DIST_FLOAT:
         if (internal < d->low || internal > d->high)
             return false;
-        return d->step > 0 ? on_grid(d->low, d->step, internal) : true;
+        /* high belongs even when validation let it miss the grid by its relative tolerance
+         * (a large (high - low) / step): hpo_dist_round clips to it */
+        return d->step > 0 ? internal == d->high || on_grid(d->low, d->step, internal) : true;
     case HPO_DIST_INT:
         if (!is_integral(internal) || internal < d->low || internal > d->high)
             return false;

@@ -61,7 +61,8 @@ hpo_rc hpo_dist_copy(hpo_dist *ret, const hpo_dist *src);
 void hpo_dist_clear(hpo_dist *d);
 
 /* Whether an internal value belongs to the distribution: in [low, high] and on the step grid
- * for FLOAT/INT (INT: an integer), an index in [0, n_choices) for CATEGORICAL. */
+ * for FLOAT/INT (INT: an integer; FLOAT: high always belongs), an index in [0, n_choices) for
+ * CATEGORICAL. */
 bool hpo_dist_contains(const hpo_dist *d, double internal);
 
 /* Checks an external numeric value for FLOAT/INT and returns its internal value (equal to it).

@@ -46,7 +46,7 @@ static json_t *real_or_null(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *iso_or_null(int64_t ms)
+json_t *hpo_json_time(int64_t ms)
 {
     char buf[40];
     if (ms <= 0)
@@ -434,9 +434,9 @@ json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_direct
               put(o, "state", json_string(hpo_trial_state_name(t->state))) &&
               trial_params_to_json(o, t) && trial_reports_to_json(o, t) &&
               put(o, "worker", t->worker ? json_string(t->worker) : json_null()) &&
-              put(o, "datetime_start", iso_or_null(t->started_ms)) &&
-              put(o, "datetime_complete", iso_or_null(t->finished_ms)) &&
-              put(o, "datetime_created", iso_or_null(t->created_ms));
+              put(o, "datetime_start", hpo_json_time(t->started_ms)) &&
+              put(o, "datetime_complete", hpo_json_time(t->finished_ms)) &&
+              put(o, "datetime_created", hpo_json_time(t->created_ms));
     if (ok && t->fail_reason)
         ok = put(o, "fail_reason", json_string(t->fail_reason));
     if (ok && study)
@@ -485,7 +485,7 @@ json_t *hpo_study_config_to_json(const hpo_study_config *c)
                                        ? json_real((double)c->heartbeat_grace_ms / 1000.0)
                                        : json_null()) &&
          put(o, "user_attrs", parse_object_text(c->user_attrs)) &&
-         put(o, "datetime_created", iso_or_null(c->created_ms));
+         put(o, "datetime_created", hpo_json_time(c->created_ms));
     if (!ok) {
         json_decref(o);
         return NULL;

@@ -42,6 +42,9 @@ json_t *hpo_study_config_to_json(const hpo_study_config *c);
 /* {"error":{"code":..,"message":..,"field":..}} (field left out when empty). */
 json_t *hpo_error_to_json(const hpo_error *err);
 
+/* An epoch-milliseconds time as an ISO 8601 UTC string, or null for 0 (not set). New reference. */
+json_t *hpo_json_time(int64_t ms);
+
 /* Compact JSON text with sorted keys (owned, free()), or NULL. */
 char *hpo_json_dump(const json_t *j);
 

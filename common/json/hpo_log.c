@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
+
 #include "hpo_clock.h"
 
 static atomic_int log_level = HPO_LOG_INFO;
@@ -56,4 +58,22 @@ void hpo_log(hpo_log_level level, const char *fmt, ...)
     fprintf(stderr, "%s %s %s\n", ts, level_names[level], msg);
     if (msg != stack)
         free(msg);
+}
+
+void hpo_log_json(hpo_log_level level, const json_t *fields)
+{
+    if ((int)level < atomic_load(&log_level) || (int)level < 0 || (int)level > HPO_LOG_ERROR)
+        return;
+    char ts[40];
+    hpo_clock_iso8601(hpo_clock_now_ms(), ts, sizeof ts);
+    json_t *line = json_pack("{s:s,s:s}", "time", ts, "level", level_names[level]);
+    if (!line)
+        return;
+    json_object_update(line, (json_t *)fields);
+    /* JSON escapes control characters, so a record stays on one line */
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(line);
+    if (text)
+        fprintf(stderr, "%s\n", text);
+    free(text);
 }

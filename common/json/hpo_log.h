@@ -8,5 +8,8 @@ void hpo_log_set_level(hpo_log_level level);
 /* Parses "debug"/"info"/"warn"/"error"; returns -1 on unknown. */
 int hpo_log_level_parse(const char *name);
 void hpo_log(hpo_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One record as a JSON line: the object's members (borrowed) after "time" and "level". */
+struct json_t;
+void hpo_log_json(hpo_log_level level, const struct json_t *fields);
 
 #endif

@@ -23,33 +23,48 @@ static hpo_rc decode_report(const json_t *j, const char *field, hpo_report *ret,
     return hpo_json_number(value, sub, &ret->value, err);
 }
 
-void hpo_h_reports(hpo_service *svc, const hpo_request *req, hpo_response *res)
+hpo_rc hpo_h_reports_decode(const hpo_request *req, hpo_report **ret, size_t *ret_n,
+                            hpo_error *err)
 {
     static const char *const allowed[] = {"step", "value", "reports", NULL};
-    hpo_error err = {0};
     hpo_report *reports = NULL;
     size_t n = 0;
-    hpo_action action;
     json_t *list = json_object_get(req->body, "reports");
-    hpo_rc rc = req->body ? hpo_body_only(req, allowed, &err)
-                          : hpo_error_set(&err, HPO_E_INVALID, "step", "step and value are required");
+    hpo_rc rc = req->body ? hpo_body_only(req, allowed, err)
+                          : hpo_error_set(err, HPO_E_INVALID, "step", "step and value are required");
     if (!rc && list && (json_object_get(req->body, "step") || json_object_get(req->body, "value")))
-        rc = hpo_error_set(&err, HPO_E_INVALID, "reports", "give step/value or reports, not both");
+        rc = hpo_error_set(err, HPO_E_INVALID, "reports", "give step/value or reports, not both");
     if (!rc && list && (!json_is_array(list) || json_array_size(list) == 0 ||
                         json_array_size(list) > MAX_REPORTS))
-        rc = hpo_error_set(&err, HPO_E_INVALID, "reports",
+        rc = hpo_error_set(err, HPO_E_INVALID, "reports",
                            "reports must be a list of 1 to %d {step, value}", MAX_REPORTS);
     if (!rc) {
         n = list ? json_array_size(list) : 1;
         if (!(reports = calloc(n, sizeof *reports)))
-            rc = hpo_error_set(&err, HPO_E_NOMEM, NULL, "out of memory");
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     for (size_t i = 0; !rc && i < n; i++) {
         char field[32] = "";
         if (list)
             snprintf(field, sizeof field, "reports[%zu]", i);
-        rc = decode_report(list ? json_array_get(list, i) : req->body, field, &reports[i], &err);
+        rc = decode_report(list ? json_array_get(list, i) : req->body, field, &reports[i], err);
     }
+    if (rc) {
+        free(reports);
+        return rc;
+    }
+    *ret = reports;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void hpo_h_reports(hpo_service *svc, const hpo_request *req, hpo_response *res)
+{
+    hpo_error err = {0};
+    hpo_report *reports = NULL;
+    size_t n = 0;
+    hpo_action action;
+    hpo_rc rc = hpo_h_reports_decode(req, &reports, &n, &err);
     if (!rc)
         rc = hpo_service_report(svc, req->study, req->number, reports, n, &action, &err);
     free(reports);

@@ -72,8 +72,8 @@ static hpo_rc decode_directions(const json_t *body, hpo_study_config *c, hpo_err
     return HPO_OK;
 }
 
-static hpo_rc decode_study(const hpo_request *req, hpo_study_config *c, bool *load_if_exists,
-                           hpo_error *err)
+hpo_rc hpo_h_study_decode(const hpo_request *req, hpo_study_config *c, bool *load_if_exists,
+                          hpo_error *err)
 {
     static const char *const allowed[] = {"name", "direction", "directions", "sampler", "pruner",
                                           "search_space", "max_trials", "load_if_exists",
@@ -115,7 +115,8 @@ static hpo_rc decode_study(const hpo_request *req, hpo_study_config *c, bool *lo
         if (!rc && !(seconds >= 0.1 && seconds <= 7 * 86400))
             rc = hpo_error_set(err, HPO_E_INVALID, "heartbeat_grace",
                                "heartbeat_grace must be from 0.1 to 604800 seconds");
-        c->heartbeat_grace_ms = (int64_t)(seconds * 1000 + 0.5);
+        if (!rc) /* only in range: 1e300 s does not fit an int64_t (undefined behaviour) */
+            c->heartbeat_grace_ms = (int64_t)(seconds * 1000 + 0.5);
     }
     json_t *lie = json_object_get(req->body, "load_if_exists");
     if (!rc && lie && !json_is_boolean(lie))
@@ -130,7 +131,9 @@ void hpo_h_study_create(hpo_service *svc, const hpo_request *req, hpo_response *
     hpo_study_config c = {0};
     hpo_study_info info = {0};
     bool load_if_exists = false, created = false;
-    hpo_rc rc = decode_study(req, &c, &load_if_exists, &err);
+    hpo_rc rc = hpo_h_study_decode(req, &c, &load_if_exists, &err);
+    if (!rc)
+        rc = hpo_request_permits_study(req, c.name, &err);
     if (!rc)
         rc = hpo_service_study_create(svc, &c, load_if_exists, &info, &created, &err);
     if (rc)
@@ -143,7 +146,6 @@ void hpo_h_study_create(hpo_service *svc, const hpo_request *req, hpo_response *
 
 void hpo_h_study_list(hpo_service *svc, const hpo_request *req, hpo_response *res)
 {
-    (void)req;
     hpo_error err = {0};
     hpo_study_summary *list = NULL;
     size_t n = 0;
@@ -155,6 +157,8 @@ void hpo_h_study_list(hpo_service *svc, const hpo_request *req, hpo_response *re
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         const hpo_study_summary *s = &list[i];
+        if (hpo_request_permits_study(req, s->config.name, NULL) != HPO_OK)
+            continue; /* a token limited to some studies sees only those */
         json_t *j = json_object();
         json_t *dirs = json_array();
         int64_t total = 0;

@@ -44,7 +44,6 @@ void hpo_h_worker_register(hpo_service *svc, const hpo_request *req, hpo_respons
 
 void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *res)
 {
-    (void)req;
     hpo_error err = {0};
     hpo_worker_row *w = NULL;
     hpo_running_row *r = NULL;
@@ -61,7 +60,8 @@ void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *r
         json_t *info = json_loads(w[i].info ? w[i].info : "{}", 0, NULL);
         json_t *trials = json_array();
         for (size_t k = 0; k < nr; k++)
-            if (strcmp(r[k].worker, w[i].id) == 0)
+            if (strcmp(r[k].worker, w[i].id) == 0 &&
+                hpo_request_permits_study(req, r[k].study, NULL) == HPO_OK)
                 json_array_append_new(trials, json_pack("{s:s,s:I}", "study", r[k].study,
                                                         "number", (json_int_t)r[k].number));
         json_t *gpus = json_object_get(info, "gpus");

@@ -1,18 +1,29 @@
 /* hpo_http: the libmicrohttpd daemon: gathers bodies (capped), parses JSON, routes, answers. */
 #include "hpo_http.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hpo_buf.h"
+#include "hpo_clock.h"
 #include "hpo_codec.h"
+#include "hpo_header_watch.h"
+#include "hpo_log.h"
 #include "hpo_routes.h"
 #include "hpo_sha256.h"
 
@@ -21,9 +32,20 @@ struct hpo_http {
     hpo_service *svc;
     size_t max_body;
     uint16_t port;
+    uint32_t id_prefix;        /* random per process: request ids differ across restarts */
+    atomic_uint_fast64_t next_id;
+    hpo_header_watch *watch;   /* closes connections slow to send a request head */
 };
 
 typedef struct {
+    hpo_http *http;
+    char request_id[32];     /* sent back as X-Request-Id and named in the log */
+    const char *method;      /* borrowed from the connection */
+    const hpo_route *route;  /* NULL when no route matched */
+    char study[HPO_TOKEN_STUDY_MAX + 1]; /* the {study} of the path, "" when none */
+    hpo_token_grant grant;   /* what the token grants, when has_grant */
+    bool has_grant;
+    bool answered;           /* a response is queued already (refused at the headers) */
     hpo_buf body;
     bool too_large;
     /* raw bodies (artifacts) go to a file in the service's tmp folder as they arrive */
@@ -35,9 +57,42 @@ typedef struct {
     int64_t size;
 } request_ctx;
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *body,
-                                 int retry_after)
+/* Every 4xx for authentication and every 5xx, as one JSON line; never with a token in it. */
+static void log_answer(struct MHD_Connection *c, const request_ctx *ctx, int status,
+                       const json_t *body)
 {
+    if (status != 401 && status != 403 && status < 500)
+        return;
+    char addr[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+    const json_t *err = json_object_get(body, "error");
+    json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:s,s:s}", "msg", "request refused or failed",
+                          "request_id", ctx->request_id, "method",
+                          ctx->method ? ctx->method : "", "route",
+                          ctx->route ? ctx->route->pattern : "", "study",
+                          ctx->study[0] ? json_string(ctx->study) : json_null(), "status", status,
+                          "code", json_string_value(json_object_get(err, "code"))
+                                      ? json_string_value(json_object_get(err, "code"))
+                                      : "",
+                          "client", addr);
+    if (f && ctx->has_grant)
+        json_object_set_new(f, "token_id", json_integer(ctx->grant.id));
+    if (f)
+        hpo_log_json(status >= 500 ? HPO_LOG_ERROR : HPO_LOG_WARN, f);
+    json_decref(f);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int status,
+                                 json_t *body, int retry_after)
+{
+    log_answer(c, ctx, status, body);
+    ctx->answered = true;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     size_t len = text ? strlen(text) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text ? text : (void *)"",
@@ -49,6 +104,9 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
     }
     if (text)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
+    if (status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"hpo\"");
     if (retry_after > 0) {
         char v[16];
         snprintf(v, sizeof v, "%d", retry_after);
@@ -60,7 +118,8 @@ static enum MHD_Result send_json(struct MHD_Connection *c, int status, json_t *b
 }
 
 /* Answers with a file's bytes (MHD reads it and closes the descriptor). */
-static enum MHD_Result send_file(struct MHD_Connection *c, const hpo_response *res)
+static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
+                                 const hpo_response *res)
 {
     int fd = open(res->file_path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -69,16 +128,18 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const hpo_response *r
             close(fd);
         json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "not_found", "message",
                               "the artifact's file is missing");
-        enum MHD_Result ok = send_json(c, 404, j, 0);
+        enum MHD_Result ok = send_json(c, ctx, 404, j, 0);
         json_decref(j);
         return ok;
     }
+    ctx->answered = true;
     struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
     if (!r) {
         close(fd);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
     if (res->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
@@ -86,13 +147,49 @@ static enum MHD_Result send_file(struct MHD_Connection *c, const hpo_response *r
     return ok;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
-                                  const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *c, request_ctx *ctx, int status,
+                                  const char *code, const char *message)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    enum MHD_Result ok = send_json(c, status, j, 0);
+    enum MHD_Result ok = send_json(c, ctx, status, j, 0);
     json_decref(j);
     return ok;
+}
+
+/* The error err as the answer (its status from the one table). */
+static enum MHD_Result send_hpo_error(struct MHD_Connection *c, request_ctx *ctx,
+                                      const hpo_error *err)
+{
+    hpo_response res = {0};
+    hpo_response_error(&res, err);
+    enum MHD_Result ok = send_json(c, ctx, res.status, res.body, res.retry_after);
+    json_decref(res.body);
+    return ok;
+}
+
+/* Checks the request's bearer token against the route's scope and the study of its path; fills
+ * ctx->grant. HPO_OK for open routes and with authentication off. */
+static hpo_rc authorize(hpo_http *h, struct MHD_Connection *c, request_ctx *ctx,
+                        hpo_error *err)
+{
+    if (!ctx->route || ctx->route->scope == HPO_SCOPE_NONE || !hpo_service_auth_enabled(h->svc))
+        return HPO_OK;
+    const char *value = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token;
+    size_t len;
+    if (!value)
+        return hpo_error_set(err, HPO_E_UNAUTHENTICATED, NULL,
+                             "this needs a token: send 'Authorization: Bearer <token>'");
+    if (!hpo_token_from_header(value, &token, &len))
+        return hpo_error_set(err, HPO_E_UNAUTHENTICATED, NULL,
+                             "the Authorization header must be 'Bearer <token>'");
+    hpo_rc rc = hpo_service_authenticate(h->svc, token, len, &ctx->grant, err);
+    if (rc != HPO_OK)
+        return rc;
+    ctx->has_grant = true;
+    return hpo_token_permits(&ctx->grant, ctx->route->scope, ctx->study[0] ? ctx->study : NULL,
+                             hpo_clock_now_ms(), err);
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -112,17 +209,18 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
                                 const char *method, request_ctx *ctx)
 {
     if (ctx->too_large)
-        return send_error(c, 413, "too_large", "the request body is over the size limit");
+        return send_error(c, ctx, 413, "too_large", "the request body is over the size limit");
     char sha_hex[65] = "";
     if (ctx->raw) {
         if (ctx->fd >= 0 && close(ctx->fd) != 0)
             ctx->io_error = true;
         ctx->fd = -1;
         if (ctx->io_error || !ctx->tmp_path[0])
-            return send_error(c, 503, "unavailable", "the server cannot store artifacts now");
+            return send_error(c, ctx, 503, "unavailable", "the server cannot store artifacts now");
         hpo_sha256_final_hex(&ctx->sha, sha_hex);
     }
-    hpo_request req = {.method = method, .path = url, .number = -1};
+    hpo_request req = {.method = method, .path = url, .number = -1,
+                       .grant = ctx->has_grant ? &ctx->grant : NULL};
     if (ctx->raw) {
         req.upload_path = ctx->tmp_path;
         req.upload_size = ctx->size;
@@ -132,8 +230,8 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
     const hpo_route *route = hpo_route_match(method, url, &req, &path_known);
     if (!route) {
         if (path_known)
-            return send_error(c, 405, "method_not_allowed", "method not allowed on this path");
-        return send_error(c, 404, "not_found", "no such route");
+            return send_error(c, ctx, 405, "method_not_allowed", "method not allowed on this path");
+        return send_error(c, ctx, 404, "not_found", "no such route");
     }
     if (!ctx->raw && ctx->body.len > 0) {
         json_error_t jerr;
@@ -142,11 +240,11 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
             char msg[300];
             snprintf(msg, sizeof msg, "malformed JSON: %s (line %d, column %d)", jerr.text,
                      jerr.line, jerr.column);
-            return send_error(c, 400, "invalid_argument", msg);
+            return send_error(c, ctx, 400, "invalid_argument", msg);
         }
         if (!json_is_object(req.body)) {
             json_decref(req.body);
-            return send_error(c, 400, "invalid_argument", "the body must be a JSON object");
+            return send_error(c, ctx, 400, "invalid_argument", "the body must be a JSON object");
         }
     }
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &req);
@@ -158,7 +256,7 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
         ctx->tmp_path[0] = '\0';
     }
     if (res.file_path) {
-        enum MHD_Result ok = send_file(c, &res);
+        enum MHD_Result ok = send_file(c, ctx, &res);
         free(res.file_path);
         json_decref(res.body);
         return ok;
@@ -168,9 +266,78 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
         res.body = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
                              "the handler gave no answer");
     }
-    enum MHD_Result ok = send_json(c, res.status, res.body, res.retry_after);
+    enum MHD_Result ok = send_json(c, ctx, res.status, res.body, res.retry_after);
     json_decref(res.body);
     return ok;
+}
+
+/* The most bytes the request's body may have: an artifact or a JSON body. */
+static uint64_t body_limit(const hpo_http *h, const request_ctx *ctx)
+{
+    return ctx->raw ? (uint64_t)hpo_service_artifact_max_bytes(h->svc) : (uint64_t)h->max_body;
+}
+
+static const char *too_large_message(const hpo_http *h, const request_ctx *ctx, char *buf,
+                                     size_t size)
+{
+    snprintf(buf, size, ctx->raw ? "the artifact is over %llu bytes: --artifact-max-bytes"
+                                 : "the request body is over %llu bytes: --max-body-bytes",
+             (unsigned long long)body_limit(h, ctx));
+    return buf;
+}
+
+/* A body found over its limit while it arrives (chunked, so no Content-Length to refuse at the
+ * headers). libmicrohttpd 0.9.75 cannot queue a response in the middle of a body, and reading
+ * the rest would let a client keep the server reading without end; so the 413 is written on the
+ * socket here (plain HTTP only: over TLS the connection just closes) and MHD_NO makes the daemon
+ * close the connection at once, without reading another byte. */
+static enum MHD_Result refuse_mid_body(const hpo_http *h, struct MHD_Connection *c,
+                                       request_ctx *ctx)
+{
+    ctx->too_large = true;
+    const union MHD_ConnectionInfo *tls =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char msg[160];
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "too_large", "message",
+                          too_large_message(h, ctx, msg, sizeof msg));
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (!tls && fd && text) {
+        char head[256];
+        int n = snprintf(head, sizeof head,
+                         "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+                         "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n",
+                         strlen(text), ctx->request_id);
+        struct iovec iov[2] = {{head, (size_t)n}, {text, strlen(text)}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        (void)sendmsg(fd->connect_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT); /* best effort */
+    }
+    free(text);
+    json_decref(j);
+    return MHD_NO;
+}
+
+/* The header watch's record of connection c (NULL when it is not watched). */
+static hpo_watched *watched(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    hpo_http *h = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = fd ? hpo_header_watch_add(h->watch, fd->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        hpo_header_watch_remove(h->watch, *socket_context); /* before its socket closes */
+        *socket_context = NULL;
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -185,19 +352,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ctx = calloc(1, sizeof *ctx);
         if (!ctx)
             return MHD_NO;
+        hpo_header_watch_head_done(h->watch, watched(c));
         hpo_buf_init(&ctx->body, h->max_body);
         ctx->fd = -1;
+        ctx->http = h;
+        ctx->method = method;
+        snprintf(ctx->request_id, sizeof ctx->request_id, "%08" PRIx32 "-%" PRIuFAST64,
+                 h->id_prefix, atomic_fetch_add(&h->next_id, 1));
         *con_cls = ctx;
         hpo_request probe = {0};
         bool known;
         const hpo_route *route = hpo_route_match(method, url, &probe, &known);
+        ctx->route = route;
+        if (probe.study)
+            snprintf(ctx->study, sizeof ctx->study, "%s", probe.study);
         ctx->raw = route && route->raw_body;
-        uint64_t max = ctx->raw ? (uint64_t)hpo_service_artifact_max_bytes(h->svc) : h->max_body;
+        hpo_error aerr = {0};
+        if (authorize(h, c, ctx, &aerr) != HPO_OK)
+            return send_hpo_error(c, ctx, &aerr); /* before a byte of the body is read */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > max) {
+        if (cl && strtoull(cl, NULL, 10) > body_limit(h, ctx)) {
+            /* answered before the body: libmicrohttpd then closes instead of reading it */
             ctx->too_large = true;
-            return send_error(c, 413, "too_large", "the request body is over the size limit");
+            char msg[160];
+            return send_error(c, ctx, 413, "too_large", too_large_message(h, ctx, msg, sizeof msg));
         }
         const char *tmp = ctx->raw ? hpo_service_artifact_tmp_dir(h->svc) : NULL;
         if (tmp) {
@@ -209,12 +388,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (ctx->answered) {
+        *upload_data_size = 0; /* refused at the headers: the body is not wanted */
+        return MHD_YES;
+    }
     if (*upload_data_size > 0) {
         if (ctx->raw) {
             ctx->size += (int64_t)*upload_data_size;
-            if (ctx->size > hpo_service_artifact_max_bytes(h->svc))
-                ctx->too_large = true;
-            if (ctx->fd >= 0 && !ctx->too_large && !ctx->io_error) {
+            if ((uint64_t)ctx->size > body_limit(h, ctx))
+                return refuse_mid_body(h, c, ctx);
+            if (ctx->fd >= 0 && !ctx->io_error) {
                 hpo_sha256_update(&ctx->sha, upload_data, *upload_data_size);
                 for (size_t done = 0; done < *upload_data_size;) {
                     ssize_t w = write(ctx->fd, upload_data + done, *upload_data_size - done);
@@ -227,8 +410,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     done += (size_t)w;
                 }
             }
-        } else if (!ctx->too_large && hpo_buf_append(&ctx->body, upload_data, *upload_data_size)) {
-            ctx->too_large = true; /* keep reading and dropping; answer 413 at the end */
+        } else if (hpo_buf_append(&ctx->body, upload_data, *upload_data_size)) {
+            return refuse_mid_body(h, c, ctx);
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -239,7 +422,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)toe;
+    hpo_http *h = cls;
+    hpo_header_watch_answered(h->watch, watched(c)); /* the next request's head is due */
     request_ctx *ctx = *con_cls;
     if (ctx) {
         if (ctx->fd >= 0)
@@ -250,6 +435,40 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(ctx);
         *con_cls = NULL;
     }
+}
+
+/* --max-connections is reachable only with as many descriptors, and some more for PostgreSQL and
+ * artifacts: the soft limit is raised toward the hard one when it is lower (best effort). */
+static void raise_fd_limit(rlim_t need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* libmicrohttpd's unescaping of the path and the query, but %00 and %2F stay as sent: decoded,
+ * a NUL would cut a name short ("/studies/a%00x" would act on study "a", "/tokens/1%00" on
+ * token 1) and a '/' would add a path segment; kept, they only make a name that is not valid. */
+static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+            char hex[3] = {r[1], r[2], '\0'};
+            char b = (char)strtoul(hex, NULL, 16);
+            if (b != '\0' && b != '/') {
+                *w++ = b;
+                r += 3;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }
 
 hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **ret,
@@ -269,22 +488,61 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     h->svc = svc;
-    h->max_body = cfg->max_body ? cfg->max_body : HPO_HTTP_MAX_BODY;
+    hpo_limits lim;
+    if (cfg->limits)
+        lim = *cfg->limits;
+    else
+        hpo_limits_default(&lim);
+    h->max_body = (size_t)lim.body_bytes;
+    raise_fd_limit((rlim_t)lim.connections + 256);
+    if (getrandom(&h->id_prefix, sizeof h->id_prefix, GRND_NONBLOCK) != sizeof h->id_prefix)
+        h->id_prefix = (uint32_t)hpo_clock_now_ms() ^ (uint32_t)getpid();
+    atomic_init(&h->next_id, 1);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* TLS through libmicrohttpd's GnuTLS: the key and certificate as PEM text */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    bool use_tls = cfg->tls_cert && cfg->tls_key;
+    if (use_tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        freeaddrinfo(ai);
+        free(h);
+        return hpo_error_set(err, HPO_E_INVALID, "tls", "this libmicrohttpd has no TLS support");
+    }
+    if (use_tls)
+        flags |= MHD_USE_TLS;
+    hpo_rc wrc = hpo_header_watch_new(lim.header_timeout_s * 1000, &h->watch, err);
+    if (wrc != HPO_OK) {
+        freeaddrinfo(ai);
+        free(h);
+        return wrc;
+    }
     h->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, h,
                                  MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                  MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 4,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim.idle_timeout_s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.connections,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned)lim.connections_per_ip,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)lim.header_bytes,
                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                                 MHD_OPTION_UNESCAPE_CALLBACK, unescape_url, NULL,
+                                 MHD_OPTION_ARRAY, use_tls ? tls : &tls[2],
                                  MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->daemon) {
+        hpo_header_watch_free(h->watch);
         free(h);
-        return hpo_error_set(err, HPO_E_UNAVAILABLE, "listen", "cannot listen on %s:%u",
-                             cfg->host, (unsigned)cfg->port);
+        return hpo_error_set(err, HPO_E_UNAVAILABLE, "listen", "cannot listen on %s:%u%s",
+                             cfg->host, (unsigned)cfg->port,
+                             use_tls ? " (or the TLS certificate and key are not a valid PEM pair)"
+                                     : "");
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : cfg->port;
@@ -302,5 +560,6 @@ void hpo_http_stop(hpo_http *h)
     if (!h)
         return;
     MHD_stop_daemon(h->daemon);
+    hpo_header_watch_free(h->watch);
     free(h);
 }

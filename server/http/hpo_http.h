@@ -7,15 +7,16 @@
 #include "hpo_error.h"
 #include "hpo_service.h"
 
-#define HPO_HTTP_MAX_BODY (1024 * 1024)
-
 typedef struct hpo_http hpo_http;
 
 typedef struct {
     const char *host;   /* address to bind ("127.0.0.1", "0.0.0.0", "::", a name) */
     uint16_t port;      /* 0 picks a free port: see hpo_http_port */
     unsigned threads;   /* worker threads answering requests */
-    size_t max_body;    /* bytes; larger bodies get 413 */
+    const hpo_limits *limits; /* bodies, connections, headers, idle time (borrowed for the
+                               * call); NULL: hpo_limits_default */
+    const char *tls_cert; /* PEM text of the certificate (chain) and of its key: both set */
+    const char *tls_key;  /* serves HTTPS, both NULL plain HTTP; borrowed for the call */
 } hpo_http_config;
 
 /* Starts serving svc (borrowed; must outlive the daemon). *ret owned: hpo_http_stop. */

@@ -7,27 +7,38 @@
 
 #include "hpo_codec.h"
 
+/* Scopes: reads need `read`, the trial life cycle and workers `worker`, studies' creation and
+ * deletion and tokens `admin`. */
+#define R HPO_SCOPE_READ
+#define W HPO_SCOPE_WORKER
+#define A HPO_SCOPE_ADMIN
 const hpo_route hpo_routes[] = {
-    {"GET", "/healthz", hpo_h_health, false},
-    {"POST", "/api/v1/studies", hpo_h_study_create, false},
-    {"GET", "/api/v1/studies", hpo_h_study_list, false},
-    {"GET", "/api/v1/studies/{study}", hpo_h_study_get, false},
-    {"DELETE", "/api/v1/studies/{study}", hpo_h_study_delete, false},
-    {"POST", "/api/v1/studies/{study}/trials", hpo_h_ask, false},
-    {"GET", "/api/v1/studies/{study}/trials", hpo_h_trial_list, false},
-    {"GET", "/api/v1/studies/{study}/trials/{n}", hpo_h_trial_get, false},
-    {"POST", "/api/v1/studies/{study}/queue", hpo_h_queue, false},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/suggest", hpo_h_suggest, false},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/reports", hpo_h_reports, false},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat, false},
-    {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish, false},
-    {"GET", "/api/v1/studies/{study}/best", hpo_h_best, false},
-    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts", hpo_h_artifact_list, false},
-    {"PUT", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_put, true},
-    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_get, false},
-    {"POST", "/api/v1/workers", hpo_h_worker_register, false},
-    {"GET", "/api/v1/workers", hpo_h_worker_list, false},
+    {"GET", "/healthz", hpo_h_health, HPO_SCOPE_NONE, false},
+    {"POST", "/api/v1/studies", hpo_h_study_create, A, false},
+    {"GET", "/api/v1/studies", hpo_h_study_list, R, false},
+    {"GET", "/api/v1/studies/{study}", hpo_h_study_get, R, false},
+    {"DELETE", "/api/v1/studies/{study}", hpo_h_study_delete, A, false},
+    {"POST", "/api/v1/studies/{study}/trials", hpo_h_ask, W, false},
+    {"GET", "/api/v1/studies/{study}/trials", hpo_h_trial_list, R, false},
+    {"GET", "/api/v1/studies/{study}/trials/{n}", hpo_h_trial_get, R, false},
+    {"POST", "/api/v1/studies/{study}/queue", hpo_h_queue, W, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/suggest", hpo_h_suggest, W, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/reports", hpo_h_reports, W, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat, W, false},
+    {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish, W, false},
+    {"GET", "/api/v1/studies/{study}/best", hpo_h_best, R, false},
+    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts", hpo_h_artifact_list, R, false},
+    {"PUT", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_put, W, true},
+    {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_get, R, false},
+    {"POST", "/api/v1/workers", hpo_h_worker_register, W, false},
+    {"GET", "/api/v1/workers", hpo_h_worker_list, R, false},
+    {"POST", "/api/v1/tokens", hpo_h_token_create, A, false},
+    {"GET", "/api/v1/tokens", hpo_h_token_list, A, false},
+    {"DELETE", "/api/v1/tokens/{id}", hpo_h_token_revoke, A, false},
 };
+#undef R
+#undef W
+#undef A
 const size_t hpo_n_routes = sizeof hpo_routes / sizeof hpo_routes[0];
 
 /* Matches one pattern against a path segment by segment. Segments of the path are borrowed
@@ -116,6 +127,9 @@ int hpo_http_status(hpo_rc rc)
     case HPO_E_TOO_LARGE: return 413;
     case HPO_E_UNAVAILABLE: return 503;
     case HPO_E_NO_WORK: return 204;
+    case HPO_E_UNAUTHENTICATED: return 401;
+    case HPO_E_PERMISSION: return 403;
+    case HPO_E_LIMIT: return 409;
     case HPO_E_NOMEM:
     case HPO_E_INTERNAL: break;
     }
@@ -139,6 +153,14 @@ void hpo_response_json(hpo_response *res, int status, json_t *body)
     json_decref(res->body);
     res->status = status;
     res->body = body;
+}
+
+hpo_rc hpo_request_permits_study(const hpo_request *req, const char *name, hpo_error *err)
+{
+    if (!req->grant || hpo_token_grant_covers(req->grant, name))
+        return HPO_OK;
+    return hpo_error_set(err, HPO_E_PERMISSION, NULL, "the token does not reach study '%s'",
+                         name);
 }
 
 hpo_rc hpo_body_only(const hpo_request *req, const char *const *allowed, hpo_error *err)

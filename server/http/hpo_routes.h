@@ -19,6 +19,7 @@ typedef struct {
     int64_t number;         /* {n} path segment, -1 when absent */
     const char *name;       /* {name} path segment, or NULL */
     json_t *body;           /* parsed JSON body, or NULL when the request had none */
+    const hpo_token_grant *grant; /* what the request's token grants; NULL: authentication off */
     /* routes with raw bodies: the body streamed into a file, its size and SHA-256 */
     const char *upload_path;
     int64_t upload_size;
@@ -43,6 +44,7 @@ typedef struct {
     const char *method;   /* "GET", "POST", "PUT", "DELETE" */
     const char *pattern;  /* OpenAPI path syntax: "/api/v1/studies/{study}/trials/{n}" */
     hpo_handler_fn handler;
+    hpo_scope scope;      /* the token scope it needs (HPO_SCOPE_NONE: open to all) */
     bool raw_body;        /* the body is a file, streamed to disk, not JSON held in memory */
 } hpo_route;
 
@@ -64,6 +66,10 @@ void hpo_response_error(hpo_response *res, const hpo_error *err);
 /* Fills res with status and body (owned by res from now on). */
 void hpo_response_json(hpo_response *res, int status, json_t *body);
 
+/* HPO_OK when the request's token reaches study `name` (always, with authentication off); else
+ * HPO_E_PERMISSION. For handlers whose study is not in the path (create) or that list studies. */
+hpo_rc hpo_request_permits_study(const hpo_request *req, const char *name, hpo_error *err);
+
 /* Body decoding for handlers. Each names the field at fault in err (HPO_E_INVALID). */
 /* Refuses keys of the body outside `allowed` (NULL-terminated). A missing body passes. */
 hpo_rc hpo_body_only(const hpo_request *req, const char *const *allowed, hpo_error *err);
@@ -73,6 +79,20 @@ hpo_rc hpo_body_string(const hpo_request *req, const char *key, bool required, s
 /* A string query argument parsed as an integer in [min, max]; *ret unchanged when absent. */
 hpo_rc hpo_query_int(const hpo_request *req, const char *key, int64_t min, int64_t max,
                      int64_t *ret, hpo_error *err);
+
+/* The body decoders of handlers, shared with the fuzz targets (tests/fuzz). */
+/* POST /studies: fills c (zeroed by the caller; clear it with hpo_study_config_clear, also on
+ * error). */
+hpo_rc hpo_h_study_decode(const hpo_request *req, hpo_study_config *c, bool *load_if_exists,
+                          hpo_error *err);
+/* POST .../reports: {step, value} or {"reports": [{step, value}, ...]}; *ret owned (free). */
+hpo_rc hpo_h_reports_decode(const hpo_request *req, hpo_report **ret, size_t *ret_n,
+                            hpo_error *err);
+/* POST .../finish: fills fin (zeroed by the caller); fin->values points to values (room for
+ * HPO_FINISH_MAX_VALUES), fin->reason into req->body. */
+#define HPO_FINISH_MAX_VALUES 16
+hpo_rc hpo_h_finish_decode(const hpo_request *req, hpo_finish_request *fin, double *values,
+                           hpo_error *err);
 
 /* Handlers: one file per resource. */
 void hpo_h_health(hpo_service *svc, const hpo_request *req, hpo_response *res);
@@ -94,5 +114,8 @@ void hpo_h_artifact_get(hpo_service *svc, const hpo_request *req, hpo_response *
 void hpo_h_artifact_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_worker_register(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_token_create(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_token_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_token_revoke(hpo_service *svc, const hpo_request *req, hpo_response *res);
 
 #endif

@@ -112,11 +112,30 @@ static const char *const v3[] = {
     NULL,
 };
 
+/* v4: API tokens, kept only as the SHA-256 of their text; a token is limited to one study or a
+ * study-name prefix at most. Revoked tokens stay as rows (revoked_at) so a list shows them. */
+static const char *const v4[] = {
+    "CREATE TABLE tokens ("
+    " id bigserial PRIMARY KEY,"
+    " hash text NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$'),"
+    " scope text NOT NULL CHECK (scope IN ('read', 'worker', 'admin')),"
+    " study text,"
+    " study_prefix text,"
+    " name text,"
+    " created_at timestamptz NOT NULL DEFAULT now(),"
+    " expires_at timestamptz,"
+    " last_used_at timestamptz,"
+    " revoked_at timestamptz,"
+    " CHECK (study IS NULL OR study_prefix IS NULL))",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
     {2, v2},
     {3, v3},
+    {4, v4},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -12,74 +12,7 @@
 #include "hpo_codec.h"
 #include "hpo_store.h"
 
-/* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
-#define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
-#define MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
-
-/* ---- values <-> text ---- */
-
-typedef struct {
-    char s[32];
-} numbuf;
-
-/* %.17g round-trips every finite double; float8 reads 'NaN' and '[-]Infinity'. */
-static const char *fmt_double(numbuf *b, double v)
-{
-    if (isnan(v))
-        return "NaN";
-    if (isinf(v))
-        return v > 0 ? "Infinity" : "-Infinity";
-    snprintf(b->s, sizeof b->s, "%.17g", v);
-    return b->s;
-}
-
-static const char *fmt_i64(numbuf *b, int64_t v)
-{
-    snprintf(b->s, sizeof b->s, "%" PRId64, v);
-    return b->s;
-}
-
-/* NULL (SQL NULL) for 0, the "not set" time. */
-static const char *fmt_ms(numbuf *b, int64_t ms)
-{
-    return ms == 0 ? NULL : fmt_i64(b, ms);
-}
-
-static const char *get_text(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-static int64_t get_i64(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-/* PostgreSQL prints float8 in the shortest form that reads back exactly (extra_float_digits 1). */
-static double get_double(PGresult *r, int row, int col)
-{
-    return strtod(PQgetvalue(r, row, col), NULL);
-}
-
-static hpo_rc dup_text(PGresult *r, int row, int col, char **ret)
-{
-    const char *v = get_text(r, row, col);
-    *ret = NULL;
-    if (!v)
-        return HPO_OK;
-    *ret = strdup(v);
-    return *ret ? HPO_OK : HPO_E_NOMEM;
-}
-
-static long affected_rows(PGresult *r)
-{
-    return strtol(PQcmdTuples(r), NULL, 10);
-}
-
-static hpo_rc nomem(hpo_error *err)
-{
-    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-}
+#include "store_internal.h"
 
 /* Compact JSON in insertion order (not hpo_json_dump, which sorts keys: the order of a search
  * space matters). Owned; NULL on OOM. */

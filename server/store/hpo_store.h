@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "hpo_error.h"
 #include "hpo_model.h"
+#include "hpo_token.h"
 
 typedef struct hpo_store hpo_store;
 typedef struct hpo_db hpo_db; /* one connection inside a running transaction (borrowed) */
@@ -107,6 +108,17 @@ hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, si
                             hpo_error *err);
 void hpo_artifacts_free(hpo_artifact *a, size_t n);
 
+/* ---- what the server's limits count (hpo_queries_limits.c) ---- */
+/* The number of studies and whether `name` is one of them, under a lock that serializes study
+ * creation until the transaction ends (so a count then an insert cannot race another server). */
+hpo_rc hpo_db_study_count(hpo_db *db, const char *name, int64_t *ret_n, bool *ret_exists,
+                          hpo_error *err);
+/* Bytes of the artifacts of a trial, of its study and of all studies, leaving out the trial's
+ * artifact `name` (the one an upload would replace). */
+hpo_rc hpo_db_artifact_usage(hpo_db *db, int64_t trial_id, const char *name,
+                             int64_t *ret_trial, int64_t *ret_study, int64_t *ret_total,
+                             hpo_error *err);
+
 /* ---- workers ---- */
 typedef struct {
     char *id, *host, *info; /* owned; info: JSON object text */
@@ -131,5 +143,29 @@ void hpo_running_rows_free(hpo_running_row *r, size_t n);
  * heartbeat grace at now_ms. *ret owned: free each name and the array. */
 hpo_rc hpo_db_stale_studies(hpo_db *db, int64_t now_ms, char ***ret, size_t *ret_n,
                             hpo_error *err);
+
+/* ---- API tokens: only their SHA-256 is stored ---- */
+typedef struct {
+    hpo_token_grant grant; /* id, scope, study or prefix, expiry */
+    char hash[HPO_TOKEN_HASH_HEX];
+    char *name;            /* owned; NULL when none */
+    int64_t created_ms, last_used_ms, revoked_ms; /* 0: not set */
+} hpo_token_row;
+/* Inserts a token (hash, grant without id, name); sets grant.id and created_ms. */
+hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_row *t, hpo_error *err);
+/* Every token ordered by id; usable_only: neither revoked nor expired. *ret owned:
+ * hpo_token_rows_free. */
+hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_row **ret, size_t *ret_n,
+                         hpo_error *err);
+/* The usable token with that hash; HPO_E_NOT_FOUND when none. *ret owned:
+ * clear with hpo_token_row_clear. */
+hpo_rc hpo_db_token_by_hash(hpo_db *db, const char *hash, hpo_token_row *ret, hpo_error *err);
+/* Marks a token revoked (again is fine). HPO_E_NOT_FOUND when there is no such id. */
+hpo_rc hpo_db_token_revoke(hpo_db *db, int64_t id, hpo_error *err);
+/* Records last-use times: ids[i] was last used at ms[i] (a later time already stored stays). */
+hpo_rc hpo_db_tokens_touch(hpo_db *db, const int64_t *ids, const int64_t *ms, size_t n,
+                           hpo_error *err);
+void hpo_token_row_clear(hpo_token_row *t);
+void hpo_token_rows_free(hpo_token_row *t, size_t n);
 
 #endif

@@ -11,6 +11,7 @@
  *   {"workers":N,"trials":T,"seconds":...,"trials_per_s":...,"requests_per_s":...,
  *    "ask_p50_ms":...,"ask_p99_ms":...}
  * where trials is the number of trials actually finished. Exits 1 on any unexpected answer.
+ * The token in HPO_TOKEN, when set, goes with every request.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -269,6 +270,11 @@ int main(int argc, char **argv)
             return 1;
         w->headers = curl_slist_append(NULL, "Content-Type: application/json");
         w->headers = curl_slist_append(w->headers, "Expect:");
+        if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) { /* the server's token, if it wants one */
+            char auth[256];
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
+            w->headers = curl_slist_append(w->headers, auth);
+        }
         curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
         curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &w->body);

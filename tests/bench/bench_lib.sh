@@ -85,11 +85,34 @@ bl_start_pg() {
     export PG_VERSION
 }
 
+# bl_token FILE SCOPE [ARGS...]: a new token (hpo-server token create --scope SCOPE ARGS...) into the
+# 0600 file FILE, from hpo-server's stdout straight to the file: never on a command line.
+bl_token() {
+    local file=$1 out
+    shift
+    out=$("$BUILD/server/hpo-server" token create --db "$HPO_DB" --scope "$@") \
+        || bl_die "hpo-server token create --scope $1 failed"
+    (umask 077 && printf '%s\n' "${out%%$'\n'*}" >"$file")
+}
+
+# The benches' admin token (auth is on), made before the server starts: $TMP/admin.token, and
+# $TMP/admin.header for curl (CURL_AUTH=(-H @FILE)); exported as HPO_TOKEN for the bench clients
+# (bench_client, bench_tpe_http, worker_probe, the Python scripts), which read the environment.
+bl_admin_token() {
+    bl_token "$TMP/admin.token" admin --name bench
+    (umask 077 && printf 'Authorization: Bearer %s\n' "$(head -n1 "$TMP/admin.token")" >"$TMP/admin.header")
+    HPO_TOKEN=$(head -n1 "$TMP/admin.token")
+    export HPO_TOKEN
+    unset HPO_TOKEN_FILE # the clients refuse a token and a token file together
+    CURL_AUTH=(-H "@$TMP/admin.header")
+}
+
 # Starts hpo-server (--threads 4) on a free loopback port, its artifacts in $TMP/artifacts (removed
-# with $TMP on exit, never ./hpo-artifacts); sets URL.
+# with $TMP on exit, never ./hpo-artifacts), after bl_admin_token; sets URL.
 bl_start_server() {
     local server=$BUILD/server/hpo-server line
     [[ -x "$server" ]] || bl_die "no $server"
+    bl_admin_token
     bl_log "starting hpo-server"
     mkdir -p "$TMP/artifacts"
     "$server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 --artifact-dir "$TMP/artifacts" \

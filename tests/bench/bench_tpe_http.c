@@ -12,7 +12,7 @@
  *       T threads of ask -> evaluate P (+ sleep MS) -> finish complete until 409 study_complete;
  *       then reads every trial back and prints {"trials":n,"distinct":d,"duplicates":n-d,
  *       "best":...,"seconds":...}. Two trials are duplicates when all their params are equal.
- * Exits 1 on any unexpected answer.
+ * Exits 1 on any unexpected answer. The token in HPO_TOKEN, when set, goes with every request.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -83,6 +83,11 @@ static void client_init(client *c, int id)
     }
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
     c->headers = curl_slist_append(c->headers, "Expect:");
+    if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) { /* the server's token, if it wants one */
+        char auth[256];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
+        c->headers = curl_slist_append(c->headers, auth);
+    }
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);

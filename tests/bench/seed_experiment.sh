@@ -109,6 +109,15 @@ psql "$PG_CONN" -qX -v ON_ERROR_STOP=1 -c 'CREATE DATABASE hpo' >&2
 PG_VERSION=$(psql "$PG_CONN" -qAtX -c 'SHOW server_version')
 HPO_DB="host=$TMP/pg port=$PG_PORT user=postgres dbname=hpo"
 
+# Auth is on: an admin token from hpo-server's stdout into a 0600 file (never on a command line),
+# exported as HPO_TOKEN for seed_hpo.py.
+TOKEN_OUT=$("$SERVER" token create --db "$HPO_DB" --scope admin --name seed-experiment) \
+    || die "hpo-server token create failed"
+(umask 077 && printf '%s\n' "${TOKEN_OUT%%$'\n'*}" >"$TMP/admin.token")
+HPO_TOKEN=$(head -n1 "$TMP/admin.token")
+export HPO_TOKEN
+unset TOKEN_OUT HPO_TOKEN_FILE
+
 log "starting hpo-server"
 "$SERVER" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 2 --artifact-dir "$TMP/artifacts" >"$TMP/server.out" 2>"$TMP/server.log" &
 SERVER_PID=$!

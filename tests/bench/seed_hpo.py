@@ -10,9 +10,11 @@
 # with resource.from > 0 resumes from that checkpoint and trains epochs from+1..; at 20 epochs it
 # finishes complete with the last accuracy; 204 -> wait Retry-After; 409 study_complete -> done.
 # Prints one JSON line per run: best value (GET /best), epochs trained, wall seconds, counts, and
-# "anomalies" (answers that contradict the API; empty when all is well).
+# "anomalies" (answers that contradict the API; empty when all is well). The token: env HPO_TOKEN, or
+# the first line of the file HPO_TOKEN_FILE.
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -28,16 +30,29 @@ PRUNERS = {
 }
 
 
+def token():
+    """The bearer token from the environment (None: none), as the hpo clients read it."""
+    tok, path = os.environ.get("HPO_TOKEN") or None, os.environ.get("HPO_TOKEN_FILE") or None
+    if tok and path:
+        sys.exit("seed_hpo.py: HPO_TOKEN and HPO_TOKEN_FILE are both set: set one of them")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            tok = f.readline()
+    return tok.strip() if tok else None
+
+
 class Http:
     def __init__(self, base):
         self.base = base.rstrip("/") + "/api/v1"
         self.requests = 0
         self.seconds = 0.0  # time spent in HTTP calls
+        tok = token()
+        self.auth = {"Authorization": "Bearer " + tok} if tok else {}
 
     def call(self, method, path, body=None):
         """Returns (status, headers, parsed JSON or None)."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=self.auth)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         self.requests += 1

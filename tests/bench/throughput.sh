@@ -49,7 +49,7 @@ bl_start_server
 create_study() { # NAME MAX_TRIALS
     local body code
     body=$(printf '{"name":"%s","direction":"minimize","sampler":{"type":"random"},"pruner":{"type":"median"},"max_trials":%d,"search_space":{"x0":{"type":"float","low":-5,"high":5},"x1":{"type":"float","low":-5,"high":5},"x2":{"type":"float","low":-5,"high":5},"x3":{"type":"float","low":-5,"high":5}}}' "$1" "$2")
-    code=$(curl -sS -o "$TMP/create.json" -w '%{http_code}' -X POST "$URL/api/v1/studies" \
+    code=$(curl -sS "${CURL_AUTH[@]}" -o "$TMP/create.json" -w '%{http_code}' -X POST "$URL/api/v1/studies" \
         -H 'Content-Type: application/json' -d "$body")
     [[ "$code" == 201 ]] || { cat "$TMP/create.json" >&2; die "creating study $1 answered $code"; }
 }
@@ -58,13 +58,15 @@ create_study() { # NAME MAX_TRIALS
 # intermediate values stored over all its trials.
 study_counts() { # NAME
     "$PY" - "$URL" "$1" <<'PYEOF'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 url, name = sys.argv[1:3]
-s = json.load(urllib.request.urlopen(f"{url}/api/v1/studies/{name}"))
+auth = {"Authorization": "Bearer " + os.environ["HPO_TOKEN"]}  # bl_admin_token's
+get = lambda u: json.load(urllib.request.urlopen(urllib.request.Request(u, headers=auth)))
+s = get(f"{url}/api/v1/studies/{name}")
 reports, after = 0, None
 while True:
     q = f"{url}/api/v1/studies/{name}/trials?limit=1000" + (f"&after={after}" if after is not None else "")
-    page = json.load(urllib.request.urlopen(q))
+    page = get(q)
     reports += sum(len(t["intermediate_values"]) for t in page["trials"])
     after = page.get("next_after")
     if after is None or not page["trials"]:

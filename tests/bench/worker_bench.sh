@@ -52,9 +52,12 @@ bl_start_pg
 PG_DATA=$TMP/pg/data
 
 # hpo-server as bl_start_server starts it, but with its artifacts (the worker uploads every
-# trial's log) in the temporary directory rather than ./hpo-artifacts.
+# trial's log) in the temporary directory rather than ./hpo-artifacts. The admin token is this
+# script's and worker_probe rest's (HPO_TOKEN), the worker token the workers' (--token-file).
 start_server() {
     local line
+    bl_admin_token
+    bl_token "$TMP/worker.token" worker --name bench-workers
     mkdir -p "$TMP/artifacts"
     bl_log "starting hpo-server"
     "$BUILD/server/hpo-server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 \
@@ -78,7 +81,7 @@ API=$URL/api/v1/studies
 # POST $2 to $API$1; dies unless the status is one of $3 (e.g. "201" or "200|201"). Body in $TMP/api.json.
 api_post() {
     local code
-    code=$(curl -sS -o "$TMP/api.json" -w '%{http_code}' -X POST "$API$1" \
+    code=$(curl -sS "${CURL_AUTH[@]}" -o "$TMP/api.json" -w '%{http_code}' -X POST "$API$1" \
         -H 'Content-Type: application/json' -d "$2")
     [[ "$code" =~ ^($3)$ ]] || { cat "$TMP/api.json" >&2; bl_die "POST $1 answered $code"; }
     echo "$code"
@@ -107,7 +110,8 @@ run_worker() {
     local tag=$1
     shift
     bl_child "$TMP/$tag.out" /usr/bin/time -f '%U %S %M' -o "$TMP/$tag.time" \
-        "$WORKER" --server "$URL" --gpus none --log-level warn --work-dir "$TMP/work-$tag" "$@" \
+        "$WORKER" --server "$URL" --token-file "$TMP/worker.token" --gpus none --log-level warn \
+        --work-dir "$TMP/work-$tag" "$@" \
         2>"$TMP/$tag.log" || { cat "$TMP/$tag.log" >&2; bl_die "hpo-worker ($tag) failed"; }
 }
 
@@ -127,11 +131,11 @@ PYEOF
 bl_log "idle: hpo-worker --parallel 4 on a grid study whose only point is running"
 api_post "" '{"name":"idle","sampler":{"type":"grid"},"search_space":{"x":{"type":"categorical","choices":[0]}}}' 201 >/dev/null
 api_post /idle/trials '{"worker":"holder"}' 201 >/dev/null
-code=$(curl -sS -D "$TMP/idle.hdr" -o /dev/null -w '%{http_code}' -X POST "$API/idle/trials" \
+code=$(curl -sS "${CURL_AUTH[@]}" -D "$TMP/idle.hdr" -o /dev/null -w '%{http_code}' -X POST "$API/idle/trials" \
     -H 'Content-Type: application/json' -d '{}')
 [[ "$code" == 204 ]] || bl_die "a second ask on the idle study answered $code, not 204"
 RETRY_AFTER=$(awk -F': *' 'tolower($1) == "retry-after" {print $2 + 0}' "$TMP/idle.hdr")
-setsid "$WORKER" --server "$URL" --study idle --gpus none --parallel 4 --log-level warn \
+setsid "$WORKER" --server "$URL" --token-file "$TMP/worker.token" --study idle --gpus none --parallel 4 --log-level warn \
     --work-dir "$TMP/work-idle" -- "$STAMP" "$TMP/idle.stamps" >"$TMP/idle.out" 2>"$TMP/idle.log" &
 CHILD_PID=$!
 WPID=$CHILD_PID
@@ -168,7 +172,7 @@ create_study ask "$ASK_TRIALS"
 t0=$(date +%s.%N)
 run_worker ask --study ask --parallel 1 -- "$STAMP" "$TMP/ask.stamps"
 t1=$(date +%s.%N)
-curl -sS "$API/ask/trials?limit=1000" >"$TMP/ask.trials.json"
+curl -sS "${CURL_AUTH[@]}" "$API/ask/trials?limit=1000" >"$TMP/ask.trials.json"
 put ask "$("$PY" - "$TMP/ask.trials.json" "$TMP/ask.stamps" "$t0" "$t1" <<'PYEOF'
 import calendar, json, sys, time
 trials = json.load(open(sys.argv[1]))["trials"]
@@ -211,7 +215,7 @@ PYEOF
 # --- 4. reports per second ---------------------------------------------------------------------
 # The stored intermediate values of STUDY's trial N, and its state and datetimes, as JSON.
 trial_check() { # STUDY N
-    curl -sS "$API/$1/trials/$2" | "$PY" -c '
+    curl -sS "${CURL_AUTH[@]}" "$API/$1/trials/$2" | "$PY" -c '
 import json, sys
 t = json.load(sys.stdin)
 steps = sorted(iv["step"] for iv in t["intermediate_values"])

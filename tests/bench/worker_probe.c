@@ -89,6 +89,12 @@ static void http_init(void)
         die("curl init failed");
     g_headers = curl_slist_append(NULL, "Content-Type: application/json");
     g_headers = curl_slist_append(g_headers, "Expect:");
+    /* the token: the worker's (it passes HPO_TOKEN to its commands) or the bench script's */
+    if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) {
+        char auth[256];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
+        g_headers = curl_slist_append(g_headers, auth);
+    }
     curl_easy_setopt(g_curl, CURLOPT_HTTPHEADER, g_headers);
     curl_easy_setopt(g_curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(g_curl, CURLOPT_WRITEDATA, &g_body);

@@ -1,10 +1,12 @@
 /* test_cli_e2e: the real `hpo` binary (path in HPO_CLI_BIN) against the real hpo-server: studies,
- * enqueue/ask/report/tell, trials and best, export, workers, and the exit codes of errors. */
+ * enqueue/ask/report/tell, trials and best, export, workers, the exit codes of errors, and tokens
+ * (auth is on: hpo gets the harness's admin token in HPO_TOKEN unless a test says else). */
 #include <check.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include "e2e_server.h"
 
 static e2e_server srv;
+static pid_t tls_pid;      /* an https hpo-server a test started, stopped by the teardown */
+static char tls_dir[64];   /* its certificate and key */
 
 static void setup(void)
 {
@@ -21,6 +25,17 @@ static void setup(void)
 
 static void teardown(void)
 {
+    if (tls_pid > 0) {
+        kill(tls_pid, SIGTERM);
+        waitpid(tls_pid, NULL, 0);
+        tls_pid = 0;
+    }
+    if (tls_dir[0]) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tls_dir);
+        ck_assert_int_eq(system(cmd), 0);
+        tls_dir[0] = '\0';
+    }
     e2e_destroy(&srv);
 }
 
@@ -47,8 +62,10 @@ static void append(char **buf, size_t *len, const char *p, size_t n)
     *buf = d;
 }
 
-/* Runs hpo with argv (NULL-terminated); with_server: "--server BASE" first. */
-static result run_argv(bool with_server, const char *const *args)
+/* Runs hpo with argv (NULL-terminated); with_server: "--server BASE" first. Its environment has
+ * no HPO_TOKEN, HPO_TOKEN_FILE or HPO_CACERT but the NAME, VALUE pairs of env (NULL-terminated),
+ * or HPO_TOKEN = the harness's admin token when env is NULL. */
+static result run_argv_env(bool with_server, const char *const *env, const char *const *args)
 {
     const char *bin = getenv("HPO_CLI_BIN");
     ck_assert_msg(bin != NULL, "HPO_CLI_BIN is not set");
@@ -77,6 +94,13 @@ static result run_argv(bool with_server, const char *const *args)
         close(err[0]);
         close(err[1]);
         unsetenv("HPO_SERVER");
+        unsetenv("HPO_TOKEN");
+        unsetenv("HPO_TOKEN_FILE");
+        unsetenv("HPO_CACERT");
+        if (!env)
+            setenv("HPO_TOKEN", srv.token, 1);
+        for (size_t i = 0; env && env[i]; i += 2)
+            setenv(env[i], env[i + 1], 1);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
@@ -112,8 +136,12 @@ static result run_argv(bool with_server, const char *const *args)
     return r;
 }
 
-#define HPO(...) run_argv(true, (const char *const[]){__VA_ARGS__, NULL})
-#define HPO_BARE(...) run_argv(false, (const char *const[]){__VA_ARGS__, NULL})
+#define HPO(...) run_argv_env(true, NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define HPO_BARE(...) run_argv_env(false, NULL, (const char *const[]){__VA_ARGS__, NULL})
+/* With the environment env: {NAME, VALUE, ..., NULL} ({NULL}: no token at all). */
+#define HPO_ENV(env, ...) run_argv_env(true, (env), (const char *const[]){__VA_ARGS__, NULL})
+#define NO_TOKEN ((const char *const[]){NULL})
+#define TOKEN_ENV(t) ((const char *const[]){"HPO_TOKEN", (t), NULL})
 
 /* Asserts the exit code, showing both outputs when it differs. */
 #define expect_code(r, want)                                                               \
@@ -587,6 +615,290 @@ START_TEST(errors_and_help)
 }
 END_TEST
 
+/* ---- tokens ---- */
+
+/* The first line of text (a created token), malloc'd. */
+static char *first_line(const char *text)
+{
+    return strndup(text, strcspn(text, "\n"));
+}
+
+static bool is_token(const char *t)
+{
+    return strncmp(t, "hpo_", 4) == 0 && strlen(t) == 47 &&
+           strspn(t + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43;
+}
+
+START_TEST(tokens_create_list_revoke)
+{
+    create_ok("exp-1", NULL, NULL);
+    result r = HPO("token", "create", "--scope", "worker", "--study-prefix", "exp-", "--name",
+                   "ci runner", "--expires-in", "3600");
+    expect_code(r, 0);
+    char *tok = first_line(r.out);
+    ck_assert_msg(is_token(tok), "first line is not a token: %s", r.out);
+    expect_has(r.out, "\nscope    worker\n");
+    expect_has(r.out, "\nstudy    exp-*\n");
+    expect_has(r.out, "\nname     ci runner\n");
+    ck_assert_msg(!strstr(r.out, "expires  never"), "%s", r.out);
+    expect_has(r.err, "only this once");
+    result_free(&r);
+
+    /* the new token: reads and asks within its prefix, cannot make studies */
+    r = HPO_ENV(TOKEN_ENV(tok), "study", "show", "exp-1");
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO_ENV(TOKEN_ENV(tok), "ask", "exp-1", "--no-wait");
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO_ENV(TOKEN_ENV(tok), "study", "create", "exp-2");
+    expect_code(r, 8);
+    expect_has(r.err, "hpo: permission_denied: ");
+    result_free(&r);
+
+    /* the list: facts, never a token's text */
+    r = HPO("token", "list");
+    expect_code(r, 0);
+    expect_has(r.out, "id  scope   study  name       created");
+    expect_has(r.out, "worker  exp-*  ci runner");
+    ck_assert_msg(!strstr(r.out, tok), "the list shows the token:\n%s", r.out);
+    ck_assert_msg(!strstr(r.out, srv.token), "the list shows the admin token:\n%s", r.out);
+    result_free(&r);
+    r = HPO("token", "list", "--json");
+    expect_code(r, 0);
+    json_t *list = parse(r.out);
+    long long id = -1;
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t)
+        if (json_is_string(json_object_get(t, "name")) &&
+            strcmp(json_string_value(json_object_get(t, "name")), "ci runner") == 0)
+            id = json_integer_value(json_object_get(t, "id"));
+    ck_assert_int_ge(id, 0);
+    json_decref(list);
+    result_free(&r);
+
+    /* revoked: refused from then on */
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", id);
+    r = HPO("token", "revoke", ids);
+    expect_code(r, 0);
+    expect_has(r.out, "revoked");
+    result_free(&r);
+    r = HPO_ENV(TOKEN_ENV(tok), "study", "show", "exp-1");
+    expect_code(r, 8);
+    expect_has(r.err, "hpo: unauthenticated: ");
+    ck_assert_msg(!strstr(r.err, tok), "the token is in the message: %s", r.err);
+    result_free(&r);
+    r = HPO("token", "list", "--json");
+    expect_code(r, 0);
+    list = parse(r.out);
+    json_array_foreach(list, i, t)
+        if (json_integer_value(json_object_get(t, "id")) == id)
+            ck_assert(json_is_true(json_object_get(t, "revoked")));
+    json_decref(list);
+    result_free(&r);
+    r = HPO("token", "revoke", "999999");
+    expect_code(r, 2);
+    result_free(&r);
+
+    /* --json gives the whole answer, the text included */
+    r = HPO("token", "create", "--scope", "read", "--json");
+    expect_code(r, 0);
+    json_t *j = parse(r.out);
+    ck_assert(is_token(json_string_value(json_object_get(j, "token"))));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "scope")), "read");
+    ck_assert(json_is_null(json_object_get(j, "datetime_expires")));
+    json_decref(j);
+    result_free(&r);
+
+    /* only an admin makes tokens; bad lines never reach the server */
+    r = HPO_ENV(TOKEN_ENV(tok), "token", "list");
+    expect_code(r, 8);
+    result_free(&r);
+    static const char *const bad[][8] = {
+        {"token", "create"},
+        {"token", "create", "--scope", "root"},
+        {"token", "create", "--scope", "read", "--study", "a", "--study-prefix", "b"},
+        {"token", "create", "--scope", "read", "--expires-in", "0"},
+        {"token", "revoke", "x"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        const char *args[9] = {0};
+        memcpy(args, bad[k], sizeof bad[k]);
+        r = run_argv_env(true, NULL, args);
+        expect_code(r, 1);
+        result_free(&r);
+    }
+    free(tok);
+}
+END_TEST
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/hpo-cli-token-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+START_TEST(token_sources)
+{
+    create_ok("s", NULL, NULL);
+    char read[64], line[128];
+    e2e_make_token(&srv, read, "read", NULL);
+    snprintf(line, sizeof line, "\t%s  \r\n", read);
+    char *file = write_temp(line);
+
+    /* no token: unauthenticated, and the message says why */
+    result r = HPO_ENV(NO_TOKEN, "study", "list");
+    expect_code(r, 8);
+    expect_has(r.err, "hpo: unauthenticated: ");
+    expect_has(r.err, "no token was given");
+    result_free(&r);
+    /* a token nobody made */
+    static const char *bogus = "hpo_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+    r = HPO_ENV(TOKEN_ENV(bogus), "study", "list");
+    expect_code(r, 8);
+    ck_assert_msg(!strstr(r.err, bogus), "the token is in the message: %s", r.err);
+    result_free(&r);
+
+    /* every source of the token works; a flag beats the environment */
+    r = HPO_ENV(NO_TOKEN, "--token", read, "study", "list");
+    expect_code(r, 0);
+    expect_has(r.out, "s");
+    result_free(&r);
+    r = HPO_ENV(NO_TOKEN, "study", "list", "--token-file", file);
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO_ENV(((const char *const[]){"HPO_TOKEN_FILE", file, NULL}), "study", "list");
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO_ENV(TOKEN_ENV(bogus), "--token-file", file, "study", "list");
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO_ENV(((const char *const[]){"HPO_TOKEN_FILE", "/nonexistent", NULL}), "--token",
+                read, "study", "list");
+    expect_code(r, 0);
+    result_free(&r);
+
+    /* a read token cannot ask, and no trial is made */
+    r = HPO_ENV(NO_TOKEN, "--token-file", file, "ask", "s", "--no-wait");
+    expect_code(r, 8);
+    expect_has(r.err, "hpo: permission_denied: ");
+    result_free(&r);
+    r = HPO("trials", "s", "--json");
+    expect_code(r, 0);
+    json_t *j = parse(r.out);
+    ck_assert_uint_eq(json_array_size(j), 0);
+    json_decref(j);
+    result_free(&r);
+
+    /* a token and a token file together are refused; so is a file that is not there */
+    r = HPO_ENV(NO_TOKEN, "--token", read, "--token-file", file, "study", "list");
+    expect_code(r, 1);
+    expect_has(r.err, "--token and --token-file together");
+    result_free(&r);
+    r = HPO_ENV(((const char *const[]){"HPO_TOKEN", read, "HPO_TOKEN_FILE", file, NULL}), "study",
+                "list");
+    expect_code(r, 1);
+    expect_has(r.err, "HPO_TOKEN and HPO_TOKEN_FILE are both set");
+    result_free(&r);
+    r = HPO_ENV(NO_TOKEN, "--token-file", "/nonexistent/token", "study", "list");
+    expect_code(r, 1);
+    expect_has(r.err, "/nonexistent/token");
+    result_free(&r);
+
+    /* the help tells about all of it */
+    r = HPO_BARE("--help");
+    expect_has(r.out, "--token-file F");
+    expect_has(r.out, "--cacert F");
+    expect_has(r.out, "  8  not allowed");
+    expect_has(r.out, "  token create");
+    result_free(&r);
+    r = HPO_BARE("help", "token", "create");
+    expect_code(r, 0);
+    expect_has(r.out, "--study-prefix P");
+    result_free(&r);
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+/* Starts hpo-server on srv's database over https with a new self-signed certificate that names
+ * DNS:localhost only (its own CA: ret_cert); returns the port. */
+static int start_tls_server(char *ret_cert, size_t cap)
+{
+    snprintf(tls_dir, sizeof tls_dir, "/tmp/hpo-cli-tls-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tls_dir));
+    char key[128], cmd[512];
+    snprintf(ret_cert, cap, "%s/cert.pem", tls_dir);
+    snprintf(key, sizeof key, "%s/key.pem", tls_dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout '%s' -out '%s' "
+             ">/dev/null 2>&1", key, ret_cert);
+    ck_assert_msg(system(cmd) == 0, "openssl could not make a test certificate");
+    int out[2];
+    ck_assert_int_eq(pipe(out), 0);
+    tls_pid = fork();
+    ck_assert_int_ge(tls_pid, 0);
+    if (tls_pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        const char *bin = getenv("HPO_SERVER_BIN");
+        execl(bin, bin, "--db", srv.db, "--listen", "127.0.0.1:0", "--log-level", "error",
+              "--tls-cert", ret_cert, "--tls-key", key, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[256] = "";
+    ck_assert_msg(fgets(line, sizeof line, f) != NULL, "the https hpo-server did not start");
+    fclose(f);
+    int port = 0;
+    ck_assert_msg(sscanf(line, "listening on 127.0.0.1:%d", &port) == 1, "unexpected: %s", line);
+    return port;
+}
+
+START_TEST(https_is_verified)
+{
+    create_ok("s", NULL, NULL);
+    e2e_stop(&srv, SIGTERM); /* one server on the database at a time */
+    char cert[128], by_name[64], by_ip[64];
+    int port = start_tls_server(cert, sizeof cert);
+    snprintf(by_name, sizeof by_name, "https://localhost:%d", port);
+    snprintf(by_ip, sizeof by_ip, "https://127.0.0.1:%d", port);
+
+    /* trusted through --cacert or HPO_CACERT, the token going along */
+    result r = HPO_BARE("--server", by_name, "--cacert", cert, "study", "list");
+    expect_code(r, 0);
+    expect_has(r.out, "s");
+    result_free(&r);
+    r = run_argv_env(false, ((const char *const[]){"HPO_TOKEN", srv.token, "HPO_CACERT", cert,
+                                                   NULL}),
+                     ((const char *const[]){"--server", by_name, "study", "list", NULL}));
+    expect_code(r, 0);
+    result_free(&r);
+    /* not trusted: the system's CAs do not know it, and no retry makes it so */
+    r = HPO_BARE("--server", by_name, "--retries", "3", "study", "list");
+    expect_code(r, 5);
+    expect_has(r.err, "certificate");
+    result_free(&r);
+    /* trusted, but not for this host name */
+    r = HPO_BARE("--server", by_ip, "--cacert", cert, "study", "list");
+    expect_code(r, 5);
+    result_free(&r);
+    r = HPO_BARE("--server", by_name, "--cacert", "/nonexistent/ca.pem", "study", "list");
+    expect_code(r, 1);
+    expect_has(r.err, "/nonexistent/ca.pem");
+    result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -599,6 +911,9 @@ int main(void)
     tcase_add_test(tc, export_csv_json);
     tcase_add_test(tc, workers);
     tcase_add_test(tc, errors_and_help);
+    tcase_add_test(tc, tokens_create_list_revoke);
+    tcase_add_test(tc, token_sources);
+    tcase_add_test(tc, https_is_verified);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -9,7 +9,7 @@ e2e_server ct_srv;
 void ct_setup(void)
 {
     memset(&ct_srv, 0, sizeof ct_srv);
-    e2e_start(&ct_srv);
+    e2e_start(&ct_srv); /* auth on: it makes an admin token first (ct_srv.token) */
 }
 
 void ct_teardown(void)
@@ -19,9 +19,14 @@ void ct_teardown(void)
 
 hpo_client *ct_client(int max_retries)
 {
+    return ct_client_as(ct_srv.token, max_retries);
+}
+
+hpo_client *ct_client_as(const char *token, int max_retries)
+{
     hpo_client_options o = {.server = ct_srv.base, .worker = "test-worker",
                             .max_retries = max_retries, .backoff_initial_ms = 20,
-                            .backoff_max_ms = 200};
+                            .backoff_max_ms = 200, .token = token};
     hpo_client *c = NULL;
     hpo_error err;
     hpo_rc rc = hpo_client_new(&o, &c, &err);

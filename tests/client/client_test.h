@@ -9,8 +9,11 @@
 
 extern e2e_server ct_srv;
 
-/* A client on ct_srv (max_retries as in hpo_client_options: 0 = default 8, -1 = none). */
+/* A client on ct_srv with its admin token (max_retries as in hpo_client_options: 0 = default 8,
+ * -1 = none). */
 hpo_client *ct_client(int max_retries);
+/* The same with another token (NULL: none). */
+hpo_client *ct_client_as(const char *token, int max_retries);
 /* Creates a study from JSON text; fails the test on error. */
 void ct_create(hpo_client *c, const char *config);
 /* Asserts rc == want, naming the error the call gave. */

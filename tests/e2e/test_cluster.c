@@ -82,6 +82,10 @@ static long raw(const char *method, const char *path, const char *data, size_t l
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, ret);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", srv.token);
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (data) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
@@ -93,6 +97,7 @@ static long raw(const char *method, const char *path, const char *data, size_t l
     long status;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     return status;
 }
 

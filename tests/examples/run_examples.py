@@ -1,6 +1,7 @@
 # tests/examples/run_examples.py: runs worker/examples/ against a real hpo-server on a fresh
 # database (HPO_SERVER_BIN, HPO_WORKER_BIN, HPO_EXAMPLE_C_BIN, HPO_TEST_PG), then drops it.
-"""The examples, each end to end with few trials and epochs:
+"""The examples, each end to end with few trials and epochs, with auth on (the examples get the
+server's admin token as HPO_TOKEN; hpo-worker a worker token for its study, in a file):
 
 - seed_pytorch/train.py under `hpo-worker --parallel 2` (4 trials x 3 epochs): every trial
   finished (complete or pruned), each with a `log` and a loadable `model.pt` artifact;
@@ -52,11 +53,15 @@ def env_bin(name, what):
     return v
 
 
+def auth():
+    return {"Authorization": "Bearer " + SERVER.token}
+
+
 def api(method, path, body=None):
-    """(status, parsed JSON or None) of a request to the test server."""
+    """(status, parsed JSON or None) of a request to the test server, as its admin."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(URL + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **auth()})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             raw = r.read()
@@ -70,9 +75,26 @@ def name(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
 
 
-def run(cmd, timeout, env=None):
-    """Runs cmd; returns (rc, combined output). A timeout is a test failure, not a hang."""
-    e = dict(os.environ)
+def download(path):
+    """The bytes of GET path (an artifact), as the admin."""
+    req = urllib.request.Request(URL + path, headers=auth())
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read()
+
+
+def token_file(scope, *args):
+    """A 0600 file holding a new token of this scope (hpo-server token create ARGS...)."""
+    path = os.path.join(SERVER.secrets, "%s-%s.token" % (scope, uuid.uuid4().hex[:8]))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(SERVER.create_token(scope, *args) + "\n")
+    return path
+
+
+def run(cmd, timeout, env=None, drop=()):
+    """Runs cmd; returns (rc, combined output). A timeout is a test failure, not a hang. env is
+    added to this process's environment, the names in drop removed from it."""
+    e = {k: v for k, v in os.environ.items() if k not in drop}
     e.update(env or {})
     try:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -134,9 +156,12 @@ class TestSeedPytorch(TorchRequired):
                        "interval_steps": 1},
             "search_space": space, "max_trials": 4, "heartbeat_grace": 60})
         self.assertEqual(status, 201, body)
-        rc, out = run([os.environ["HPO_WORKER_BIN"], "--server", URL, "--study", study,
-                       "--parallel", "2", "--gpus", "none", "--heartbeat-s", "1", "--",
-                       PYTHON, TRAIN, "--epochs", "3"], 300)
+        # a worker token for this study only, from a file: what a GPU host gets
+        tok = token_file("worker", "--study", study, "--name", "examples worker")
+        rc, out = run([os.environ["HPO_WORKER_BIN"], "--server", URL, "--token-file", tok,
+                       "--study", study, "--parallel", "2", "--gpus", "none",
+                       "--heartbeat-s", "1", "--", PYTHON, TRAIN, "--epochs", "3"], 300,
+                      drop=("HPO_TOKEN",))
         self.assertEqual(rc, 0, out)
         self.assert_study_done(study, 4, out)
         models = 0
@@ -152,9 +177,8 @@ class TestSeedPytorch(TorchRequired):
             if "model.pt" in names:
                 models += 1
             # the log holds the report lines the worker read
-            with urllib.request.urlopen("%s/api/v1/studies/%s/trials/%d/artifacts/log" % (
-                    URL, study, t["number"]), timeout=30) as r:
-                log = r.read().decode("utf-8", "replace")
+            log = download("/api/v1/studies/%s/trials/%d/artifacts/log" % (
+                study, t["number"])).decode("utf-8", "replace")
             self.assertIn("hpo: step=0 value=", log)
             if t["state"] == "complete":
                 self.assertIn("hpo: value=", log)
@@ -167,8 +191,9 @@ class TestSeedPytorch(TorchRequired):
         tmp = tempfile.mkdtemp(prefix="hpo-ex-model-")
         try:
             path = os.path.join(tmp, "model.pt")
-            urllib.request.urlretrieve("%s/api/v1/studies/%s/trials/%d/artifacts/model.pt" % (
-                URL, study, best["number"]), path)
+            with open(path, "wb") as f:
+                f.write(download("/api/v1/studies/%s/trials/%d/artifacts/model.pt" % (
+                    study, best["number"])))
             code = ("import sys, torch; sys.path.insert(0, %r); import train; "
                     "m = train.get_model(%r); m.load_state_dict(torch.load(%r)); "
                     "x, y = train.load_data()[2:]; print(train.accuracy(m, x, y))"
@@ -224,11 +249,15 @@ class TestOtherExamples(ExampleTest):
         self.assertIn("best trial %d:" % best["number"], out)
 
     def test_shell_objective_two_at_once(self):
-        """Two copies of run.sh on one study share its trials (the server hands them out)."""
+        """Two copies of run.sh on one study share its trials (the server hands them out); their
+        token from HPO_TOKEN_FILE."""
         study = name("ex-shell2")
+        env = {k: v for k, v in os.environ.items() if k != "HPO_TOKEN"}
+        env["HPO_TOKEN_FILE"] = SERVER.token_file
         procs = [subprocess.Popen(["bash", RUN_SH, "--server", URL, "--study", study,
                                    "--trials", "12"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+                                  stderr=subprocess.STDOUT, text=True, env=env)
+                 for _ in range(2)]
         outs = []
         for p in procs:
             out, _ = p.communicate(timeout=120)
@@ -261,6 +290,10 @@ def main():
         URL = SERVER.start()
     except RuntimeError as e:
         die(str(e))
+    # the examples and the commands they start find the admin token here
+    os.environ.pop("HPO_TOKEN_FILE", None)
+    os.environ.pop("HPO_CACERT", None)
+    os.environ["HPO_TOKEN"] = SERVER.token
     try:
         suite = loader.loadTestsFromModule(sys.modules[__name__])
         result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)

@@ -35,6 +35,13 @@ def main():
         die(str(e))
     os.environ["HPO_SERVER"] = url
     os.environ["HPO_TEST_URL"] = url
+    # auth is on: the tests get the server's admin token as HPO_TOKEN (and HPO_TEST_TOKEN, and
+    # HPO_TEST_TOKEN_FILE a 0600 file holding it); the client refuses HPO_TOKEN with HPO_TOKEN_FILE
+    os.environ.pop("HPO_TOKEN_FILE", None)
+    os.environ.pop("HPO_CACERT", None)
+    os.environ["HPO_TOKEN"] = server.token
+    os.environ["HPO_TEST_TOKEN"] = server.token
+    os.environ["HPO_TEST_TOKEN_FILE"] = server.token_file
     sys.path.insert(0, HERE)
     try:
         loader = unittest.TestLoader()

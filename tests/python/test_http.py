@@ -1,5 +1,5 @@
-# tests/python/test_http.py: the client's retries against a fake server: 503 then success, the
-# same idempotency key on a retried ask, error answers mapped to exceptions, no retry of enqueue.
+# tests/python/test_http.py: the client against a fake server: 503 retried with the same ask key,
+# errors mapped to exceptions; the bearer token sent, 401/403 never retried nor showing the token.
 import http.server
 import json
 import threading
@@ -13,11 +13,13 @@ class Fake(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     script = []       # (status, body, headers) answered in turn
     seen = []         # (method, path, body)
+    auth = []         # the Authorization header of each request (None: none)
 
     def _answer(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(n)) if n else None
         Fake.seen.append((self.command, self.path, body))
+        Fake.auth.append(self.headers.get("Authorization"))
         status, out, headers = Fake.script.pop(0)
         data = json.dumps(out).encode() if out is not None else b""
         self.send_response(status)
@@ -33,7 +35,9 @@ class Fake(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class TestHttp(unittest.TestCase):
+class FakeServerTest(unittest.TestCase):
+    """Starts Fake on a free loopback port for the test classes below."""
+
     @classmethod
     def setUpClass(cls):
         cls.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
@@ -47,7 +51,10 @@ class TestHttp(unittest.TestCase):
         cls.srv.server_close()
 
     def setUp(self):
-        Fake.script, Fake.seen = [], []
+        Fake.script, Fake.seen, Fake.auth = [], [], []
+
+
+class TestHttp(FakeServerTest):
 
     def test_503_is_retried_and_ask_keeps_its_key(self):
         unavailable = {"error": {"code": "unavailable", "message": "database down"}}
@@ -84,6 +91,57 @@ class TestHttp(unittest.TestCase):
         with self.assertRaises(hpo_client.HpoError) as cm:
             c.get("/studies")
         self.assertEqual(cm.exception.status, 500)
+
+
+TOKEN = "hpo_" + "S3cr3t-t0ken_" * 3 + "abcd"   # 43 characters after hpo_, as the server's
+
+
+class Counting(Client):
+    """A Client that counts its retry sleeps instead of sleeping."""
+
+    sleeps = 0
+
+    def _sleep(self, delay, floor):
+        self.sleeps += 1
+
+
+class TestAuthHeader(FakeServerTest):
+    def test_bearer_token_on_every_request(self):
+        c = Client(self.url, token=TOKEN)
+        Fake.script = [(200, {"studies": []}, {}), (201, {"number": 0}, {})]
+        c.get("/studies")
+        c.post("/studies/s/queue", {"params": {}}, idempotent=False)
+        self.assertEqual(Fake.auth, ["Bearer " + TOKEN] * 2)
+
+    def test_401_and_403_are_never_retried_and_never_show_the_token(self):
+        for status, code, cls in ((401, "unauthenticated", hpo_client.UnauthenticatedError),
+                                  (403, "permission_denied", hpo_client.PermissionDeniedError)):
+            c = Counting(self.url, retries=5, backoff=0.01, token=TOKEN)
+            # a server that echoes the token must not get it into the exception
+            Fake.script = [(status, {"error": {"code": code,
+                                               "message": "refused " + TOKEN}}, {})] * 6
+            Fake.seen = []
+            with self.assertRaises(cls) as cm:
+                c.post("/studies/s/trials", {"worker": "w"})
+            e = cm.exception
+            self.assertIsInstance(e, hpo_client.AuthError)
+            self.assertEqual((e.status, e.code), (status, code))
+            self.assertEqual(len(Fake.seen), 1, "%d was retried" % status)
+            self.assertEqual(c.sleeps, 0)
+            for text in (str(e), repr(e), e.message, repr(c), repr(c.credentials)):
+                self.assertNotIn(TOKEN, text)
+                self.assertNotIn(TOKEN[4:20], text)
+            self.assertIn("the token argument", str(e))   # where the token came from
+
+    def test_401_without_a_token_says_how_to_give_one(self):
+        c = Counting(self.url, retries=5, backoff=0.01,
+                     credentials=hpo_client._auth.resolve(environ={}))
+        Fake.script = [(401, {"error": {"code": "unauthenticated", "message": "no token"}}, {})]
+        with self.assertRaises(hpo_client.UnauthenticatedError) as cm:
+            c.get("/studies")
+        self.assertEqual(Fake.auth, [None])
+        self.assertIn("HPO_TOKEN", str(cm.exception))
+        self.assertEqual(c.sleeps, 0)
 
 
 if __name__ == "__main__":

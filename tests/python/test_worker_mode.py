@@ -11,13 +11,14 @@ import unittest
 import hpo_client as optuna
 from hpo_client.trial import TrialState
 
-from hpotest import URL, name
+from hpotest import TOKEN, TOKEN_FILE, URL, name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "train_example.py")
 
 
 def child_env(**extra):
+    """The environment without any HPO_ variable (so no token) but the ones given."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("HPO_") and k not in ("HPO_TEST_URL",):
@@ -28,6 +29,9 @@ def child_env(**extra):
 
 
 class TestWorkerMode(unittest.TestCase):
+    """The token reaches the commands three ways: HPO_TOKEN_FILE for the script by hand,
+    hpo-worker --token-file, and HPO_TOKEN for hpo-worker (which hands it to its commands)."""
+
     def test_current_trial_outside_worker(self):
         if not optuna.in_worker():
             with self.assertRaises(RuntimeError):
@@ -46,7 +50,8 @@ class TestWorkerMode(unittest.TestCase):
             os.mkdir(os.path.join(d, "ckpt"))
             r = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True,
                                timeout=60,
-                               env=child_env(HPO_SERVER=URL, HPO_STUDY=study.study_name,
+                               env=child_env(HPO_SERVER=URL, HPO_TOKEN_FILE=TOKEN_FILE,
+                                             HPO_STUDY=study.study_name,
                                              HPO_TRIAL_NUMBER=t.number, HPO_PARAMS_FILE=pf,
                                              HPO_CHECKPOINT_DIR=os.path.join(d, "ckpt"),
                                              HPO_RESOURCE="", HPO_RESOURCE_FROM=""))
@@ -72,7 +77,8 @@ class TestWorkerMode(unittest.TestCase):
                                     search_space={"x": {"type": "float", "low": -10,
                                                         "high": 10}})
         with tempfile.TemporaryDirectory() as d:
-            r = subprocess.run([os.environ["HPO_WORKER_BIN"], "--server", URL, "--study",
+            r = subprocess.run([os.environ["HPO_WORKER_BIN"], "--server", URL,
+                                "--token-file", TOKEN_FILE, "--study",
                                 study.study_name, "--gpus", "none", "--parallel", "2",
                                 "--work-dir", d, "--log-level", "warn", "--",
                                 sys.executable, SCRIPT],
@@ -97,7 +103,8 @@ class TestWorkerMode(unittest.TestCase):
                                 study.study_name, "--gpus", "none", "--parallel", "1",
                                 "--grace-ms", "20000", "--work-dir", d, "--log-level", "warn",
                                 "--", sys.executable, SCRIPT],
-                               capture_output=True, text=True, timeout=180, env=child_env())
+                               capture_output=True, text=True, timeout=180,
+                               env=child_env(HPO_TOKEN=TOKEN))
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         trials = study.trials
         self.assertEqual(len(trials), 6)

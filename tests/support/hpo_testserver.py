@@ -1,5 +1,5 @@
-# hpo_testserver: the real hpo-server on a free loopback port over a fresh PostgreSQL database,
-# for the Python test runners (tests/python, tests/examples); the database is dropped at stop.
+# hpo_testserver: the real hpo-server on a free loopback port over a fresh PostgreSQL database, with
+# an admin token (auth is on), for the Python test runners (tests/python, tests/examples).
 import os
 import shutil
 import signal
@@ -27,19 +27,44 @@ def psql(conninfo, sql):
 
 
 class TestServer:
-    """hpo-server (binary) over a database of its own on the PostgreSQL server pg."""
+    """hpo-server (binary) over a database of its own on the PostgreSQL server pg. After
+    start(): url, token (an admin token) and token_file (a 0600 file holding it)."""
 
     def __init__(self, binary, pg, prefix):
         self.bin, self.pg = binary, pg
         self.db = "hpo_%s_%d_%s" % (prefix, os.getpid(), uuid.uuid4().hex[:8])
         self.proc = None
         self.url = None
+        self.token = None
+        self.token_file = None
         self.artifacts = tempfile.mkdtemp(prefix="hpo-%s-art-" % prefix)
+        self.secrets = tempfile.mkdtemp(prefix="hpo-%s-tok-" % prefix)  # mkdtemp: mode 0700
+
+    def create_token(self, scope, *args):
+        """A new token from `hpo-server token create` (its first line of stdout), e.g.
+        create_token("worker", "--study", "s"); RuntimeError when it fails."""
+        r = subprocess.run([self.bin, "token", "create", "--db",
+                            conninfo_with_db(self.pg, self.db), "--scope", scope, *args],
+                           capture_output=True, text=True, timeout=60)
+        token = r.stdout.split("\n", 1)[0].strip()
+        if r.returncode != 0 or not token:
+            raise RuntimeError("hpo-server token create --scope %s failed (exit %d): %s"
+                               % (scope, r.returncode, r.stderr.strip()[-2000:]))
+        return token
 
     def start(self):
-        """Creates the database, starts the server and returns its base URL; RuntimeError when
-        it does not start."""
+        """Creates the database and an admin token, starts the server and returns its base
+        URL; RuntimeError when it does not start."""
         psql(self.pg, 'CREATE DATABASE "%s"' % self.db)
+        try:
+            self.token = self.create_token("admin", "--name", "tests")
+        except BaseException:
+            self.stop()  # drops the database
+            raise
+        self.token_file = os.path.join(self.secrets, "admin.token")
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.token + "\n")
         self.proc = subprocess.Popen(
             [self.bin, "--db", conninfo_with_db(self.pg, self.db), "--listen", "127.0.0.1:0",
              "--threads", "8", "--log-level", "warn", "--artifact-dir", self.artifacts],
@@ -71,3 +96,4 @@ class TestServer:
         else:
             print("hpo_testserver: could not drop %s: %s" % (self.db, err), file=sys.stderr)
         shutil.rmtree(self.artifacts, ignore_errors=True)
+        shutil.rmtree(self.secrets, ignore_errors=True)

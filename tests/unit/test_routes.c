@@ -144,14 +144,15 @@ START_TEST(test_match_every_route)
     for (size_t i = 0; i < hpo_n_routes; i++) {
         char path[MAX_PATH_LEN] = "";
         const char *p = hpo_routes[i].pattern;
-        bool has_study = strstr(p, "{study}") != NULL, has_n = strstr(p, "{n}") != NULL;
+        bool has_study = strstr(p, "{study}") != NULL;
+        bool has_n = strstr(p, "{n}") != NULL || strstr(p, "{id}") != NULL;
         while (*p) {
             if (strncmp(p, "{study}", 7) == 0) {
                 strcat(path, "s.1_x-Y");
                 p += 7;
-            } else if (strncmp(p, "{n}", 3) == 0) {
+            } else if (strncmp(p, "{n}", 3) == 0 || strncmp(p, "{id}", 4) == 0) {
                 strcat(path, "42");
-                p += 3;
+                p += p[1] == 'n' ? 3 : 4;
             } else {
                 strncat(path, p, 1);
                 p++;

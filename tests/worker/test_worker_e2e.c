@@ -1,5 +1,6 @@
 /* test_worker_e2e: the real hpo-worker, server and PostgreSQL with shell scripts as commands: a
- * shared study, GPU slots, prune, ASHA checkpoints, a killed worker, a restarted server. */
+ * shared study, GPU slots, prune, ASHA checkpoints, a killed worker, a restarted server; tokens
+ * (auth is on: workers get the harness's admin token in HPO_TOKEN unless a test says else). */
 #include <check.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -90,9 +91,10 @@ static void create_study(const char *body)
 }
 
 /* Starts hpo-worker with the given flags, then "--", then /bin/sh SCRIPT ARGS. Its stderr goes
- * to worker-<tag>.log in the scratch dir. */
-static pid_t start_worker(const char *tag, const char *script, const char *const *flags,
-                          const char *const *args)
+ * to worker-<tag>.log in the scratch dir. Its environment has no HPO_TOKEN, HPO_TOKEN_FILE or
+ * HPO_CACERT but the NAME, VALUE pairs of env (NULL-terminated; NULL for none). */
+static pid_t start_worker_env(const char *tag, const char *script, const char *const *flags,
+                              const char *const *args, const char *const *env)
 {
     const char *bin = getenv("HPO_WORKER_BIN");
     ck_assert_msg(bin != NULL, "HPO_WORKER_BIN is not set");
@@ -123,10 +125,23 @@ static pid_t start_worker(const char *tag, const char *script, const char *const
         dup2(STDERR_FILENO, STDOUT_FILENO);
         setenv("DIR", dir, 1);
         unsetenv("HPO_ARTIFACT_DIR");
+        unsetenv("HPO_TOKEN");
+        unsetenv("HPO_TOKEN_FILE");
+        unsetenv("HPO_CACERT");
+        for (int i = 0; env && env[i]; i += 2)
+            setenv(env[i], env[i + 1], 1);
         execv(bin, argv);
         _exit(127);
     }
     return pid;
+}
+
+/* start_worker_env with the harness's admin token in HPO_TOKEN. */
+static pid_t start_worker(const char *tag, const char *script, const char *const *flags,
+                          const char *const *args)
+{
+    return start_worker_env(tag, script, flags, args,
+                            (const char *const[]){"HPO_TOKEN", srv.token, NULL});
 }
 
 static void dump_log(const char *tag)
@@ -542,6 +557,87 @@ START_TEST(server_restart_loses_no_report)
 }
 END_TEST
 
+/* ---- tokens ---- */
+
+/* The command checks that it got the worker's token (and no token file, which a client would
+ * refuse beside it) and calls the API itself with it. */
+static const char token_script[] =
+    "[ \"$HPO_TOKEN\" = \"$(cat \"$DIR/expected\")\" ] || { echo 'wrong HPO_TOKEN'; exit 12; }\n"
+    "[ -z \"${HPO_TOKEN_FILE+set}\" ] || { echo 'HPO_TOKEN_FILE passed on'; exit 13; }\n"
+    "curl -sf -o /dev/null -H \"Authorization: Bearer $HPO_TOKEN\" "
+    "\"$HPO_SERVER/api/v1/studies/$HPO_STUDY\" || { echo 'the API refused HPO_TOKEN'; exit 14; }\n"
+    "echo \"hpo: value=1\"\n";
+
+START_TEST(token_file_reaches_the_command)
+{
+    create_study("{\"name\":\"tk\",\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,"
+                 "\"high\":1}}}");
+    char worker[64];
+    e2e_make_token(&srv, worker, "worker", "--study", "tk", NULL);
+    write_file("token.sh", token_script);
+    write_file("expected", worker);
+    /* a file as a person would write it: white space around, a comment after */
+    char text[160];
+    snprintf(text, sizeof text, "  %s \n# the worker token of tk\n", worker);
+    write_file("tokfile", text);
+    char tokfile[512];
+    snprintf(tokfile, sizeof tokfile, "%s", path_in("tokfile"));
+    /* the flag, beating a wrong HPO_TOKEN in the environment */
+    const char *fa[] = {"--study", "tk", "--gpus", "none", "--max-trials", "1", "--token-file",
+                        tokfile, NULL};
+    pid_t a = start_worker_env("tfa", "token.sh", fa, NULL,
+                               (const char *const[]){"HPO_TOKEN", "hpo_wrong", NULL});
+    ck_assert_int_eq(wait_worker(a, "tfa", 30000), 0);
+    /* the environment */
+    const char *fb[] = {"--study", "tk", "--gpus", "none", "--max-trials", "1", NULL};
+    pid_t b = start_worker_env("tfb", "token.sh", fb, NULL,
+                               (const char *const[]){"HPO_TOKEN_FILE", tokfile, NULL});
+    ck_assert_int_eq(wait_worker(b, "tfb", 30000), 0);
+    ck_assert_int_eq(count("tk", "complete"), 2);
+    char *log = read_file("worker-tfa.log");
+    ck_assert_msg(strstr(log, worker) == NULL, "the token is in the log:\n%s", log);
+    free(log);
+}
+END_TEST
+
+/* A token the server refuses, or one without the scope to ask, stops the worker at once. */
+START_TEST(refused_tokens_stop_the_worker)
+{
+    create_study("{\"name\":\"tr\",\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,"
+                 "\"high\":1}}}");
+    write_file("never.sh", "echo ran > \"$DIR/ran\"\necho 'hpo: value=1'\n");
+    const char *f[] = {"--study", "tr", "--gpus", "none", NULL};
+    long long t0 = now_ms();
+    pid_t w = start_worker_env("none", "never.sh", f, NULL, NULL);
+    ck_assert_int_eq(wait_worker(w, "none", 20000), 1);
+    char *log = read_file("worker-none.log");
+    ck_assert_msg(strstr(log, "unauthenticated") && strstr(log, "no token was given"), "%s", log);
+    free(log);
+
+    char read[64];
+    e2e_make_token(&srv, read, "read", NULL);
+    w = start_worker_env("read", "never.sh", f, NULL,
+                         (const char *const[]){"HPO_TOKEN", read, NULL});
+    ck_assert_int_eq(wait_worker(w, "read", 20000), 1);
+    log = read_file("worker-read.log");
+    ck_assert_msg(strstr(log, "permission_denied") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, read) == NULL, "the token is in the log:\n%s", log);
+    free(log);
+    /* neither waited for anything: a refusal is not retried */
+    ck_assert_msg(now_ms() - t0 < 10000, "took %lld ms", now_ms() - t0);
+    ck_assert_int_eq(count("tr", "running") + count("tr", "complete"), 0);
+    ck_assert_ptr_null(read_file("ran"));
+
+    /* a token and a token file together: refused before anything starts */
+    const char *both[] = {"--study", "tr", "--token", "hpo_x", "--token-file", "/dev/null", NULL};
+    w = start_worker_env("both", "never.sh", both, NULL, NULL);
+    ck_assert_int_eq(wait_worker(w, "both", 10000), 2);
+    log = read_file("worker-both.log");
+    ck_assert_msg(strstr(log, "--token and --token-file together") != NULL, "%s", log);
+    free(log);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -556,6 +652,8 @@ int main(void)
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);
     tcase_add_test(tc, server_restart_loses_no_report);
+    tcase_add_test(tc, token_file_reaches_the_command);
+    tcase_add_test(tc, refused_tokens_stop_the_worker);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

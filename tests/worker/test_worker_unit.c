@@ -1,5 +1,6 @@
 /* test_worker_unit: the pure parts of hpo-worker: placeholders, value text and environment
- * names, report lines and --metric-regex, GPU lists, nvidia-smi -L output, slots, flags. */
+ * names, report lines and --metric-regex, GPU lists, nvidia-smi -L output, slots, flags (the
+ * token's among them). */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -361,6 +362,100 @@ START_TEST(flags)
 }
 END_TEST
 
+/* An environment of name=value pairs for the token tests (NULL-terminated, set per case). */
+static const char *const *fake_env;
+
+static const char *table_env(const char *name)
+{
+    for (const char *const *e = fake_env; e && *e; e += 2)
+        if (strcmp(e[0], name) == 0)
+            return e[1];
+    return NULL;
+}
+
+/* Parses "--server u --study s EXTRA... -- x" with fake_env = env. */
+static hpo_rc parse_with(const char *const *env, const char *const *extra, wk_config *c,
+                         hpo_error *err)
+{
+    char *argv[32] = {"hpo-worker", "--server", "http://u:1", "--study", "s"};
+    int n = 5;
+    for (size_t i = 0; extra[i]; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n++] = "--";
+    argv[n++] = "x";
+    argv[n] = NULL;
+    bool help;
+    fake_env = env;
+    return wk_config_parse(n, argv, table_env, c, &help, err);
+}
+
+START_TEST(token_flags)
+{
+    wk_config c;
+    hpo_error err;
+    static const char *const none[] = {NULL};
+    static const char *const env_token[] = {"HPO_TOKEN", "hpo_env", "HPO_CACERT", "/env/ca.pem",
+                                            NULL};
+    static const char *const env_file[] = {"HPO_TOKEN_FILE", "/env/tok", NULL};
+    static const char *const env_both[] = {"HPO_TOKEN", "hpo_env", "HPO_TOKEN_FILE", "/env/tok",
+                                           NULL};
+    static const char *const env_empty[] = {"HPO_TOKEN", "", "HPO_TOKEN_FILE", "/env/tok", NULL};
+
+    ck_assert_int_eq(parse_with(none, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_ptr_null(c.token);
+    ck_assert_ptr_null(c.token_file);
+    ck_assert_ptr_null(c.cacert);
+
+    /* from the environment */
+    ck_assert_int_eq(parse_with(env_token, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_str_eq(c.token, "hpo_env");
+    ck_assert_ptr_null(c.token_file);
+    ck_assert_str_eq(c.cacert, "/env/ca.pem");
+    ck_assert_int_eq(parse_with(env_file, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_ptr_null(c.token);
+    ck_assert_str_eq(c.token_file, "/env/tok");
+    /* an empty variable counts as unset */
+    ck_assert_int_eq(parse_with(env_empty, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_ptr_null(c.token);
+    ck_assert_str_eq(c.token_file, "/env/tok");
+
+    /* a flag beats the environment, either flag beats either variable */
+    ck_assert_int_eq(parse_with(env_token, (const char *const[]){"--token", "hpo_flag", "--cacert",
+                                                                  "/flag/ca.pem", NULL},
+                                &c, &err),
+                     HPO_OK);
+    ck_assert_str_eq(c.token, "hpo_flag");
+    ck_assert_str_eq(c.cacert, "/flag/ca.pem");
+    ck_assert_int_eq(parse_with(env_token, (const char *const[]){"--token-file=/flag/tok", NULL},
+                                &c, &err),
+                     HPO_OK);
+    ck_assert_ptr_null(c.token);
+    ck_assert_str_eq(c.token_file, "/flag/tok");
+    ck_assert_int_eq(parse_with(env_both, (const char *const[]){"--token", "hpo_flag", NULL}, &c,
+                                &err),
+                     HPO_OK);
+    ck_assert_str_eq(c.token, "hpo_flag");
+    ck_assert_ptr_null(c.token_file);
+
+    /* a token and a token file together are refused, as flags or as variables */
+    ck_assert_int_eq(parse_with(none, (const char *const[]){"--token", "t", "--token-file", "f",
+                                                             NULL},
+                                &c, &err),
+                     HPO_E_INVALID);
+    ck_assert(strstr(err.message, "--token and --token-file together") != NULL);
+    ck_assert_int_eq(parse_with(env_both, (const char *const[]){NULL}, &c, &err), HPO_E_INVALID);
+    ck_assert(strstr(err.message, "HPO_TOKEN and HPO_TOKEN_FILE") != NULL);
+    ck_assert_int_eq(parse_with(none, (const char *const[]){"--token=", NULL}, &c, &err),
+                     HPO_E_INVALID);
+    ck_assert_int_eq(parse_with(none, (const char *const[]){"--cacert=", NULL}, &c, &err),
+                     HPO_E_INVALID);
+    /* the help names the flags and their variables */
+    ck_assert(strstr(wk_config_usage, "--token-file FILE") != NULL);
+    ck_assert(strstr(wk_config_usage, "HPO_CACERT") != NULL);
+    ck_assert(strstr(wk_config_usage, "as HPO_TOKEN") != NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("worker_unit");
@@ -374,6 +469,7 @@ int main(void)
     tcase_add_test(tc, nvidia_smi_output);
     tcase_add_test(tc, slot_grouping);
     tcase_add_test(tc, flags);
+    tcase_add_test(tc, token_flags);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

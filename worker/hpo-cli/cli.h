@@ -20,6 +20,7 @@ enum {
     CLI_EXIT_UNAVAILABLE = 5, /* server unreachable or unavailable; ask --no-wait: no work now */
     CLI_EXIT_INVALID = 6,     /* the server refused an argument (400) */
     CLI_EXIT_ERROR = 7,       /* anything else */
+    CLI_EXIT_DENIED = 8,      /* no token, a bad one, or one without the scope (401, 403) */
 };
 
 typedef struct {
@@ -28,6 +29,9 @@ typedef struct {
     long timeout_ms;     /* per request; 0: the client's default */
     int retries;         /* -1: the client's default; 0: none */
     const char *worker;  /* sent with asks (ask --worker) */
+    const char *token;      /* --token, or NULL (then HPO_TOKEN / HPO_TOKEN_FILE) */
+    const char *token_file; /* --token-file, or NULL */
+    const char *cacert;     /* --cacert, else $HPO_CACERT, or NULL */
     hpo_client *client;  /* made by cli_client on first use */
     FILE *out, *err;
 } cli_ctx;
@@ -62,7 +66,8 @@ struct cli_command {
 };
 
 /* Parses argv (after the command words) against cmd's options; the global options (--json,
- * --server, --timeout, --retries) are accepted anywhere and update ctx. Prints the error and
+ * --server, --timeout, --retries, --token, --token-file, --cacert) are accepted anywhere and
+ * update ctx. Prints the error and
  * returns CLI_EXIT_USAGE on a bad line, -1 for --help, else 0. */
 int cli_parse_args(cli_ctx *ctx, const cli_command *cmd, int argc, char **argv, cli_args *a);
 const char *cli_opt(const cli_args *a, const char *name); /* the value, "" for a flag, or NULL */
@@ -71,7 +76,8 @@ const char *cli_opt(const cli_args *a, const char *name); /* the value, "" for a
 int cli_set_global(cli_ctx *ctx, const char *name, const char *v);
 bool cli_is_global(const char *name, bool *has_arg);
 
-/* The client on ctx->server (made once). NULL after printing the error (*ret_code set). */
+/* The client on ctx->server (made once) with the token (flags beat the environment; a token
+ * and a token file together are refused). NULL after printing the error (*ret_code set). */
 hpo_client *cli_client(cli_ctx *ctx, int *ret_code);
 
 /* Prints "hpo: CODE: MESSAGE (field F)" and returns the exit code of rc. */
@@ -90,7 +96,7 @@ int cli_arg_double(cli_ctx *ctx, const char *what, const char *s, double *ret);
 /* JSON text, or @FILE for a file's content; *ret a new reference. */
 int cli_arg_json(cli_ctx *ctx, const char *what, const char *s, json_t **ret);
 
-/* The subcommands (cmd_study.c, cmd_trials.c, cmd_run.c, cmd_workers.c). */
+/* The subcommands (cmd_study.c, cmd_trials.c, cmd_run.c, cmd_workers.c, cmd_token.c). */
 int cmd_study_create(cli_ctx *ctx, const cli_args *a);
 int cmd_study_list(cli_ctx *ctx, const cli_args *a);
 int cmd_study_show(cli_ctx *ctx, const cli_args *a);
@@ -103,6 +109,9 @@ int cmd_ask(cli_ctx *ctx, const cli_args *a);
 int cmd_tell(cli_ctx *ctx, const cli_args *a);
 int cmd_report(cli_ctx *ctx, const cli_args *a);
 int cmd_workers(cli_ctx *ctx, const cli_args *a);
+int cmd_token_create(cli_ctx *ctx, const cli_args *a);
+int cmd_token_list(cli_ctx *ctx, const cli_args *a);
+int cmd_token_revoke(cli_ctx *ctx, const cli_args *a);
 
 /* Shared by cmd_study.c and cmd_trials.c: the number of objectives of a study JSON. */
 size_t cli_study_objectives(const json_t *study);

@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const cli_optspec GLOBALS[] = {
-    {"json", false}, {"server", true}, {"timeout", true}, {"retries", true}, {NULL, false}};
+    {"json", false},  {"server", true},     {"timeout", true}, {"retries", true},
+    {"token", true},  {"token-file", true}, {"cacert", true},  {NULL, false}};
 
 bool cli_is_global(const char *name, bool *has_arg)
 {
@@ -45,7 +46,50 @@ int cli_set_global(cli_ctx *ctx, const char *name, const char *v)
         if (n > 100)
             return cli_usage_error(ctx, "--retries must be at most 100");
         ctx->retries = (int)n;
+    } else if (strcmp(name, "token") == 0 || strcmp(name, "token-file") == 0 ||
+               strcmp(name, "cacert") == 0) {
+        if (!*v)
+            return cli_usage_error(ctx, "--%s needs a value that is not empty", name);
+        if (strcmp(name, "token") == 0)
+            ctx->token = v;
+        else if (strcmp(name, "token-file") == 0)
+            ctx->token_file = v;
+        else
+            ctx->cacert = v;
     }
+    return 0;
+}
+
+/* An environment variable, NULL when unset or empty. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* The token to send (*ret_owned: a copy read from a file, to free), from the flags, else from the
+ * environment; 0 or an exit code after printing why. */
+static int resolve_token(cli_ctx *ctx, const char **ret, char **ret_owned)
+{
+    const char *token = ctx->token, *file = ctx->token_file;
+    *ret = NULL;
+    *ret_owned = NULL;
+    if (token && file)
+        return cli_usage_error(ctx, "--token and --token-file together: give one of them");
+    if (!token && !file) { /* a flag beats the environment, as a pair */
+        token = env_value("HPO_TOKEN");
+        file = env_value("HPO_TOKEN_FILE");
+        if (token && file)
+            return cli_usage_error(ctx,
+                                   "HPO_TOKEN and HPO_TOKEN_FILE are both set: set one of them");
+    }
+    if (file) {
+        hpo_error err;
+        if (hpo_client_token_read_file(file, ret_owned, &err) != HPO_OK)
+            return cli_usage_error(ctx, "%s", err.message);
+        token = *ret_owned;
+    }
+    *ret = token;
     return 0;
 }
 
@@ -127,13 +171,22 @@ hpo_client *cli_client(cli_ctx *ctx, int *ret_code)
 {
     if (ctx->client)
         return ctx->client;
+    const char *token = NULL;
+    char *owned = NULL;
+    if ((*ret_code = resolve_token(ctx, &token, &owned)) != 0)
+        return NULL;
     hpo_client_options o = {.server = ctx->server,
                             .worker = ctx->worker,
                             .timeout_ms = ctx->timeout_ms,
                             .max_retries = ctx->retries < 0 ? 0 : ctx->retries == 0 ? -1
-                                                                                  : ctx->retries};
+                                                                                  : ctx->retries,
+                            .token = token,
+                            .ca_file = ctx->cacert ? ctx->cacert : env_value("HPO_CACERT")};
     hpo_error err;
     hpo_rc rc = hpo_client_new(&o, &ctx->client, &err);
+    if (owned) /* the client keeps its own copy */
+        explicit_bzero(owned, strlen(owned));
+    free(owned);
     if (rc) {
         *ret_code = rc == HPO_E_INVALID ? cli_usage_error(ctx, "%s", err.message)
                                         : cli_fail(ctx, rc, &err);
@@ -154,6 +207,8 @@ int cli_exit_code(hpo_rc rc)
     case HPO_E_UNAVAILABLE:
     case HPO_E_NO_WORK: return CLI_EXIT_UNAVAILABLE;
     case HPO_E_INVALID: return CLI_EXIT_INVALID;
+    case HPO_E_UNAUTHENTICATED:
+    case HPO_E_PERMISSION: return CLI_EXIT_DENIED;
     default: return CLI_EXIT_ERROR;
     }
 }

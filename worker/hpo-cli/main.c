@@ -19,6 +19,9 @@ static const cli_optspec OPTS_ASK[] = {
     {"worker", true}, {"params", true}, {"no-wait", false}, {NULL, false}};
 static const cli_optspec OPTS_TELL[] = {
     {"value", true}, {"values", true}, {"state", true}, {"reason", true}, {NULL, false}};
+static const cli_optspec OPTS_TOKEN_CREATE[] = {
+    {"scope", true}, {"study", true}, {"study-prefix", true}, {"name", true},
+    {"expires-in", true}, {NULL, false}};
 
 static const cli_command COMMANDS[] = {
     {"study", "create",
@@ -81,6 +84,22 @@ static const cli_command COMMANDS[] = {
      OPTS_NONE, 4, 4, cmd_report},
     {"workers", NULL, "", "List the registered workers and the trials they run.", NULL,
      OPTS_NONE, 0, 0, cmd_workers},
+    {"token", "create",
+     "--scope read|worker|admin [--study NAME | --study-prefix P] [--name TEXT]\n"
+     "       [--expires-in SECONDS]",
+     "Create an API token (needs an admin token): prints the token alone on the first line,\n"
+     "then its id, scope and times. The token is shown this once: keep it.",
+     "  --scope S             read (every GET), worker (read + ask, report, finish, artifacts,\n"
+     "                        enqueue) or admin (worker + studies and tokens)\n"
+     "  --study NAME          the token works for this study only\n"
+     "  --study-prefix P      the token works for studies whose name starts with P\n"
+     "  --name TEXT           what the token is for (shown by hpo token list)\n"
+     "  --expires-in S        the token stops working S seconds from now (default: never)\n",
+     OPTS_TOKEN_CREATE, 0, 0, cmd_token_create},
+    {"token", "list", "", "List the API tokens (never their text): scope, study, times, revoked.",
+     NULL, OPTS_NONE, 0, 0, cmd_token_list},
+    {"token", "revoke", "ID", "Revoke a token: it is refused from now on.", NULL, OPTS_NONE, 1, 1,
+     cmd_token_revoke},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
@@ -90,6 +109,12 @@ static const char GLOBAL_HELP[] =
     "  --json          output for programs: the server's JSON (or arrays)\n"
     "  --timeout S     seconds per request (default 30)\n"
     "  --retries N     retries when the server is unreachable or unavailable (default 8)\n"
+    "  --token TOKEN   the API token (default: $HPO_TOKEN); it shows in ps: prefer the env\n"
+    "                  or --token-file\n"
+    "  --token-file F  read the token from F's first line (default: $HPO_TOKEN_FILE); not with\n"
+    "                  --token. A flag beats the environment\n"
+    "  --cacert F      CA certificates (PEM) to verify an https server (default: $HPO_CACERT,\n"
+    "                  else the system's); https servers are always verified\n"
     "  --help, -h      help; hpo help COMMAND (or hpo COMMAND --help) for a command\n"
     "  --version       the version\n";
 
@@ -102,7 +127,9 @@ static const char EXIT_HELP[] =
     "  4  study complete (no more trials to ask for)\n"
     "  5  server unreachable or unavailable (ask --no-wait: no work now)\n"
     "  6  invalid argument (the server refused it; its message and field are printed)\n"
-    "  7  other errors\n";
+    "  7  other errors\n"
+    "  8  not allowed: no token, a bad, expired or revoked one, or one without the scope or\n"
+    "     the study for this command\n";
 
 static void print_usage_line(FILE *f, const cli_command *c)
 {
@@ -144,7 +171,8 @@ static void print_command_help(FILE *f, const cli_command *c)
     fprintf(f, "\n\n%s\n", c->summary);
     if (c->help)
         fprintf(f, "\nOptions:\n%s", c->help);
-    fputs("\nGlobal options: --server URL, --json, --timeout S, --retries N (see hpo --help).\n",
+    fputs("\nGlobal options: --server URL, --json, --timeout S, --retries N, --token T,\n"
+          "--token-file F, --cacert F (see hpo --help).\n",
           f);
 }
 

@@ -137,7 +137,9 @@ static int64_t ask_once(size_t slot, bool *complete, bool *fatal, int64_t *start
         return now + WK_UNAVAILABLE_WAIT_MS;
     case HPO_E_NOT_FOUND:
     case HPO_E_INVALID:
-        hpo_log(HPO_LOG_ERROR, "ask: %s", err.message);
+    case HPO_E_UNAUTHENTICATED: /* a token is not mended by waiting: stop and say why */
+    case HPO_E_PERMISSION:
+        hpo_log(HPO_LOG_ERROR, "ask: %s: %s", hpo_rc_name(rc), err.message);
         *fatal = true;
         return now;
     default:
@@ -296,6 +298,14 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    char *file_token = NULL; /* read once: a file changed later takes a restart */
+    if (cfg.token_file &&
+        hpo_client_token_read_file(cfg.token_file, &file_token, &err) != HPO_OK) {
+        fprintf(stderr, "hpo-worker: %s\n", err.message);
+        return 2;
+    }
+    const char *token = file_token ? file_token : cfg.token;
+
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
@@ -325,11 +335,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &W.sigs, NULL);
 
     curl_global_init(CURL_GLOBAL_ALL);
-    hpo_client_options co = {.server = cfg.server, .worker = worker_id};
+    hpo_client_options co = {.server = cfg.server, .worker = worker_id, .token = token,
+                             .ca_file = cfg.cacert};
     hpo_client *client = NULL;
     if (hpo_client_new(&co, &client, &err) != HPO_OK) {
         fprintf(stderr, "hpo-worker: %s\n", err.message);
-        return 1;
+        return err.code == HPO_E_INVALID ? 2 : 1;
     }
 
     pthread_condattr_t ca;
@@ -342,6 +353,7 @@ int main(int argc, char **argv)
     W.ctx.client = client;
     W.ctx.regex = has_regex ? &regex : NULL;
     W.ctx.work_dir = work_dir;
+    W.ctx.token = token;
     atomic_init(&W.ctx.mode, WK_MODE_RUN);
     atomic_init(&W.ctx.abandon, false);
     atomic_init(&W.ctx.broken, false);
@@ -354,14 +366,18 @@ int main(int argc, char **argv)
     }
     pthread_detach(sig_thread);
 
-    hpo_log(HPO_LOG_INFO, "worker %s: study %s on %s, %zu slot%s", worker_id, cfg.study,
-            cfg.server, W.n_slots, W.n_slots == 1 ? "" : "s");
+    hpo_log(HPO_LOG_INFO, "worker %s: study %s on %s, %zu slot%s, %s", worker_id, cfg.study,
+            cfg.server, W.n_slots, W.n_slots == 1 ? "" : "s",
+            cfg.token_file ? "token from its file" : token ? "token given" : "no token");
     int status = main_loop(host);
     hpo_log(HPO_LOG_INFO, "worker %s: exiting", worker_id);
 
     if (!cfg.work_dir)
         wk_remove_tree(work_dir);
     hpo_client_free(client);
+    if (file_token)
+        explicit_bzero(file_token, strlen(file_token));
+    free(file_token);
     if (has_regex)
         wk_metric_regex_free(&regex);
     free(W.runs);

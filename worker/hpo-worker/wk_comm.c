@@ -98,8 +98,10 @@ static bool retry_after_error(wk_comm *c, const char *what, const hpo_error *err
         return false;
     case HPO_E_INVALID:
     case HPO_E_TOO_LARGE:
-        hpo_log(HPO_LOG_WARN, "trial %s/%lld: %s refused: %s", c->o.study, (long long)c->o.number,
-                what, err->message);
+    case HPO_E_UNAUTHENTICATED: /* the token was revoked or expired: asking again cannot help */
+    case HPO_E_PERMISSION:
+        hpo_log(HPO_LOG_WARN, "trial %s/%lld: %s refused (%s): %s", c->o.study,
+                (long long)c->o.number, what, hpo_rc_name(err->code), err->message);
         return false;
     default:
         if (!*logged)

@@ -10,6 +10,12 @@ const char wk_config_usage[] =
     "\n"
     "  --server URL          the hpo server (env HPO_SERVER)\n"
     "  --study NAME          the study to work on\n"
+    "  --token TOKEN         the bearer token for the server (env HPO_TOKEN); a worker token\n"
+    "                        will do. Prefer --token-file or the env: flags show in ps\n"
+    "  --token-file FILE     read the token from FILE's first line (env HPO_TOKEN_FILE);\n"
+    "                        not with --token. A flag beats the environment\n"
+    "  --cacert FILE         CA certificates (PEM) to verify an https server (env HPO_CACERT);\n"
+    "                        default the system's; the server is always verified\n"
     "  --gpus auto|LIST|none GPUs to use: auto (nvidia-smi -L), a list like 0,1,2,3, or none;\n"
     "                        default auto\n"
     "  --gpus-per-trial K    GPUs per trial, default 1; one trial runs per group of K\n"
@@ -26,7 +32,9 @@ const char wk_config_usage[] =
     "  --log-level LEVEL     debug, info, warn or error; default info\n"
     "\n"
     "The command gets the params as {name} placeholders in ARGS, HPO_PARAM_<NAME> and\n"
-    "HPO_PARAMS_FILE, and reports by printing 'hpo: step=S value=V' and 'hpo: value=V'.\n";
+    "HPO_PARAMS_FILE, and reports by printing 'hpo: step=S value=V' and 'hpo: value=V'.\n"
+    "It may also call the API itself: it gets HPO_SERVER, HPO_STUDY, HPO_TRIAL_NUMBER, the\n"
+    "worker's token as HPO_TOKEN (read from the file when given as one) and HPO_CACERT.\n";
 
 static hpo_rc parse_long(const char *flag, const char *s, long min, long max, long *ret,
                          hpo_error *err)
@@ -58,15 +66,28 @@ static hpo_rc set_gpus(wk_config *c, const char *s, hpo_error *err)
 /* Flags that take a value. */
 static const char *const valued[] = {
     "server", "study", "gpus", "gpus-per-trial", "parallel", "max-trials", "metric-regex",
-    "grace-ms", "heartbeat-s", "worker-id", "work-dir", "log-level", NULL,
+    "grace-ms", "heartbeat-s", "worker-id", "work-dir", "log-level", "token", "token-file",
+    "cacert", NULL,
 };
 
-static hpo_rc apply(wk_config *c, const char *name, const char *v, hpo_error *err)
+/* The token flags as given, kept apart from the environment's until all flags are read. */
+typedef struct {
+    const char *token, *token_file;
+} token_flags;
+
+static hpo_rc apply(wk_config *c, token_flags *tf, const char *name, const char *v,
+                    hpo_error *err)
 {
     long n;
     hpo_rc rc = HPO_OK;
     if (strcmp(name, "server") == 0)
         c->server = v;
+    else if (strcmp(name, "token") == 0)
+        tf->token = v;
+    else if (strcmp(name, "token-file") == 0)
+        tf->token_file = v;
+    else if (strcmp(name, "cacert") == 0)
+        c->cacert = v;
     else if (strcmp(name, "study") == 0)
         c->study = v;
     else if (strcmp(name, "gpus") == 0)
@@ -96,6 +117,13 @@ static hpo_rc apply(wk_config *c, const char *name, const char *v, hpo_error *er
     return rc;
 }
 
+/* An environment variable, NULL when unset or empty (an empty one is as good as unset). */
+static const char *env_value(const char *(*getenv_fn)(const char *), const char *name)
+{
+    const char *v = getenv_fn(name);
+    return v && *v ? v : NULL;
+}
+
 hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(const char *),
                        wk_config *ret, bool *ret_help, hpo_error *err)
 {
@@ -105,9 +133,9 @@ hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(con
     c.grace_ms = 5000;
     c.heartbeat_s = 5;
     c.log_level = "info";
-    c.server = getenv_fn("HPO_SERVER");
-    if (c.server && !*c.server)
-        c.server = NULL;
+    c.server = env_value(getenv_fn, "HPO_SERVER");
+    c.cacert = env_value(getenv_fn, "HPO_CACERT");
+    token_flags tf = {NULL, NULL};
     *ret_help = false;
     int i = 1;
     for (; i < argc; i++) {
@@ -138,12 +166,30 @@ hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(con
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v)
             return hpo_error_set(err, HPO_E_INVALID, flag, "--%s needs a value", flag);
-        hpo_rc rc = apply(&c, flag, v, err);
+        hpo_rc rc = apply(&c, &tf, flag, v, err);
         if (rc != HPO_OK)
             return rc;
     }
     if (!c.server)
         return hpo_error_set(err, HPO_E_INVALID, "server", "--server (or HPO_SERVER) is required");
+    /* a flag beats the environment, as a pair: --token-file wins over HPO_TOKEN too */
+    if (tf.token && tf.token_file)
+        return hpo_error_set(err, HPO_E_INVALID, "token",
+                             "--token and --token-file together: give one of them");
+    if (tf.token || tf.token_file) {
+        c.token = tf.token;
+        c.token_file = tf.token_file;
+    } else {
+        c.token = env_value(getenv_fn, "HPO_TOKEN");
+        c.token_file = env_value(getenv_fn, "HPO_TOKEN_FILE");
+        if (c.token && c.token_file)
+            return hpo_error_set(err, HPO_E_INVALID, "token",
+                                 "HPO_TOKEN and HPO_TOKEN_FILE are both set: set one of them");
+    }
+    if ((tf.token && !*tf.token) || (tf.token_file && !*tf.token_file) ||
+        (c.cacert && !*c.cacert))
+        return hpo_error_set(err, HPO_E_INVALID, NULL,
+                             "--token, --token-file and --cacert need a value that is not empty");
     if (!c.study || !*c.study)
         return hpo_error_set(err, HPO_E_INVALID, "study", "--study is required");
     if (i >= argc)

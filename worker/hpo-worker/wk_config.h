@@ -1,5 +1,6 @@
-/* wk_config: hpo-worker's configuration: defaults, then the environment (HPO_SERVER), then the
- * flags; validated once, then passed explicitly. Pure (no I/O but reading the environment). */
+/* wk_config: hpo-worker's configuration: defaults, then the environment (HPO_SERVER, HPO_TOKEN,
+ * HPO_TOKEN_FILE, HPO_CACERT), then the flags; validated once, then passed explicitly. Pure (no
+ * I/O but reading the environment: a token file is read by main). */
 #ifndef WK_CONFIG_H
 #define WK_CONFIG_H
 
@@ -14,6 +15,9 @@ typedef enum { WK_GPUS_AUTO = 0, WK_GPUS_LIST = 1, WK_GPUS_NONE = 2 } wk_gpus_mo
 
 typedef struct {
     const char *server;       /* borrowed from argv or the environment */
+    const char *token;        /* the bearer token, or NULL; at most one of token, token_file */
+    const char *token_file;   /* a file whose first line is the token, or NULL */
+    const char *cacert;       /* CA file to verify an https server, or NULL (system CAs) */
     const char *study;
     const char *worker_id;    /* NULL: "<host>-<pid>" */
     const char *metric_regex; /* NULL: none */

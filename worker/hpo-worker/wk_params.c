@@ -88,7 +88,7 @@ char *wk_substitute(const char *arg, const json_t *params)
                 name = q + 1;
         rc = hpo_buf_append(&b, p, (size_t)(name - 1 - p));
         size_t len = (size_t)(close - name);
-        char key[256];
+        char key[257]; /* param names have 1 to 256 bytes (hpo_param_name_validate) */
         const json_t *v = NULL;
         if (len > 0 && len < sizeof key) {
             memcpy(key, name, len);

@@ -75,7 +75,10 @@ struct wk_run {
 
 static const char *const own_vars[] = {
     "HPO_SERVER", "HPO_STUDY", "HPO_TRIAL_NUMBER", "HPO_RESOURCE", "HPO_RESOURCE_FROM",
-    "HPO_CHECKPOINT_DIR", "HPO_ARTIFACT_DIR", "HPO_PARAMS_FILE", "CUDA_VISIBLE_DEVICES", NULL,
+    "HPO_CHECKPOINT_DIR", "HPO_ARTIFACT_DIR", "HPO_PARAMS_FILE", "CUDA_VISIBLE_DEVICES",
+    /* the worker's own are set again below; HPO_TOKEN_FILE goes, or a client in the command
+     * would see a token and a token file together and refuse both */
+    "HPO_TOKEN", "HPO_TOKEN_FILE", "HPO_CACERT", NULL,
 };
 
 static bool is_own(const char *entry)
@@ -153,6 +156,10 @@ static char **build_env(const wk_run *r)
             strv_add(&s, strdup(*e));
     }
     strv_addf(&s, "HPO_SERVER=%s", r->ctx->cfg->server);
+    if (r->ctx->token)
+        strv_addf(&s, "HPO_TOKEN=%s", r->ctx->token);
+    if (r->ctx->cfg->cacert)
+        strv_addf(&s, "HPO_CACERT=%s", r->ctx->cfg->cacert);
     strv_addf(&s, "HPO_STUDY=%s", t->study ? t->study : r->ctx->cfg->study);
     strv_addf(&s, "HPO_TRIAL_NUMBER=%" PRId64, t->number);
     if (t->has_resource) {

@@ -25,6 +25,8 @@ typedef struct {
     hpo_client *client;
     const wk_metric_regex *regex; /* NULL without --metric-regex */
     const char *work_dir;         /* trial directories go below it */
+    const char *token;            /* the worker's token (from the flag, env or file), or NULL;
+                                   * the command gets it as HPO_TOKEN */
     atomic_int mode;              /* a wk_mode */
     atomic_bool abandon;          /* set with WK_MODE_STOP: drop unsent reports */
     atomic_bool broken;           /* a runner could not start the command: ask no more */

@@ -6,12 +6,18 @@
  * answers map as: 400 HPO_E_INVALID, 404 HPO_E_NOT_FOUND, 409 already_exists HPO_E_EXISTS,
  * conflict HPO_E_CONFLICT, trial_finished HPO_E_FINISHED, study_complete HPO_E_COMPLETE, 413
  * HPO_E_TOO_LARGE, 204 on ask HPO_E_NO_WORK, 503 / connection failures after the retries
- * HPO_E_UNAVAILABLE, anything else HPO_E_INTERNAL.
+ * HPO_E_UNAVAILABLE, 401 HPO_E_UNAUTHENTICATED, 403 HPO_E_PERMISSION, 409 limit_exceeded
+ * HPO_E_LIMIT, anything else HPO_E_INTERNAL.
+ *
+ * Authentication: the token of the options goes as "Authorization: Bearer <token>" on every
+ * request; it never appears in an error message. https URLs are always verified (peer and host
+ * name) against ca_file, or the system's CAs when none is given.
  *
  * Retries: connection errors and 503 are retried with exponential backoff and full jitter
- * (options below). Every call is safe to retry: asks carry an idempotency key (generated when the
- * caller gives none) so a retried ask never makes a second trial; reports are idempotent by step,
- * suggest by name, finish by content.
+ * (options below); 401 and 403 never are (a token does not get better by asking again). Every
+ * call is safe to retry: asks carry an idempotency key (generated when the caller gives none) so
+ * a retried ask never makes a second trial; reports are idempotent by step, suggest by name,
+ * finish by content.
  *
  * Ownership: pointers returned through ret_* are owned by the caller and freed with the named
  * function (json_t*: json_decref). Arguments are borrowed for the duration of the call.
@@ -37,10 +43,19 @@ typedef struct {
     int max_retries;         /* 0 = 8; -1 = none */
     long backoff_initial_ms; /* 0 = 100 */
     long backoff_max_ms;     /* 0 = 5000 */
+    const char *token;       /* bearer token for every request (copied), or NULL for none */
+    const char *ca_file;     /* PEM file of the CAs that sign an https server's certificate;
+                              * NULL: the system's CAs */
 } hpo_client_options;
 
 hpo_rc hpo_client_new(const hpo_client_options *opts, hpo_client **ret, hpo_error *err);
 void hpo_client_free(hpo_client *c); /* NULL is a no-op */
+
+/* Reads a token file, as the hpo tools do for --token-file / HPO_TOKEN_FILE: the first line with
+ * the white space around it stripped. *ret_token is owned (free it). HPO_E_INVALID (field
+ * "token_file") when the file cannot be read, its first line is empty or holds characters a
+ * token cannot have; the message names the file, never its content. */
+hpo_rc hpo_client_token_read_file(const char *path, char **ret_token, hpo_error *err);
 
 /* Any request: path like "/api/v1/studies"; body may be NULL. *ret_status gets the HTTP status,
  * *ret_json (may be NULL) the parsed answer or NULL when it had none. Transport failures are
@@ -135,5 +150,15 @@ hpo_rc hpo_client_artifact_list(hpo_client *c, const char *study, int64_t number
 hpo_rc hpo_client_worker_register(hpo_client *c, const char *host, int slots, const json_t *gpus,
                                   hpo_error *err);
 hpo_rc hpo_client_workers(hpo_client *c, json_t **ret, hpo_error *err); /* array */
+
+/* ---- tokens (an admin token without a study restriction) ---- */
+/* body: {"scope": "read"|"worker"|"admin", "study"?, "study_prefix"?, "name"?, "expires_in"?}.
+ * *ret_token: the token as the API shows it, its text under "token" (shown this once). Not
+ * idempotent: after a transport failure it is retried only when no byte of it went out. */
+hpo_rc hpo_client_token_create(hpo_client *c, const json_t *body, json_t **ret_token,
+                               hpo_error *err);
+hpo_rc hpo_client_token_list(hpo_client *c, json_t **ret, hpo_error *err); /* array, no texts */
+/* HPO_E_NOT_FOUND when no token has this id. */
+hpo_rc hpo_client_token_revoke(hpo_client *c, int64_t id, hpo_error *err);
 
 #endif

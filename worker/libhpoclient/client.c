@@ -37,6 +37,13 @@ hpo_rc hpo_client_new(const hpo_client_options *opts, hpo_client **ret, hpo_erro
         opts->backoff_max_ms < 0)
         return hpo_error_set(err, HPO_E_INVALID, NULL,
                              "timeout and backoff must be >= 0, max_retries >= -1");
+    if (opts->token && !hpoc_token_ok(opts->token))
+        /* the text itself stays out of the message: it may be a real token with a typo */
+        return hpo_error_set(err, HPO_E_INVALID, "token",
+                             "the token is empty or holds a space or a control character");
+    if (opts->ca_file && access(opts->ca_file, R_OK) != 0)
+        return hpo_error_set(err, HPO_E_INVALID, "ca_file", "cannot read the CA file %s: %s",
+                             opts->ca_file, strerror(errno));
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return hpo_error_set(err, HPO_E_INTERNAL, NULL, "curl_global_init: %s",
@@ -44,15 +51,22 @@ hpo_rc hpo_client_new(const hpo_client_options *opts, hpo_client **ret, hpo_erro
     hpo_client *c = calloc(1, sizeof *c);
     if (!c)
         return hpoc_nomem(err);
+    pthread_mutex_init(&c->lock, NULL);
     size_t len = strlen(s);
     while (len > 0 && s[len - 1] == '/')
         len--;
     c->server = strndup(s, len);
     c->worker = hpo_strdup(opts->worker);
-    if (!c->server || (opts->worker && !c->worker)) {
-        free(c->server);
-        free(c->worker);
-        free(c);
+    c->ca_file = hpo_strdup(opts->ca_file);
+    if (opts->token) {
+        static const char prefix[] = "Authorization: Bearer ";
+        size_t n = sizeof prefix - 1 + strlen(opts->token) + 1;
+        if ((c->auth = malloc(n)) != NULL)
+            snprintf(c->auth, n, "%s%s", prefix, opts->token);
+    }
+    if (!c->server || (opts->worker && !c->worker) || (opts->ca_file && !c->ca_file) ||
+        (opts->token && !c->auth)) {
+        hpo_client_free(c);
         return hpoc_nomem(err);
     }
     c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 30000;
@@ -61,7 +75,6 @@ hpo_rc hpo_client_new(const hpo_client_options *opts, hpo_client **ret, hpo_erro
     c->backoff_max_ms = opts->backoff_max_ms ? opts->backoff_max_ms : 5000;
     if (c->backoff_max_ms < c->backoff_initial_ms)
         c->backoff_max_ms = c->backoff_initial_ms;
-    pthread_mutex_init(&c->lock, NULL);
     hpo_rng_seed(&c->rng, hpo_rng_entropy());
     *ret = c;
     return HPO_OK;
@@ -76,6 +89,10 @@ void hpo_client_free(hpo_client *c)
     pthread_mutex_destroy(&c->lock);
     free(c->server);
     free(c->worker);
+    free(c->ca_file);
+    if (c->auth) /* the token should not outlive the client in freed memory */
+        explicit_bzero(c->auth, strlen(c->auth));
+    free(c->auth);
     free(c);
 }
 
@@ -127,6 +144,8 @@ static hpo_rc rc_of_conflict(const char *code)
         return HPO_E_FINISHED;
     if (code && strcmp(code, "study_complete") == 0)
         return HPO_E_COMPLETE;
+    if (code && strcmp(code, "limit_exceeded") == 0)
+        return HPO_E_LIMIT;
     return HPO_E_CONFLICT;
 }
 
@@ -135,6 +154,8 @@ hpo_rc hpoc_resp_error(const hpoc_resp *rs, hpo_error *err)
     hpo_rc rc;
     switch (rs->status) {
     case 400: rc = HPO_E_INVALID; break;
+    case 401: rc = HPO_E_UNAUTHENTICATED; break;
+    case 403: rc = HPO_E_PERMISSION; break;
     case 404: rc = HPO_E_NOT_FOUND; break;
     case 413: rc = HPO_E_TOO_LARGE; break;
     case 503: rc = HPO_E_UNAVAILABLE; break;
@@ -147,8 +168,15 @@ hpo_rc hpoc_resp_error(const hpoc_resp *rs, hpo_error *err)
     const char *field = json_string_value(json_object_get(e, "field"));
     if (rs->status == 409)
         rc = rc_of_conflict(code);
+    if (rc == HPO_E_UNAUTHENTICATED && !rs->sent_token) {
+        /* the usual cause by far: say so rather than leave the user to guess */
+        hpo_error_set(err, rc, field, "%s (no token was given)",
+                      message ? message : "the server wants a token");
+        json_decref(j);
+        return rc;
+    }
     if (rc == HPO_E_INTERNAL && !(code && strcmp(code, "internal") == 0))
-        /* a status the contract does not name (401, 405, a proxy's 502...): say which */
+        /* a status the contract does not name (405, a proxy's 502...): say which */
         hpo_error_set(err, rc, field, "HTTP %ld%s%s%s%s", rs->status, code ? " " : "",
                       code ? code : "", message ? ": " : "", message ? message : "");
     else if (message)

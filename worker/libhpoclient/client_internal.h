@@ -25,6 +25,8 @@
 struct hpo_client {
     char *server;   /* base URL without a trailing '/' (owned) */
     char *worker;   /* owned, may be NULL */
+    char *auth;     /* "Authorization: Bearer <token>" (owned, wiped when freed), or NULL */
+    char *ca_file;  /* owned, or NULL for the system's CAs */
     long timeout_ms;
     int max_retries;
     long backoff_initial_ms, backoff_max_ms;
@@ -54,6 +56,7 @@ typedef struct {
     hpo_buf body;         /* the answer's body when not downloaded (owned) */
     int retry_after_s;    /* the answer's Retry-After, -1 when none */
     char etag[80];        /* the answer's ETag without quotes, "" when none */
+    bool sent_token;      /* the request carried a token (a 401 says more when it did not) */
 } hpoc_resp;
 
 /* One request with the retries of the header. HPO_OK when an HTTP answer came (any status, a 503
@@ -91,9 +94,21 @@ HPOC_INTERNAL hpo_rc hpoc_take_array(json_t *answer, const char *key, json_t **r
 /* "continue"/"prune"/"pause" of {"action": ...}. */
 HPOC_INTERNAL hpo_rc hpoc_parse_action(const json_t *answer, hpo_action *ret, hpo_error *err);
 
+/* An answer (the reference j, taken) as a new trial: number, state, params, resource, resume;
+ * study names it when the answer does not. HPO_E_INTERNAL when j is not a trial. */
+HPOC_INTERNAL hpo_rc hpoc_trial_of(json_t *j, const char *study, hpo_client_trial **ret,
+                                   hpo_error *err);
+
+/* curl's header callback (ud: the hpoc_resp): takes Retry-After (seconds; an HTTP-date gives 1)
+ * and ETag (without quotes) of the answer; a status line starts a new answer. */
+HPOC_INTERNAL size_t hpoc_on_header(char *p, size_t size, size_t n, void *ud);
+
 /* 32 hex digits of fresh randomness (/dev/urandom; the client's RNG if that fails). buf >= 33. */
 HPOC_INTERNAL void hpoc_random_key(hpo_client *c, char *buf, size_t size);
 
 HPOC_INTERNAL hpo_rc hpoc_nomem(hpo_error *err);
+
+/* Whether a token's text can go in a header: printable ASCII without spaces, not empty. */
+HPOC_INTERNAL bool hpoc_token_ok(const char *token);
 
 #endif

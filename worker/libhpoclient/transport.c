@@ -72,7 +72,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
+size_t hpoc_on_header(char *p, size_t size, size_t n, void *ud)
 {
     hpoc_resp *rs = ud;
     size_t len = size * n;
@@ -157,9 +157,14 @@ static CURLcode attempt(hpo_client *c, CURL *h, const hpoc_req *rq, const char *
     curl_easy_setopt(h, CURLOPT_USERAGENT, "libhpoclient/" HPOC_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, k);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, hpoc_on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, k->rs);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* libcurl's defaults, set all the same: a token must never go to a server not verified */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
     if (rq->upload || rq->download) {
         /* a file may take longer than any fixed limit: give up only when it stalls that long */
@@ -249,6 +254,13 @@ static hpo_rc curl_failure(CURLcode cc, const sink *k, const hpoc_req *rq, const
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
         return hpo_error_set(err, HPO_E_INVALID, "server", "%s %s: %s", rq->method, rq->path, why);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        /* not retried: a certificate does not become trusted by asking again */
+        return hpo_error_set(err, HPO_E_UNAVAILABLE, "ca_file",
+                             "%s %s: the server's certificate was not verified: %s", rq->method,
+                             rq->path, why);
     case CURLE_READ_ERROR:
     case CURLE_ABORTED_BY_CALLBACK:
         return hpo_error_set(err, HPO_E_INTERNAL, NULL, "%s %s: cannot read the file to upload",
@@ -293,6 +305,9 @@ hpo_rc hpoc_perform(hpo_client *c, const hpoc_req *rq, hpoc_resp *rs, hpo_error 
         tmp = curl_slist_append(headers, "Content-Type: application/json");
     if (tmp && rq->upload)
         tmp = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    if (tmp && c->auth)
+        tmp = curl_slist_append(headers, c->auth);
+    rs->sent_token = c->auth != NULL;
     if (!tmp || !(h = pool_take(c))) {
         rc = hpoc_nomem(err);
         goto out;

@@ -19,8 +19,7 @@ void hpo_client_trial_free(hpo_client_trial *t)
     free(t);
 }
 
-/* Takes the reference j into a new trial. */
-static hpo_rc trial_of(json_t *j, const char *study, hpo_client_trial **ret, hpo_error *err)
+hpo_rc hpoc_trial_of(json_t *j, const char *study, hpo_client_trial **ret, hpo_error *err)
 {
     json_t *num = json_object_get(j, "number");
     const char *state = json_string_value(json_object_get(j, "state"));
@@ -104,7 +103,7 @@ hpo_rc hpo_client_ask(hpo_client *c, const char *study, const hpo_ask_options *o
         hpo_client_trial *t = NULL;
         rc = hpoc_resp_json(&rs, &j, err);
         if (!rc)
-            rc = trial_of(j, study, &t, err);
+            rc = hpoc_trial_of(j, study, &t, err);
         if (!rc && ret)
             *ret = t;
         else

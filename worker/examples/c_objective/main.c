@@ -4,6 +4,8 @@
  *
  *   hpo-example-c [--server URL] [--study NAME] [--trials N] [--steps S]
  *   (defaults: $HPO_SERVER or http://127.0.0.1:8080, c-example, 20 trials, 5 steps)
+ *   The token comes from $HPO_TOKEN or the file $HPO_TOKEN_FILE (an admin one: it creates the
+ *   study), the CA file of an https server from $HPO_CACERT.
  *
  * Exit status: 0 when the study is complete, 1 on an error, 2 on bad arguments. */
 #include <stdio.h>
@@ -71,8 +73,23 @@ int main(int argc, char **argv)
 
     hpo_error err;
     hpo_client *c = NULL;
-    hpo_client_options opts = {.server = server, .worker = "hpo-example-c"};
+    const char *token = getenv("HPO_TOKEN"), *token_file = getenv("HPO_TOKEN_FILE");
+    const char *cacert = getenv("HPO_CACERT");
+    char *file_token = NULL;
+    if (token && *token && token_file && *token_file) {
+        fprintf(stderr, "hpo-example-c: HPO_TOKEN and HPO_TOKEN_FILE are both set: set one\n");
+        return 2;
+    }
+    if (token_file && *token_file &&
+        hpo_client_token_read_file(token_file, &file_token, &err) != HPO_OK) {
+        fprintf(stderr, "hpo-example-c: %s\n", err.message);
+        return 2;
+    }
+    hpo_client_options opts = {.server = server, .worker = "hpo-example-c",
+                               .token = file_token ? file_token : token && *token ? token : NULL,
+                               .ca_file = cacert && *cacert ? cacert : NULL};
     hpo_rc rc = hpo_client_new(&opts, &c, &err);
+    free(file_token); /* the client keeps its own copy */
     if (rc != HPO_OK)
         return fail("client", rc, &err);
 

@@ -210,16 +210,21 @@ def save_for_worker(trial, state, final):
 
 def put_artifact(server, study, number, name, data, timeout=60):
     """PUT /api/v1/studies/{study}/trials/{n}/artifacts/{name} (the Python client has no
-    artifact upload): returns the server's JSON answer as text."""
+    artifact upload): returns the server's JSON answer as text. The token and the CA are the
+    client's (HPO_TOKEN or HPO_TOKEN_FILE, HPO_CACERT)."""
+    import hpo_client
+
+    client = hpo_client.Client(server)
     url = "%s/api/v1/studies/%s/trials/%d/artifacts/%s" % (
-        server.rstrip("/"), urllib.parse.quote(study, safe=""), number,
+        client.url, urllib.parse.quote(study, safe=""), number,
         urllib.parse.quote(name, safe=""))
     req = urllib.request.Request(url, data=data, method="PUT",
-                                 headers={"Content-Type": "application/octet-stream"})
+                                 headers={"Content-Type": "application/octet-stream",
+                                          **client.auth_headers()})
     last = None
     for attempt in range(5):
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=client.ssl_context) as r:
                 return r.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as e:
             if e.code != 503:

@@ -4,6 +4,8 @@
 #   bash run.sh [--server URL] [--study NAME] [--trials N] [--steps S]
 #   (defaults: $HPO_SERVER or http://127.0.0.1:8080, shell-example, 20 trials, 3 steps)
 # Several copies may run on the same study at once: the server hands each its own trials.
+# The token comes from HPO_TOKEN or HPO_TOKEN_FILE (creating the study needs an admin token), the
+# CA of an https server from HPO_CACERT.
 set -euo pipefail
 
 server=${HPO_SERVER:-http://127.0.0.1:8080}
@@ -28,11 +30,25 @@ base=${server%/}/api/v1/studies
 me="shell-$(hostname)-$$"
 die() { echo "run.sh: $*" >&2; exit 1; }
 
-# call METHOD URL [BODY]: sets $body (the answer) and $status (the HTTP code).
+token=${HPO_TOKEN:-}
+if [[ -n ${HPO_TOKEN_FILE:-} ]]; then
+    [[ -z $token ]] || die "HPO_TOKEN and HPO_TOKEN_FILE are both set: set one of them"
+    [[ -r $HPO_TOKEN_FILE ]] || die "cannot read the token file $HPO_TOKEN_FILE"
+    IFS= read -r token <"$HPO_TOKEN_FILE" || true
+    token=${token#"${token%%[![:space:]]*}"} # the first line, white space around it stripped
+    token=${token%"${token##*[![:space:]]}"}
+    [[ -n $token ]] || die "the token file $HPO_TOKEN_FILE has no token on its first line"
+fi
+tls=()
+[[ -z ${HPO_CACERT:-} ]] || tls=(--cacert "$HPO_CACERT")
+
+# call METHOD URL [BODY]: sets $body (the answer) and $status (the HTTP code). The token goes to
+# curl on its standard input (-H @-), never on its command line, which ps shows.
 call() {
-    local out args=(-sS -X "$1" -w '\n%{http_code}' "$2")
+    local out args=(-sS "${tls[@]}" -X "$1" -w '\n%{http_code}' "$2")
     [[ $# -lt 3 ]] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    out=$(curl "${args[@]}") || die "curl $1 $2 failed"
+    [[ -z $token ]] || args+=(-H @-)
+    out=$(curl "${args[@]}" <<<"Authorization: Bearer $token") || die "curl $1 $2 failed"
     status=${out##*$'\n'}
     body=${out%$'\n'*}
 }

@@ -11,9 +11,11 @@ differences from Optuna.
 
 from . import distributions, exceptions, logging, pruners, samplers, trial
 from . import study
-from .exceptions import (AlreadyExistsError, ConflictError, DuplicatedStudyError, HpoError,
-                         InternalError, InvalidArgumentError, NotFoundError, StudyCompleteError,
-                         TrialFinishedError, TrialPaused, TrialPruned, UnavailableError)
+from .exceptions import (AlreadyExistsError, AuthError, CertificateError, ConflictError,
+                         DuplicatedStudyError, HpoError, InternalError, InvalidArgumentError,
+                         LimitExceededError, NotFoundError, PermissionDeniedError,
+                         StudyCompleteError, TrialFinishedError, TrialPaused, TrialPruned,
+                         UnauthenticatedError, UnavailableError)
 from .study import (MaxTrialsCallback, Study, StudyDirection, create_study, delete_study,
                     get_all_study_names, get_all_study_summaries, load_study)
 from .trial import FrozenTrial, Trial, TrialState, create_trial
@@ -23,10 +25,12 @@ from ._http import Client
 __version__ = "0.1.0"
 
 __all__ = [
-    "AlreadyExistsError", "Client", "ConflictError", "DuplicatedStudyError", "FrozenTrial",
-    "HpoError", "InternalError", "InvalidArgumentError", "MaxTrialsCallback", "NotFoundError",
+    "AlreadyExistsError", "AuthError", "CertificateError", "Client", "ConflictError",
+    "DuplicatedStudyError", "FrozenTrial", "HpoError", "InternalError", "InvalidArgumentError",
+    "LimitExceededError", "MaxTrialsCallback", "NotFoundError", "PermissionDeniedError",
     "Study", "StudyCompleteError", "StudyDirection", "Trial", "TrialFinishedError",
-    "TrialPaused", "TrialPruned", "TrialState", "UnavailableError", "create_study",
+    "TrialPaused", "TrialPruned", "TrialState", "UnauthenticatedError", "UnavailableError",
+    "create_study",
     "create_trial", "current_trial", "delete_study", "distributions", "exceptions",
     "get_all_study_names", "get_all_study_summaries", "in_worker", "load_study", "logging",
     "pruners", "report_final", "run_current", "samplers", "study", "trial",

@@ -5,7 +5,11 @@ One :class:`Client` per server URL; it is thread-safe (one keep-alive connection
 Connection errors and 503 answers are retried with exponential backoff and full jitter (503's
 Retry-After is honoured as a floor). A request that is not idempotent (enqueue) is retried only
 when it certainly did not reach the server (connection refused, a 503 answer, or a keep-alive
-connection the server had closed).
+connection the server had closed). 401 and 403 are never retried, nor is an https certificate
+that does not verify.
+
+Every request but ``/healthz`` carries ``Authorization: Bearer <token>``; the token and the CA
+file come from the arguments or the environment (see :mod:`hpo_client._auth`).
 """
 
 import http.client
@@ -13,11 +17,13 @@ import json
 import os
 import random
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
 
-from .exceptions import InvalidArgumentError, UnavailableError, error_for
+from . import _auth
+from .exceptions import CertificateError, InvalidArgumentError, UnavailableError, error_for
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 API = "/api/v1"
@@ -68,12 +74,23 @@ class Response:
 
 
 class Client:
-    """Talks JSON to one hpo server."""
+    """Talks JSON to one hpo server. ``token`` / ``token_file`` (else env HPO_TOKEN /
+    HPO_TOKEN_FILE) authenticate it; ``cacert`` (else env HPO_CACERT) verifies an https
+    server."""
 
-    def __init__(self, url=None, timeout=60.0, retries=8, backoff=0.1, backoff_max=5.0):
+    def __init__(self, url=None, timeout=60.0, retries=8, backoff=0.1, backoff_max=5.0, *,
+                 token=None, token_file=None, cacert=None, credentials=None):
         self.url = normalize_url(url)
         parts = urllib.parse.urlsplit(self.url)
-        self._https = parts.scheme == "https"
+        self._https = parts.scheme.lower() == "https"
+        if cacert is not None and not self._https:
+            raise ValueError("cacert is for an https server; %s is plain http" % self.url)
+        if credentials is None:
+            credentials = _auth.resolve(token, token_file, cacert)
+        elif token is not None or token_file is not None or cacert is not None:
+            raise ValueError("give either credentials or token, token_file and cacert")
+        self._creds = credentials
+        self._ssl = credentials.ssl_context() if self._https else None
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
@@ -88,8 +105,11 @@ class Client:
     def _connection(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self.timeout)
+            if self._https:
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout,
+                                                   context=self._ssl)
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
             self._local.conn = conn
             self._local.used = False
         return conn
@@ -107,10 +127,34 @@ class Client:
         """Closes this thread's connection."""
         self._drop_connection()
 
+    def auth_headers(self):
+        """{"Authorization": "Bearer ..."}, or {} without a token: for a request this client
+        does not make itself (an artifact upload with urllib)."""
+        h = self._creds.header()
+        return {} if h is None else {"Authorization": h}
+
+    @property
+    def ssl_context(self):
+        """The verifying TLS context of an https server (None for http), for such requests."""
+        return self._ssl
+
+    @property
+    def credentials(self):
+        """Where this client's token came from (a Credentials; its repr never shows the
+        token)."""
+        return self._creds
+
+    def __repr__(self):
+        return "Client(url=%r, token=%s)" % (
+            self.url, "<hidden, from %s>" % self._creds.source if self._creds.source else None)
+
     def _once(self, method, path, data):
         conn = self._connection()
         reused = self._local.used
         headers = {"Accept": "application/json"}
+        auth = self._creds.header()
+        if auth is not None:
+            headers["Authorization"] = auth
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -151,6 +195,12 @@ class Client:
             attempt += 1
             try:
                 resp = self._once(method, API + path, data)
+            except ssl.SSLCertVerificationError as e:
+                # a certificate that does not verify now will not verify in a second either
+                raise CertificateError(
+                    "cannot verify the TLS certificate of the hpo server at %s: %s (give the CA "
+                    "that signed it with cacert= or HPO_CACERT)"
+                    % (self.url, getattr(e, "verify_message", None) or e)) from None
             except (ConnectionError, socket.timeout, http.client.HTTPException, OSError) as e:
                 safe = idempotent or isinstance(e, ConnectionRefusedError) or (
                     getattr(e, "hpo_reused", False)
@@ -159,9 +209,9 @@ class Client:
                 if getattr(e, "hpo_reused", False) and attempt == 1 and safe:
                     continue  # a stale keep-alive connection: reconnect at once
                 if not safe or attempt > self.retries:
-                    raise UnavailableError("cannot reach the hpo server at %s: %s"
-                                           % (self.url, e or type(e).__name__),
-                                           code="unavailable") from e
+                    raise UnavailableError(self._creds.redact(
+                        "cannot reach the hpo server at %s: %s"
+                        % (self.url, e or type(e).__name__)), code="unavailable") from e
                 self._sleep(delay, 0.0)
                 delay = min(delay * 2, self.backoff_max)
                 continue
@@ -173,10 +223,23 @@ class Client:
                 continue
             err = (resp.body or {}).get("error") if isinstance(resp.body, dict) else None
             err = err if isinstance(err, dict) else {}
+            message = err.get("message") or "HTTP %d from %s %s" % (resp.status, method, path)
             raise error_for(resp.status, err.get("code"),
-                            err.get("message") or "HTTP %d from %s %s" % (resp.status, method,
-                                                                           path),
+                            self._creds.redact(message + self._auth_hint(resp.status)),
                             err.get("field"))
+
+    def _auth_hint(self, status):
+        """What to do about a 401 or 403, naming where the token came from (never the token)."""
+        src = self._creds.source
+        if status == 401:
+            if src is None:
+                return ("; no token was sent: pass token= or token_file=, or set HPO_TOKEN or "
+                        "HPO_TOKEN_FILE")
+            return "; the token from %s was refused (unknown, expired or revoked)" % src
+        if status == 403:
+            return ("; the token from %s does not allow this (its scope or study restriction)"
+                    % (src or "nowhere"))
+        return ""
 
     @staticmethod
     def _sleep(delay, floor):
@@ -196,13 +259,22 @@ _clients = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(storage):
-    """The shared Client of a server URL (a Client passes through)."""
+def client_for(storage, token=None, token_file=None, cacert=None):
+    """The shared Client of a server URL and credentials (a Client passes through). The token
+    and CA file are resolved now (arguments, else HPO_TOKEN / HPO_TOKEN_FILE / HPO_CACERT), so a
+    changed environment gets a new client."""
     if isinstance(storage, Client):
+        if token is not None or token_file is not None or cacert is not None:
+            raise ValueError("storage is a Client: give token, token_file and cacert to the "
+                             "Client, not here")
         return storage
     url = normalize_url(storage)
+    if cacert is not None and urllib.parse.urlsplit(url).scheme.lower() != "https":
+        raise ValueError("cacert is for an https server; %s is plain http" % url)
+    creds = _auth.resolve(token, token_file, cacert)
+    key = (url,) + creds.key()
     with _clients_lock:
-        c = _clients.get(url)
+        c = _clients.get(key)
         if c is None:
-            c = _clients[url] = Client(url)
+            c = _clients[key] = Client(url, credentials=creds)
         return c

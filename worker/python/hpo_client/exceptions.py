@@ -68,6 +68,29 @@ class InternalError(HpoError):
     """500 internal: a server bug; see the server log."""
 
 
+class AuthError(HpoError):
+    """The base of 401 and 403: the server refused the request's credentials. Never retried."""
+
+
+class UnauthenticatedError(AuthError):
+    """401 unauthenticated: no token, or a token the server does not know (wrong, expired or
+    revoked)."""
+
+
+class PermissionDeniedError(AuthError):
+    """403 permission_denied: the token's scope is too low (read < worker < admin), or the study
+    is outside the token's restriction."""
+
+
+class CertificateError(HpoError):
+    """The https server's certificate did not verify (wrong CA, or a host name it does not
+    name); never retried. Give the CA file with cacert= or HPO_CACERT."""
+
+
+class LimitExceededError(ConflictError):
+    """409 limit_exceeded: a limit configured on the server (its message names the flag)."""
+
+
 DuplicatedStudyError = AlreadyExistsError
 
 _BY_CODE = {
@@ -81,6 +104,9 @@ _BY_CODE = {
     "too_large": TooLargeError,
     "internal": InternalError,
     "unavailable": UnavailableError,
+    "unauthenticated": UnauthenticatedError,
+    "permission_denied": PermissionDeniedError,
+    "limit_exceeded": LimitExceededError,
 }
 
 
@@ -88,7 +114,8 @@ def error_for(status, code, message, field=None):
     """The exception for an error answer."""
     cls = _BY_CODE.get(code)
     if cls is None:
-        cls = {400: InvalidArgumentError, 404: NotFoundError, 409: ConflictError,
+        cls = {400: InvalidArgumentError, 401: UnauthenticatedError,
+               403: PermissionDeniedError, 404: NotFoundError, 409: ConflictError,
                503: UnavailableError}.get(status, HpoError)
     return cls(message or "HTTP %d" % status, code=code, field=field, status=status)
 

@@ -513,12 +513,16 @@ class MaxTrialsCallback:
 
 def create_study(storage=None, sampler=None, pruner=None, study_name=None, direction=None,
                  load_if_exists=False, directions=None, *, search_space=None, max_trials=None,
-                 heartbeat_grace=None, user_attrs=None):
+                 heartbeat_grace=None, user_attrs=None, token=None, token_file=None,
+                 cacert=None):
     """Creates a study on the server at ``storage`` (default: env HPO_SERVER, else
     http://127.0.0.1:8080). Beyond Optuna: ``search_space`` ({name: distribution}) declares
     params sampled at ask, ``max_trials`` caps the study, ``heartbeat_grace`` (seconds) has the
-    server fail trials that stop sending heartbeats (this client sends them)."""
-    client = client_for(storage)
+    server fail trials that stop sending heartbeats (this client sends them). ``token`` or
+    ``token_file`` (default: env HPO_TOKEN or HPO_TOKEN_FILE) authenticates, ``cacert``
+    (default: env HPO_CACERT) verifies an https server; creating a study needs an admin
+    token."""
+    client = client_for(storage, token, token_file, cacert)
     if direction is not None and directions is not None:
         raise ValueError("Specify only one of `direction` and `directions`.")
     if study_name is None:
@@ -557,11 +561,14 @@ def create_study(storage=None, sampler=None, pruner=None, study_name=None, direc
     return Study(study_name, client, resp.body)
 
 
-def load_study(study_name=None, storage=None, sampler=None, pruner=None):
-    """Loads an existing study (NotFoundError, a KeyError, when there is none)."""
+def load_study(study_name=None, storage=None, sampler=None, pruner=None, *, token=None,
+               token_file=None, cacert=None):
+    """Loads an existing study (NotFoundError, a KeyError, when there is none); token,
+    token_file and cacert as for create_study (a read token can read it, asking needs a worker
+    token)."""
     if study_name is None:
         raise ValueError("hpo needs a study_name to load")
-    st = Study(study_name, storage)
+    st = Study(study_name, client_for(storage, token, token_file, cacert))
     if sampler is not None or pruner is not None:
         given = (_samplers.to_json(sampler), _pruners.to_json(pruner))
         warnings.warn("load_study: the study keeps the sampler and pruner it was created with "
@@ -570,14 +577,17 @@ def load_study(study_name=None, storage=None, sampler=None, pruner=None):
     return st
 
 
-def delete_study(study_name=None, storage=None):
-    client_for(storage).delete("/studies/%s" % quote(study_name))
+def delete_study(study_name=None, storage=None, *, token=None, token_file=None, cacert=None):
+    """Deletes a study (an admin token)."""
+    client_for(storage, token, token_file, cacert).delete("/studies/%s" % quote(study_name))
 
 
-def get_all_study_summaries(storage=None, include_best_trial=True):
+def get_all_study_summaries(storage=None, include_best_trial=True, *, token=None,
+                            token_file=None, cacert=None):
     """The server's studies (dicts: name, directions, n_trials, counts, best_value, ...)."""
-    return client_for(storage).get("/studies")["studies"]
+    return client_for(storage, token, token_file, cacert).get("/studies")["studies"]
 
 
-def get_all_study_names(storage=None):
-    return [s["name"] for s in get_all_study_summaries(storage)]
+def get_all_study_names(storage=None, *, token=None, token_file=None, cacert=None):
+    return [s["name"] for s in get_all_study_summaries(storage, token=token,
+                                                       token_file=token_file, cacert=cacert)]

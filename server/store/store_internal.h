@@ -1,0 +1,84 @@
+/* store_internal: helpers shared by the store's query files (row values <-> text); seen only in
+ * server/store. */
+#ifndef HPO_STORE_INTERNAL_H
+#define HPO_STORE_INTERNAL_H
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_store.h"
+
+/* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
+#define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
+#define MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"
+
+/* ---- values <-> text ---- */
+
+typedef struct {
+    char s[32];
+} numbuf;
+
+/* %.17g round-trips every finite double; float8 reads 'NaN' and '[-]Infinity'. */
+static inline const char *fmt_double(numbuf *b, double v)
+{
+    if (isnan(v))
+        return "NaN";
+    if (isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    snprintf(b->s, sizeof b->s, "%.17g", v);
+    return b->s;
+}
+
+static inline const char *fmt_i64(numbuf *b, int64_t v)
+{
+    snprintf(b->s, sizeof b->s, "%" PRId64, v);
+    return b->s;
+}
+
+/* NULL (SQL NULL) for 0, the "not set" time. */
+static inline const char *fmt_ms(numbuf *b, int64_t ms)
+{
+    return ms == 0 ? NULL : fmt_i64(b, ms);
+}
+
+static inline const char *get_text(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static inline int64_t get_i64(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* PostgreSQL prints float8 in the shortest form that reads back exactly (extra_float_digits 1). */
+static inline double get_double(PGresult *r, int row, int col)
+{
+    return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static inline hpo_rc dup_text(PGresult *r, int row, int col, char **ret)
+{
+    const char *v = get_text(r, row, col);
+    *ret = NULL;
+    if (!v)
+        return HPO_OK;
+    *ret = strdup(v);
+    return *ret ? HPO_OK : HPO_E_NOMEM;
+}
+
+static inline long affected_rows(PGresult *r)
+{
+    return strtol(PQcmdTuples(r), NULL, 10);
+}
+
+static inline hpo_rc nomem(hpo_error *err)
+{
+    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
+#endif
