@@ -2,6 +2,7 @@
  * and the mapping between external values and the internal values the algorithms work on. */
 #include "hpo_space.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,11 +227,14 @@ void hpo_dist_clear(hpo_dist *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Whether x lies on low + k*step, with a tolerance relative to the step. */
+/* Whether x lies on low + k*step, with a tolerance relative to the step and to the magnitudes:
+ * far from 0 a double cannot hold the points of a fine grid exactly, and the point
+ * hpo_dist_round computes (low + k*step, rounded) must still be on it. */
 static bool on_grid(double low, double step, double x)
 {
-    double k = (x - low) / step;
-    return fabs(k - nearbyint(k)) <= SPACE_GRID_TOL;
+    double k = nearbyint((x - low) / step);
+    double slack = SPACE_GRID_TOL * step + 4 * DBL_EPSILON * fmax(fabs(low), fabs(x));
+    return fabs(x - (low + k * step)) <= slack;
 }
 
 bool hpo_dist_contains(const hpo_dist *d, double internal)

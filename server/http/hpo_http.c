@@ -38,7 +38,6 @@ struct hpo_http {
 };
 
 typedef struct {
-    hpo_http *http;
     char request_id[32];     /* sent back as X-Request-Id and named in the log */
     const char *method;      /* borrowed from the connection */
     const hpo_route *route;  /* NULL when no route matched */
@@ -47,7 +46,6 @@ typedef struct {
     bool has_grant;
     bool answered;           /* a response is queued already (refused at the headers) */
     hpo_buf body;
-    bool too_large;
     /* raw bodies (artifacts) go to a file in the service's tmp folder as they arrive */
     bool raw;
     int fd;             /* -1 when no file is open */
@@ -208,8 +206,6 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const char *url,
                                 const char *method, request_ctx *ctx)
 {
-    if (ctx->too_large)
-        return send_error(c, ctx, 413, "too_large", "the request body is over the size limit");
     char sha_hex[65] = "";
     if (ctx->raw) {
         if (ctx->fd >= 0 && close(ctx->fd) != 0)
@@ -294,7 +290,6 @@ static const char *too_large_message(const hpo_http *h, const request_ctx *ctx, 
 static enum MHD_Result refuse_mid_body(const hpo_http *h, struct MHD_Connection *c,
                                        request_ctx *ctx)
 {
-    ctx->too_large = true;
     const union MHD_ConnectionInfo *tls =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     const union MHD_ConnectionInfo *fd =
@@ -355,7 +350,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         hpo_header_watch_head_done(h->watch, watched(c));
         hpo_buf_init(&ctx->body, h->max_body);
         ctx->fd = -1;
-        ctx->http = h;
         ctx->method = method;
         snprintf(ctx->request_id, sizeof ctx->request_id, "%08" PRIx32 "-%" PRIuFAST64,
                  h->id_prefix, atomic_fetch_add(&h->next_id, 1));
@@ -374,7 +368,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > body_limit(h, ctx)) {
             /* answered before the body: libmicrohttpd then closes instead of reading it */
-            ctx->too_large = true;
             char msg[160];
             return send_error(c, ctx, 413, "too_large", too_large_message(h, ctx, msg, sizeof msg));
         }

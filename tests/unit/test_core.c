@@ -582,6 +582,11 @@ START_TEST(test_study_name)
     ck_assert_ptr_nonnull(strstr(err.message, "1-128"));
     ck_assert_int_eq(hpo_study_name_validate("", "name", &err), HPO_E_INVALID);
     ck_assert_int_eq(hpo_study_name_validate(NULL, "name", &err), HPO_E_INVALID);
+    /* URL dot segments: clients drop them from a path, so such a study could not be reached */
+    ck_assert_int_eq(hpo_study_name_validate(".", "name", &err), HPO_E_INVALID);
+    ck_assert_int_eq(hpo_study_name_validate("..", "name", &err), HPO_E_INVALID);
+    ck_assert_int_eq(hpo_study_name_validate("...", "name", &err), HPO_OK);
+    ck_assert_int_eq(hpo_study_name_validate(".a", "name", &err), HPO_OK);
     const char *bad[] = { "a b", "a/b", "ä", "x?", "semi;colon", "tab\t" };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         ck_assert_int_eq(hpo_study_name_validate(bad[k], "name", &err), HPO_E_INVALID);

@@ -253,6 +253,12 @@ static void on_line(void *ud, char *line, size_t len)
         r->final_value = l.value;
         return;
     case WK_LINE_REPORT:
+        if (!l.has_step && r->has_step && r->last_step == INT64_MAX) {
+            if (r->bad_lines++ < WK_BAD_LINES_LOGGED) /* no step is left after the last one */
+                hpo_log(HPO_LOG_WARN, "trial %s: a report past step %" PRId64 " ignored",
+                        r->label, r->last_step);
+            return;
+        }
         if (!l.has_step)
             l.step = r->has_step ? r->last_step + 1 : 0;
         if (!r->has_step || l.step > r->last_step)

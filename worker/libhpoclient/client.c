@@ -179,9 +179,9 @@ hpo_rc hpoc_resp_error(const hpoc_resp *rs, hpo_error *err)
         /* a status the contract does not name (405, a proxy's 502...): say which */
         hpo_error_set(err, rc, field, "HTTP %ld%s%s%s%s", rs->status, code ? " " : "",
                       code ? code : "", message ? ": " : "", message ? message : "");
-    else if (message)
+    else if (message && *message)
         hpo_error_set(err, rc, field, "%s", message);
-    else
+    else /* no message, or an empty one: the status at least */
         hpo_error_set(err, rc, field, "HTTP %ld", rs->status);
     json_decref(j);
     return rc;
