@@ -3,12 +3,13 @@
 # PostgreSQL, builds and runs every suite (unit, db, e2e), then a sanitizer build (ASan + UBSan)
 # running them all again (the server and worker binaries of the e2e suite included), then a
 # ThreadSanitizer build running the concurrency tests (16 concurrent ask loops in process and over
-# HTTP, the reaper, the worker). PostgreSQL is stopped whatever happens. Exit status 0 only if all
-# passed.
+# HTTP, the reaper, the worker), and a short libFuzzer run of every fuzz target (tests/fuzz/run.sh;
+# the full 10-minute runs are that script with its default). PostgreSQL is stopped whatever
+# happens. Exit status 0 only if all passed.
 #   bash deploy/test.sh            (as root on Debian 12, or as a user with sudo)
 # Environment: HPO_TEST_PORT (first port tried for PostgreSQL, default 55432),
 #              HPO_TEST_JOBS (parallel tests, default 2), HPO_TEST_NO_SAN=1 (skip the sanitizer
-#              builds).
+#              builds), HPO_TEST_FUZZ_SECONDS (per fuzz target, default 15; 0 skips).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -101,6 +102,12 @@ if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
     else
         failed+=("thread sanitizer build")
     fi
+fi
+
+fuzz_seconds=${HPO_TEST_FUZZ_SECONDS:-15}
+if (( fuzz_seconds > 0 )); then
+    log "fuzzing: ${fuzz_seconds} s per target (libFuzzer, ASan + UBSan)"
+    bash tests/fuzz/run.sh "$fuzz_seconds" || failed+=("fuzzing")
 fi
 
 # One closing line over both runs: test programs that passed and failed (meson's testlog.json).
