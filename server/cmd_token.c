@@ -118,7 +118,7 @@ int hpo_server_token_main(int argc, char **argv)
             fflush(stdout);
             fprintf(stderr, "token %lld created (scope %s); it is shown only now\n",
                     (long long)info.grant.id, hpo_scope_name(info.grant.scope));
-            hpo_token_row_clear(&info);
+            hpo_token_info_clear(&info);
         }
     } else if (!rc && list) {
         hpo_token_info *rows = NULL;
@@ -129,7 +129,7 @@ int hpo_server_token_main(int argc, char **argv)
                    "CREATED", "EXPIRES", "LAST USED", "NAME");
             for (size_t i = 0; i < n; i++)
                 print_row(&rows[i]);
-            hpo_token_rows_free(rows, n);
+            hpo_token_infos_free(rows, n);
         }
     } else if (!rc && revoke) {
         rc = hpo_service_token_revoke(svc, id, &err);

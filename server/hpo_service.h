@@ -177,17 +177,16 @@ typedef struct {
     const char *name;         /* NULL or a description */
     int64_t expires_in_s;     /* 0: never */
 } hpo_token_spec;
-typedef hpo_token_row hpo_token_info;
 
 #define HPO_TOKEN_NAME_MAX 200
 #define HPO_TOKENS_MAX 10000 /* usable tokens at once */
 
 /* Creates a token: ret_text gets its text (shown once, never stored), *ret its facts (owned:
- * hpo_token_row_clear). Works with authentication on or off (hpo-server token create). */
+ * hpo_token_info_clear). Works with authentication on or off (hpo-server token create). */
 hpo_rc hpo_service_token_create(hpo_service *svc, const hpo_token_spec *spec,
                                 char ret_text[HPO_TOKEN_TEXT_LEN + 1], hpo_token_info *ret,
                                 hpo_error *err);
-/* Every token, revoked and expired ones too. *ret owned: hpo_token_rows_free. */
+/* Every token, revoked and expired ones too. *ret owned: hpo_token_infos_free. */
 hpo_rc hpo_service_token_list(hpo_service *svc, hpo_token_info **ret, size_t *ret_n,
                               hpo_error *err);
 /* Revokes a token: refused by this server at once, by others after their next refresh. */

@@ -59,7 +59,7 @@ static entry *find(const hpo_token_cache *c, const char *h)
 
 typedef struct {
     bool usable_only;
-    hpo_token_row *rows;
+    hpo_token_info *rows;
     size_t n;
 } list_ctx;
 
@@ -84,7 +84,7 @@ static hpo_rc tx_touch(hpo_db *db, void *vctx, hpo_error *err)
 
 /* Replaces the entries with rows (usable tokens from PostgreSQL), keeping the last-use times seen
  * here, and hands back the ones not yet written (owned arrays, *ret_n of them). */
-static hpo_rc cache_replace(hpo_token_cache *c, const hpo_token_row *rows, size_t n,
+static hpo_rc cache_replace(hpo_token_cache *c, const hpo_token_info *rows, size_t n,
                             int64_t **ret_ids, int64_t **ret_ms, size_t *ret_n)
 {
     entry *next = calloc(n ? n : 1, sizeof *next);
@@ -136,7 +136,7 @@ static hpo_rc refresh(hpo_token_cache *c, hpo_error *err)
     int64_t *ids = NULL, *ms = NULL;
     size_t n = 0;
     rc = cache_replace(c, lc.rows, lc.n, &ids, &ms, &n);
-    hpo_token_rows_free(lc.rows, lc.n);
+    hpo_token_infos_free(lc.rows, lc.n);
     if (rc != HPO_OK)
         return hpo_error_set(err, rc, NULL, "out of memory");
     if (n > 0) {
@@ -149,7 +149,7 @@ static hpo_rc refresh(hpo_token_cache *c, hpo_error *err)
 }
 
 /* Adds one usable token (made here, or found in PostgreSQL after a miss), last used at used_ms. */
-static hpo_rc cache_add(hpo_token_cache *c, const hpo_token_row *row, int64_t used_ms)
+static hpo_rc cache_add(hpo_token_cache *c, const hpo_token_info *row, int64_t used_ms)
 {
     pthread_rwlock_wrlock(&c->lock);
     hpo_rc rc = HPO_OK;
@@ -295,7 +295,7 @@ static bool missed_before(hpo_token_cache *c, const char *h)
 
 typedef struct {
     const char *hash;
-    hpo_token_row row;
+    hpo_token_info row;
 } by_hash_ctx;
 
 static hpo_rc tx_by_hash(hpo_db *db, void *vctx, hpo_error *err)
@@ -349,7 +349,7 @@ hpo_rc hpo_service_authenticate(hpo_service *svc, const char *token, size_t len,
                              "cannot check the token now: %s", dberr.message);
     rc = cache_add(c, &ctx.row, now);
     *ret = ctx.row.grant;
-    hpo_token_row_clear(&ctx.row);
+    hpo_token_info_clear(&ctx.row);
     return rc == HPO_OK ? HPO_OK : hpo_error_set(err, rc, NULL, "out of memory");
 }
 
@@ -388,7 +388,7 @@ static hpo_rc validate_spec(const hpo_token_spec *spec, hpo_error *err)
 }
 
 typedef struct {
-    hpo_token_row *row;
+    hpo_token_info *row;
 } insert_ctx;
 
 static hpo_rc tx_insert(hpo_db *db, void *vctx, hpo_error *err)
@@ -398,7 +398,7 @@ static hpo_rc tx_insert(hpo_db *db, void *vctx, hpo_error *err)
     hpo_rc rc = hpo_db_token_list(db, true, &lc.rows, &lc.n, err);
     if (rc != HPO_OK)
         return rc;
-    hpo_token_rows_free(lc.rows, lc.n);
+    hpo_token_infos_free(lc.rows, lc.n);
     if (lc.n >= HPO_TOKENS_MAX)
         return hpo_error_set(err, HPO_E_LIMIT, NULL,
                              "%d usable tokens exist already: revoke some first", HPO_TOKENS_MAX);
@@ -425,7 +425,7 @@ hpo_rc hpo_service_token_create(hpo_service *svc, const hpo_token_spec *spec,
     char text[HPO_TOKEN_TEXT_LEN + 1];
     hpo_token_format(random, text);
     memset(random, 0, sizeof random);
-    hpo_token_row row = {0};
+    hpo_token_info row = {0};
     hpo_token_hash(text, strlen(text), row.hash);
     row.grant.scope = spec->scope;
     snprintf(row.grant.study, sizeof row.grant.study, "%s", spec->study ? spec->study : "");
@@ -440,7 +440,7 @@ hpo_rc hpo_service_token_create(hpo_service *svc, const hpo_token_spec *spec,
     if (rc == HPO_OK && svc->tokens && cache_add(svc->tokens, &row, 0) != HPO_OK)
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     if (rc != HPO_OK) {
-        hpo_token_row_clear(&row);
+        hpo_token_info_clear(&row);
         return rc;
     }
     memcpy(ret_text, text, sizeof text);

@@ -1,6 +1,7 @@
 /* hpo_token: scopes, token text and hashing, and the permission check behind every request. */
 #include "hpo_token.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -119,4 +120,19 @@ bool hpo_token_from_header(const char *value, const char **ret, size_t *ret_len)
     *ret = value;
     *ret_len = n;
     return true;
+}
+
+void hpo_token_info_clear(hpo_token_info *t)
+{
+    if (t) {
+        free(t->name);
+        t->name = NULL;
+    }
+}
+
+void hpo_token_infos_free(hpo_token_info *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        hpo_token_info_clear(&t[i]);
+    free(t);
 }

@@ -38,6 +38,17 @@ typedef struct {
     int64_t expires_ms; /* 0: never */
 } hpo_token_grant;
 
+/* A token's facts as stored and listed (never its text, only its SHA-256). */
+typedef struct {
+    hpo_token_grant grant; /* id, scope, study or prefix, expiry */
+    char hash[HPO_TOKEN_HASH_HEX];
+    char *name;            /* owned; NULL when none */
+    int64_t created_ms, last_used_ms, revoked_ms; /* 0: not set */
+} hpo_token_info;
+/* Frees what t owns (NULL is a no-op); _infos_free also the array of n. */
+void hpo_token_info_clear(hpo_token_info *t);
+void hpo_token_infos_free(hpo_token_info *t, size_t n);
+
 /* Whether the grant reaches study `study` (NULL: a request about no one study). */
 bool hpo_token_grant_covers(const hpo_token_grant *g, const char *study);
 /* HPO_OK when g allows a request needing scope `need` on `study` (NULL for none) at now_ms;

@@ -82,7 +82,7 @@ void hpo_h_token_create(hpo_service *svc, const hpo_request *req, hpo_response *
     json_t *j = token_json(&info);
     json_object_set_new(j, "token", json_string(text));
     memset(text, 0, sizeof text);
-    hpo_token_row_clear(&info);
+    hpo_token_info_clear(&info);
     hpo_response_json(res, 201, j);
 }
 
@@ -101,7 +101,7 @@ void hpo_h_token_list(hpo_service *svc, const hpo_request *req, hpo_response *re
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, token_json(&list[i]));
-    hpo_token_rows_free(list, n);
+    hpo_token_infos_free(list, n);
     hpo_response_json(res, 200, json_pack("{s:o}", "tokens", arr));
 }
 

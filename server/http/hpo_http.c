@@ -69,16 +69,13 @@ static void log_answer(struct MHD_Connection *c, const request_ctx *ctx, int sta
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
-    const json_t *err = json_object_get(body, "error");
+    const char *code = json_string_value(json_object_get(json_object_get(body, "error"), "code"));
     json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:s,s:s}", "msg", "request refused or failed",
                           "request_id", ctx->request_id, "method",
                           ctx->method ? ctx->method : "", "route",
                           ctx->route ? ctx->route->pattern : "", "study",
                           ctx->study[0] ? json_string(ctx->study) : json_null(), "status", status,
-                          "code", json_string_value(json_object_get(err, "code"))
-                                      ? json_string_value(json_object_get(err, "code"))
-                                      : "",
-                          "client", addr);
+                          "code", code ? code : "", "client", addr);
     if (f && ctx->has_grant)
         json_object_set_new(f, "token_id", json_integer(ctx->grant.id));
     if (f)

@@ -11,7 +11,7 @@ static void copy_field(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static hpo_rc parse_token(PGresult *r, int row, hpo_token_row *t, hpo_error *err)
+static hpo_rc parse_token(PGresult *r, int row, hpo_token_info *t, hpo_error *err)
 {
     memset(t, 0, sizeof *t);
     t->grant.id = get_i64(r, row, 0);
@@ -29,7 +29,7 @@ static hpo_rc parse_token(PGresult *r, int row, hpo_token_row *t, hpo_error *err
     return HPO_OK;
 }
 
-hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_row *t, hpo_error *err)
+hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_info *t, hpo_error *err)
 {
     numbuf eb;
     const char *params[] = {t->hash,
@@ -52,7 +52,7 @@ hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_row *t, hpo_error *err)
     return HPO_OK;
 }
 
-hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_row **ret, size_t *ret_n,
+hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_info **ret, size_t *ret_n,
                          hpo_error *err)
 {
     PGresult *r = NULL;
@@ -64,14 +64,14 @@ hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_row **ret, size
     if (rc != HPO_OK)
         return rc;
     size_t n = (size_t)PQntuples(r), done = 0;
-    hpo_token_row *out = calloc(n ? n : 1, sizeof *out);
+    hpo_token_info *out = calloc(n ? n : 1, sizeof *out);
     if (!out)
         rc = nomem(err);
     for (; rc == HPO_OK && done < n; done++)
         rc = parse_token(r, (int)done, &out[done], err);
     PQclear(r);
     if (rc != HPO_OK) {
-        hpo_token_rows_free(out, done);
+        hpo_token_infos_free(out, done);
         return rc;
     }
     *ret = out;
@@ -79,7 +79,7 @@ hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_row **ret, size
     return HPO_OK;
 }
 
-hpo_rc hpo_db_token_by_hash(hpo_db *db, const char *hash, hpo_token_row *ret, hpo_error *err)
+hpo_rc hpo_db_token_by_hash(hpo_db *db, const char *hash, hpo_token_info *ret, hpo_error *err)
 {
     const char *params[] = {hash};
     PGresult *r = NULL;
@@ -149,19 +149,4 @@ hpo_rc hpo_db_tokens_touch(hpo_db *db, const int64_t *ids, const int64_t *ms, si
     free(id_text);
     free(ms_text);
     return rc;
-}
-
-void hpo_token_row_clear(hpo_token_row *t)
-{
-    if (t) {
-        free(t->name);
-        t->name = NULL;
-    }
-}
-
-void hpo_token_rows_free(hpo_token_row *t, size_t n)
-{
-    for (size_t i = 0; t && i < n; i++)
-        hpo_token_row_clear(&t[i]);
-    free(t);
 }

@@ -145,27 +145,19 @@ hpo_rc hpo_db_stale_studies(hpo_db *db, int64_t now_ms, char ***ret, size_t *ret
                             hpo_error *err);
 
 /* ---- API tokens: only their SHA-256 is stored ---- */
-typedef struct {
-    hpo_token_grant grant; /* id, scope, study or prefix, expiry */
-    char hash[HPO_TOKEN_HASH_HEX];
-    char *name;            /* owned; NULL when none */
-    int64_t created_ms, last_used_ms, revoked_ms; /* 0: not set */
-} hpo_token_row;
 /* Inserts a token (hash, grant without id, name); sets grant.id and created_ms. */
-hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_row *t, hpo_error *err);
+hpo_rc hpo_db_token_insert(hpo_db *db, hpo_token_info *t, hpo_error *err);
 /* Every token ordered by id; usable_only: neither revoked nor expired. *ret owned:
- * hpo_token_rows_free. */
-hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_row **ret, size_t *ret_n,
+ * hpo_token_infos_free. */
+hpo_rc hpo_db_token_list(hpo_db *db, bool usable_only, hpo_token_info **ret, size_t *ret_n,
                          hpo_error *err);
 /* The usable token with that hash; HPO_E_NOT_FOUND when none. *ret owned:
- * clear with hpo_token_row_clear. */
-hpo_rc hpo_db_token_by_hash(hpo_db *db, const char *hash, hpo_token_row *ret, hpo_error *err);
+ * clear with hpo_token_info_clear. */
+hpo_rc hpo_db_token_by_hash(hpo_db *db, const char *hash, hpo_token_info *ret, hpo_error *err);
 /* Marks a token revoked (again is fine). HPO_E_NOT_FOUND when there is no such id. */
 hpo_rc hpo_db_token_revoke(hpo_db *db, int64_t id, hpo_error *err);
 /* Records last-use times: ids[i] was last used at ms[i] (a later time already stored stays). */
 hpo_rc hpo_db_tokens_touch(hpo_db *db, const int64_t *ids, const int64_t *ms, size_t n,
                            hpo_error *err);
-void hpo_token_row_clear(hpo_token_row *t);
-void hpo_token_rows_free(hpo_token_row *t, size_t n);
 
 #endif

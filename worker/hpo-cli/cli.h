@@ -90,6 +90,14 @@ int cli_usage_error(cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 int cli_print_json(cli_ctx *ctx, const json_t *v);
 int cli_print_owned(cli_ctx *ctx, char *text);
 
+/* A list command: fetches an array with fetch and prints it as JSON (--json) or as a table of
+ * n_cols columns, one row per element, whose cells row() fills with owned strings (NULL: out of
+ * memory). Returns the exit code. */
+typedef hpo_rc (*cli_fetch_fn)(hpo_client *c, json_t **ret, hpo_error *err);
+typedef void (*cli_row_fn)(const json_t *item, char **cells);
+int cli_list(cli_ctx *ctx, cli_fetch_fn fetch, size_t n_cols, const char *const *headers,
+             cli_row_fn row);
+
 /* Argument values. Each prints the problem and returns CLI_EXIT_USAGE, or 0. */
 int cli_arg_int(cli_ctx *ctx, const char *what, const char *s, long long min, long long *ret);
 int cli_arg_double(cli_ctx *ctx, const char *what, const char *s, double *ret);

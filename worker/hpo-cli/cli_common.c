@@ -245,6 +245,39 @@ int cli_print_owned(cli_ctx *ctx, char *text)
     return CLI_EXIT_OK;
 }
 
+int cli_list(cli_ctx *ctx, cli_fetch_fn fetch, size_t n_cols, const char *const *headers,
+             cli_row_fn row)
+{
+    int code = 0;
+    hpo_client *c = cli_client(ctx, &code);
+    if (!c)
+        return code;
+    hpo_error err;
+    json_t *list = NULL;
+    hpo_rc rc = fetch(c, &list, &err);
+    if (rc)
+        return cli_fail(ctx, rc, &err);
+    if (ctx->json) {
+        code = cli_print_json(ctx, list);
+        json_decref(list);
+        return code;
+    }
+    size_t n = json_array_size(list);
+    char **cells = calloc(n * n_cols + 1, sizeof *cells);
+    bool oom = !cells;
+    for (size_t i = 0; cells && i < n; i++) {
+        row(json_array_get(list, i), cells + i * n_cols);
+        for (size_t k = 0; k < n_cols; k++)
+            oom = oom || !cells[i * n_cols + k];
+    }
+    char *text = oom ? NULL : cli_table_render(n_cols, headers, n, (const char *const *)cells);
+    for (size_t i = 0; cells && i < n * n_cols; i++)
+        free(cells[i]);
+    free(cells);
+    json_decref(list);
+    return cli_print_owned(ctx, text);
+}
+
 int cli_print_json(cli_ctx *ctx, const json_t *v)
 {
     char *s = cli_json_text(v);

@@ -148,51 +148,32 @@ static json_int_t count_of(const json_t *s, const char *state)
     return json_integer_value(json_object_get(json_object_get(s, "counts"), state));
 }
 
+static const char *const study_headers[] = {
+    "name", "directions", "trials", "complete", "running", "waiting", "paused", "pruned", "fail",
+    "best_value", "datetime_created"
+};
+
+static void study_row(const json_t *s, char **row)
+{
+    row[0] = cli_value_text(json_object_get(s, "name"));
+    row[1] = directions_text(s);
+    row[2] = cli_value_text(json_object_get(s, "n_trials"));
+    static const char *const states[] = {"complete", "running", "waiting",
+                                         "paused",   "pruned",  "fail"};
+    for (size_t k = 0; k < 6; k++) {
+        char num[32];
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, count_of(s, states[k]));
+        row[3 + k] = strdup(num);
+    }
+    row[9] = cli_value_text(json_object_get(s, "best_value"));
+    row[10] = cli_value_text(json_object_get(s, "datetime_created"));
+}
+
 int cmd_study_list(cli_ctx *ctx, const cli_args *a)
 {
     (void)a;
-    int code = 0;
-    hpo_client *c = cli_client(ctx, &code);
-    if (!c)
-        return code;
-    hpo_error err;
-    json_t *list = NULL;
-    hpo_rc rc = hpo_client_study_list(c, &list, &err);
-    if (rc)
-        return cli_fail(ctx, rc, &err);
-    if (ctx->json) {
-        code = cli_print_json(ctx, list);
-        json_decref(list);
-        return code;
-    }
-    static const char *const headers[] = {"name",    "directions", "trials", "complete",
-                                          "running", "waiting",    "paused", "pruned",
-                                          "fail",    "best_value", "datetime_created"};
-    enum { NC = sizeof headers / sizeof *headers };
-    size_t n = json_array_size(list);
-    char **cells = calloc(n * NC + 1, sizeof *cells);
-    for (size_t i = 0; cells && i < n; i++) {
-        json_t *s = json_array_get(list, i);
-        char **row = cells + i * NC;
-        row[0] = cli_value_text(json_object_get(s, "name"));
-        row[1] = directions_text(s);
-        row[2] = cli_value_text(json_object_get(s, "n_trials"));
-        static const char *const states[] = {"complete", "running", "waiting",
-                                             "paused",   "pruned",  "fail"};
-        for (size_t k = 0; k < 6; k++) {
-            char num[32];
-            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, count_of(s, states[k]));
-            row[3 + k] = strdup(num);
-        }
-        row[9] = cli_value_text(json_object_get(s, "best_value"));
-        row[10] = cli_value_text(json_object_get(s, "datetime_created"));
-    }
-    char *text = cells ? cli_table_render(NC, headers, n, (const char *const *)cells) : NULL;
-    for (size_t i = 0; cells && i < n * NC; i++)
-        free(cells[i]);
-    free(cells);
-    json_decref(list);
-    return cli_print_owned(ctx, text);
+    return cli_list(ctx, hpo_client_study_list, sizeof study_headers / sizeof *study_headers, study_headers,
+                    study_row);
 }
 
 /* One line per declared param: name, type and range. */

@@ -122,49 +122,27 @@ int cmd_token_create(cli_ctx *ctx, const cli_args *a)
     return code;
 }
 
+static const char *const token_headers[] = {
+    "id", "scope", "study", "name", "created", "expires", "last_used", "revoked"
+};
+
+static void token_row(const json_t *t, char **row)
+{
+    row[0] = cli_value_text(json_object_get(t, "id"));
+    row[1] = cli_value_text(json_object_get(t, "scope"));
+    row[2] = reach_text(t);
+    row[3] = cli_value_text(json_object_get(t, "name"));
+    row[4] = time_text(json_object_get(t, "datetime_created"), "");
+    row[5] = time_text(json_object_get(t, "datetime_expires"), "never");
+    row[6] = time_text(json_object_get(t, "datetime_last_used"), "never");
+    row[7] = strdup(json_is_true(json_object_get(t, "revoked")) ? "yes" : "no");
+}
+
 int cmd_token_list(cli_ctx *ctx, const cli_args *a)
 {
     (void)a;
-    int code = 0;
-    hpo_client *c = cli_client(ctx, &code);
-    if (!c)
-        return code;
-    hpo_error err;
-    json_t *list = NULL;
-    hpo_rc rc = hpo_client_token_list(c, &list, &err);
-    if (rc)
-        return cli_fail(ctx, rc, &err);
-    if (ctx->json) {
-        code = cli_print_json(ctx, list);
-        json_decref(list);
-        return code;
-    }
-    static const char *const headers[] = {"id",      "scope",   "study",     "name",
-                                          "created", "expires", "last_used", "revoked"};
-    enum { NC = sizeof headers / sizeof *headers };
-    size_t n = json_array_size(list);
-    char **cells = calloc(n * NC + 1, sizeof *cells);
-    bool oom = !cells;
-    for (size_t i = 0; cells && i < n; i++) {
-        json_t *t = json_array_get(list, i);
-        char **row = cells + i * NC;
-        row[0] = cli_value_text(json_object_get(t, "id"));
-        row[1] = cli_value_text(json_object_get(t, "scope"));
-        row[2] = reach_text(t);
-        row[3] = cli_value_text(json_object_get(t, "name"));
-        row[4] = time_text(json_object_get(t, "datetime_created"), "");
-        row[5] = time_text(json_object_get(t, "datetime_expires"), "never");
-        row[6] = time_text(json_object_get(t, "datetime_last_used"), "never");
-        row[7] = strdup(json_is_true(json_object_get(t, "revoked")) ? "yes" : "no");
-        for (size_t k = 0; k < NC; k++)
-            oom = oom || !row[k];
-    }
-    char *text = oom ? NULL : cli_table_render(NC, headers, n, (const char *const *)cells);
-    for (size_t i = 0; cells && i < n * NC; i++)
-        free(cells[i]);
-    free(cells);
-    json_decref(list);
-    return cli_print_owned(ctx, text);
+    return cli_list(ctx, hpo_client_token_list, sizeof token_headers / sizeof *token_headers, token_headers,
+                    token_row);
 }
 
 int cmd_token_revoke(cli_ctx *ctx, const cli_args *a)

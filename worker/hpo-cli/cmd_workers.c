@@ -36,41 +36,23 @@ static char *gpus_text(const json_t *gpus)
     return cli_sb_take(&b);
 }
 
+static const char *const worker_headers[] = {
+    "id", "host", "slots", "gpus", "last_seen", "running"
+};
+
+static void worker_row(const json_t *w, char **row)
+{
+    row[0] = cli_value_text(json_object_get(w, "id"));
+    row[1] = cli_value_text(json_object_get(w, "host"));
+    row[2] = cli_value_text(json_object_get(w, "slots"));
+    row[3] = gpus_text(json_object_get(w, "gpus"));
+    row[4] = cli_value_text(json_object_get(w, "last_seen"));
+    row[5] = running_text(json_object_get(w, "trials"));
+}
+
 int cmd_workers(cli_ctx *ctx, const cli_args *a)
 {
     (void)a;
-    int code = 0;
-    hpo_client *c = cli_client(ctx, &code);
-    if (!c)
-        return code;
-    hpo_error err;
-    json_t *list = NULL;
-    hpo_rc rc = hpo_client_workers(c, &list, &err);
-    if (rc)
-        return cli_fail(ctx, rc, &err);
-    if (ctx->json) {
-        code = cli_print_json(ctx, list);
-        json_decref(list);
-        return code;
-    }
-    static const char *const headers[] = {"id", "host", "slots", "gpus", "last_seen", "running"};
-    enum { NC = sizeof headers / sizeof *headers };
-    size_t n = json_array_size(list);
-    char **cells = calloc(n * NC + 1, sizeof *cells);
-    for (size_t i = 0; cells && i < n; i++) {
-        json_t *w = json_array_get(list, i);
-        char **row = cells + i * NC;
-        row[0] = cli_value_text(json_object_get(w, "id"));
-        row[1] = cli_value_text(json_object_get(w, "host"));
-        row[2] = cli_value_text(json_object_get(w, "slots"));
-        row[3] = gpus_text(json_object_get(w, "gpus"));
-        row[4] = cli_value_text(json_object_get(w, "last_seen"));
-        row[5] = running_text(json_object_get(w, "trials"));
-    }
-    char *text = cells ? cli_table_render(NC, headers, n, (const char *const *)cells) : NULL;
-    for (size_t i = 0; cells && i < n * NC; i++)
-        free(cells[i]);
-    free(cells);
-    json_decref(list);
-    return cli_print_owned(ctx, text);
+    return cli_list(ctx, hpo_client_workers, sizeof worker_headers / sizeof *worker_headers, worker_headers,
+                    worker_row);
 }
