@@ -1615,9 +1615,9 @@ hpo_rc hpo_service_artifact_list(hpo_service *svc, const char *name, int64_t num
 typedef struct {
     const char *id, *host, *info;
     int slots;
-    hpo_worker_row *rows;
+    hpo_worker_info *rows;
     size_t n;
-    hpo_running_row *running;
+    hpo_running_trial *running;
     size_t n_running;
 } worker_ctx;
 
@@ -1630,8 +1630,8 @@ static hpo_rc tx_worker_register(hpo_db *db, void *vctx, hpo_error *err)
 static hpo_rc tx_workers(hpo_db *db, void *vctx, hpo_error *err)
 {
     worker_ctx *ctx = vctx;
-    hpo_worker_rows_free(ctx->rows, ctx->n);
-    hpo_running_rows_free(ctx->running, ctx->n_running);
+    hpo_worker_infos_free(ctx->rows, ctx->n);
+    hpo_running_trials_free(ctx->running, ctx->n_running);
     ctx->rows = NULL;
     ctx->running = NULL;
     ctx->n = ctx->n_running = 0;
@@ -1656,14 +1656,14 @@ hpo_rc hpo_service_worker_register(hpo_service *svc, const char *id, const char 
     return hpo_store_tx(svc->store, tx_worker_register, &ctx, err);
 }
 
-hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_row **ret, size_t *ret_n,
-                           hpo_running_row **ret_running, size_t *ret_n_running, hpo_error *err)
+hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_info **ret, size_t *ret_n,
+                           hpo_running_trial **ret_running, size_t *ret_n_running, hpo_error *err)
 {
     worker_ctx ctx = {0};
     hpo_rc rc = hpo_store_tx(svc->store, tx_workers, &ctx, err);
     if (rc) {
-        hpo_worker_rows_free(ctx.rows, ctx.n);
-        hpo_running_rows_free(ctx.running, ctx.n_running);
+        hpo_worker_infos_free(ctx.rows, ctx.n);
+        hpo_running_trials_free(ctx.running, ctx.n_running);
         return rc;
     }
     *ret = ctx.rows;

@@ -11,10 +11,10 @@
 #include "hpo_error.h"
 #include "hpo_limits.h"
 #include "hpo_model.h"
-#include "hpo_store.h"
 #include "hpo_token.h"
 
 typedef struct hpo_service hpo_service;
+typedef struct hpo_store hpo_store; /* server/store: PostgreSQL */
 
 
 /* store is borrowed and must outlive the service. *ret owned: hpo_service_free. */
@@ -146,8 +146,8 @@ hpo_rc hpo_service_artifact_list(hpo_service *svc, const char *study, int64_t nu
 hpo_rc hpo_service_worker_register(hpo_service *svc, const char *id, const char *host, int slots,
                                    const char *info, hpo_error *err);
 /* Workers and the running trials that name them (both from PostgreSQL). */
-hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_row **ret, size_t *ret_n,
-                           hpo_running_row **ret_running, size_t *ret_n_running, hpo_error *err);
+hpo_rc hpo_service_workers(hpo_service *svc, hpo_worker_info **ret, size_t *ret_n,
+                           hpo_running_trial **ret_running, size_t *ret_n_running, hpo_error *err);
 
 /* ---- the reaper ---- */
 /* One pass: every running trial silent (no heartbeat, report or start) for longer than its

@@ -9,6 +9,7 @@
 
 #include "hpo_limits.h"
 #include "hpo_service.h"
+#include "hpo_store.h"
 #include "hpo_tokens.h"
 
 #define HPO_SERVICE_BUCKETS 256

@@ -292,3 +292,49 @@ bool hpo_values_dominate(const hpo_direction *dirs, size_t n, const double *a, c
     }
     return strictly;
 }
+
+/* ---- records ---- */
+
+void hpo_trials_free(hpo_trial *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++)
+        hpo_trial_clear(&t[i]);
+    free(t);
+}
+
+void hpo_study_summaries_free(hpo_study_summary *s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++)
+        hpo_study_config_clear(&s[i].config);
+    free(s);
+}
+
+void hpo_artifacts_free(hpo_artifact *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        free(a[i].name);
+    free(a);
+}
+
+void hpo_worker_infos_free(hpo_worker_info *w, size_t n)
+{
+    for (size_t i = 0; w && i < n; i++) {
+        free(w[i].id);
+        free(w[i].host);
+        free(w[i].info);
+    }
+    free(w);
+}
+
+void hpo_running_trials_free(hpo_running_trial *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++) {
+        free(r[i].worker);
+        free(r[i].study);
+    }
+    free(r);
+}

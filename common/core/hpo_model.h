@@ -96,6 +96,44 @@ bool hpo_value_better(hpo_direction d, double a, double b);
 /* Pareto dominance over n objectives: a dominates b. */
 bool hpo_values_dominate(const hpo_direction *dirs, size_t n, const double *a, const double *b);
 
+/* ---- records a query returns (trial lists, study summaries, artifacts, workers) ---- */
+
+void hpo_trials_free(hpo_trial *t, size_t n); /* an array of n trials; NULL is a no-op */
+
+/* A study in a list: its configuration, counts per state and best value. */
+typedef struct {
+    hpo_study_config config;
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    bool has_best;       /* single objective with at least one COMPLETE trial */
+    double best_value;
+    int64_t best_number;
+} hpo_study_summary;
+void hpo_study_summaries_free(hpo_study_summary *s, size_t n);
+
+/* A file of a trial (model, checkpoint, log): its facts. */
+typedef struct {
+    char *name;        /* owned */
+    int64_t size;
+    char sha256[65];
+    int64_t created_ms;
+} hpo_artifact;
+void hpo_artifacts_free(hpo_artifact *a, size_t n);
+
+/* A registered worker. */
+typedef struct {
+    char *id, *host, *info; /* owned; info: JSON object text */
+    int slots;
+    int64_t first_seen_ms, last_seen_ms;
+} hpo_worker_info;
+void hpo_worker_infos_free(hpo_worker_info *w, size_t n);
+
+/* A running trial that names its worker. */
+typedef struct {
+    char *worker, *study; /* owned */
+    int64_t number;
+} hpo_running_trial;
+void hpo_running_trials_free(hpo_running_trial *r, size_t n);
+
 /* strdup that accepts NULL (returns NULL). */
 char *hpo_strdup(const char *s);
 

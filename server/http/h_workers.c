@@ -45,8 +45,8 @@ void hpo_h_worker_register(hpo_service *svc, const hpo_request *req, hpo_respons
 void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *res)
 {
     hpo_error err = {0};
-    hpo_worker_row *w = NULL;
-    hpo_running_row *r = NULL;
+    hpo_worker_info *w = NULL;
+    hpo_running_trial *r = NULL;
     size_t n = 0, nr = 0;
     if (hpo_service_workers(svc, &w, &n, &r, &nr, &err)) {
         hpo_response_error(res, &err);
@@ -72,7 +72,7 @@ void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *r
                                              trials));
         json_decref(info);
     }
-    hpo_worker_rows_free(w, n);
-    hpo_running_rows_free(r, nr);
+    hpo_worker_infos_free(w, n);
+    hpo_running_trials_free(r, nr);
     hpo_response_json(res, 200, json_pack("{s:o}", "workers", arr));
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hpo_store.h"
+#include "store_internal.h"
 
 /* Any constant works as long as nothing else in the database uses it: "hpo-migr". */
 #define MIGRATION_LOCK_KEY "7525470402330538610"

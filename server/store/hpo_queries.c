@@ -10,7 +10,6 @@
 
 #include "hpo_buf.h"
 #include "hpo_codec.h"
-#include "hpo_store.h"
 
 #include "store_internal.h"
 
@@ -265,14 +264,6 @@ hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo
     return HPO_OK;
 }
 
-void hpo_study_summaries_free(hpo_study_summary *s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        hpo_study_config_clear(&s[i].config);
-    free(s);
-}
 
 /* ---- trials ---- */
 
@@ -500,14 +491,6 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
     return HPO_OK;
 }
 
-void hpo_trials_free(hpo_trial *t, size_t n)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < n; i++)
-        hpo_trial_clear(&t[i]);
-    free(t);
-}
 
 static hpo_rc insert_param(hpo_db *db, const char *tid, const hpo_param *p, hpo_error *err)
 {
@@ -882,12 +865,6 @@ hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, si
     return HPO_OK;
 }
 
-void hpo_artifacts_free(hpo_artifact *a, size_t n)
-{
-    for (size_t i = 0; a && i < n; i++)
-        free(a[i].name);
-    free(a);
-}
 
 /* ---- workers ---- */
 
@@ -903,7 +880,7 @@ hpo_rc hpo_db_worker_upsert(hpo_db *db, const char *id, const char *host, int sl
                        4, params, NULL, err);
 }
 
-hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_error *err)
+hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_info **ret, size_t *ret_n, hpo_error *err)
 {
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
@@ -913,11 +890,11 @@ hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_e
     if (rc != HPO_OK)
         return rc;
     size_t n = (size_t)PQntuples(r), done = 0;
-    hpo_worker_row *out = calloc(n ? n : 1, sizeof *out);
+    hpo_worker_info *out = calloc(n ? n : 1, sizeof *out);
     if (!out)
         rc = nomem(err);
     for (; rc == HPO_OK && done < n; done++) {
-        hpo_worker_row *w = &out[done];
+        hpo_worker_info *w = &out[done];
         int row = (int)done;
         w->slots = (int)get_i64(r, row, 3);
         w->first_seen_ms = get_i64(r, row, 4);
@@ -928,7 +905,7 @@ hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_e
     }
     PQclear(r);
     if (rc != HPO_OK) {
-        hpo_worker_rows_free(out, done);
+        hpo_worker_infos_free(out, done);
         return rc;
     }
     *ret = out;
@@ -936,17 +913,8 @@ hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_e
     return HPO_OK;
 }
 
-void hpo_worker_rows_free(hpo_worker_row *w, size_t n)
-{
-    for (size_t i = 0; w && i < n; i++) {
-        free(w[i].id);
-        free(w[i].host);
-        free(w[i].info);
-    }
-    free(w);
-}
 
-hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, hpo_error *err)
+hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_trial **ret, size_t *ret_n, hpo_error *err)
 {
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
@@ -958,7 +926,7 @@ hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, h
     if (rc != HPO_OK)
         return rc;
     size_t n = (size_t)PQntuples(r), done = 0;
-    hpo_running_row *out = calloc(n ? n : 1, sizeof *out);
+    hpo_running_trial *out = calloc(n ? n : 1, sizeof *out);
     if (!out)
         rc = nomem(err);
     for (; rc == HPO_OK && done < n; done++) {
@@ -969,7 +937,7 @@ hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, h
     }
     PQclear(r);
     if (rc != HPO_OK) {
-        hpo_running_rows_free(out, done);
+        hpo_running_trials_free(out, done);
         return rc;
     }
     *ret = out;
@@ -977,14 +945,6 @@ hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, h
     return HPO_OK;
 }
 
-void hpo_running_rows_free(hpo_running_row *r, size_t n)
-{
-    for (size_t i = 0; r && i < n; i++) {
-        free(r[i].worker);
-        free(r[i].study);
-    }
-    free(r);
-}
 
 hpo_rc hpo_db_stale_studies(hpo_db *db, int64_t now_ms, char ***ret, size_t *ret_n,
                             hpo_error *err)

@@ -1,6 +1,6 @@
 /* hpo_store: the connection pool, the statement helper that maps SQLSTATEs to hpo_rc, and the one
  * transaction runner (BEGIN ... COMMIT, retried on serialization failures and deadlocks). */
-#include "hpo_store.h"
+#include "store_internal.h"
 
 #include <errno.h>
 #include <libpq-fe.h>

@@ -36,17 +36,6 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err);
 
 /* ---- queries: call only from inside a hpo_tx_fn ---- */
 
-/* Low-level: runs one SQL statement (no `;`-separated lists) with text-format parameters ($1..;
- * a NULL entry is SQL NULL) on the transaction's connection. For the store's own files and for
- * tests. Maps SQLSTATE: 23505 -> HPO_E_EXISTS, 23503 -> HPO_E_NOT_FOUND, 40001/40P01 ->
- * HPO_E_UNAVAILABLE and marks the transaction for a retry by hpo_store_tx, a lost connection
- * (class 08, 57P01-57P03) and class 53 -> HPO_E_UNAVAILABLE, anything else -> HPO_E_INTERNAL with
- * the server's message. After an error PostgreSQL refuses further statements in the transaction,
- * and hpo_store_tx rolls it back even if fn returns HPO_OK. On success *ret_res (may be NULL) gets
- * the libpq result (a PGresult, owned: PQclear it). */
-struct pg_result;
-hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
-                   struct pg_result **ret_res, hpo_error *err);
 
 /* Inserts a study; sets c->id and c->created_ms. HPO_E_EXISTS when the name is taken. */
 hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err);
@@ -55,23 +44,14 @@ hpo_rc hpo_db_study_load(hpo_db *db, const char *name, hpo_study_config *ret, hp
 /* Deletes a study and everything of it. HPO_E_NOT_FOUND when absent. */
 hpo_rc hpo_db_study_delete(hpo_db *db, const char *name, hpo_error *err);
 
-typedef struct {
-    hpo_study_config config;
-    int64_t counts[HPO_TRIAL_STATE_COUNT];
-    bool has_best;       /* single objective with at least one COMPLETE trial */
-    double best_value;
-    int64_t best_number;
-} hpo_study_summary;
 /* All studies ordered by name, with counts per state and the best value. *ret owned: free with
  * hpo_study_summaries_free. */
 hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo_error *err);
-void hpo_study_summaries_free(hpo_study_summary *s, size_t n);
 
 /* Every trial of a study with its params, values and intermediate values, ordered by number.
  * *ret owned: free with hpo_trials_free. */
 hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t *ret_n,
                           hpo_error *err);
-void hpo_trials_free(hpo_trial *t, size_t n);
 
 /* Creates a trial: takes the study's next number atomically (row lock on the study), refusing
  * with HPO_E_COMPLETE when max_trials (> 0) trials exist already; inserts the trial with its
@@ -92,12 +72,6 @@ hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char
                         hpo_error *err);
 
 /* ---- artifacts: the files live under the server's artifact directory; rows keep their facts ---- */
-typedef struct {
-    char *name;        /* owned */
-    int64_t size;
-    char sha256[65];
-    int64_t created_ms;
-} hpo_artifact;
 /* Records (or replaces) an artifact of a trial; *ret_replaced (may be NULL) tells which. */
 hpo_rc hpo_db_artifact_put(hpo_db *db, int64_t trial_id, const char *name, int64_t size,
                            const char *sha256, bool *ret_replaced, hpo_error *err);
@@ -106,7 +80,6 @@ hpo_rc hpo_db_artifact_get(hpo_db *db, int64_t trial_id, const char *name, hpo_a
                            hpo_error *err);
 hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, size_t *ret_n,
                             hpo_error *err);
-void hpo_artifacts_free(hpo_artifact *a, size_t n);
 
 /* ---- what the server's limits count (hpo_queries_limits.c) ---- */
 /* The number of studies and whether `name` is one of them, under a lock that serializes study
@@ -120,24 +93,13 @@ hpo_rc hpo_db_artifact_usage(hpo_db *db, int64_t trial_id, const char *name,
                              hpo_error *err);
 
 /* ---- workers ---- */
-typedef struct {
-    char *id, *host, *info; /* owned; info: JSON object text */
-    int slots;
-    int64_t first_seen_ms, last_seen_ms;
-} hpo_worker_row;
 /* Registers a worker or refreshes it (host, slots, info, last_seen = now). */
 hpo_rc hpo_db_worker_upsert(hpo_db *db, const char *id, const char *host, int slots,
                             const char *info, hpo_error *err);
-hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_row **ret, size_t *ret_n, hpo_error *err);
-void hpo_worker_rows_free(hpo_worker_row *w, size_t n);
+hpo_rc hpo_db_worker_list(hpo_db *db, hpo_worker_info **ret, size_t *ret_n, hpo_error *err);
 
-/* Running trials that name a worker: (worker, study, number) rows ordered by worker. */
-typedef struct {
-    char *worker, *study; /* owned */
-    int64_t number;
-} hpo_running_row;
-hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_row **ret, size_t *ret_n, hpo_error *err);
-void hpo_running_rows_free(hpo_running_row *r, size_t n);
+hpo_rc hpo_db_running_trials(hpo_db *db, hpo_running_trial **ret, size_t *ret_n, hpo_error *err);
+/* Running trials that name a worker, ordered by worker. */
 
 /* Names of studies with a running trial whose last heartbeat is older than the study's
  * heartbeat grace at now_ms. *ret owned: free each name and the array. */

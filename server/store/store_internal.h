@@ -12,6 +12,17 @@
 
 #include "hpo_store.h"
 
+/* Low-level: runs one SQL statement (no `;`-separated lists) with text-format parameters ($1..;
+ * a NULL entry is SQL NULL) on the transaction's connection. For the store's own files and its tests. Maps SQLSTATE: 23505 -> HPO_E_EXISTS, 23503 -> HPO_E_NOT_FOUND, 40001/40P01 ->
+ * HPO_E_UNAVAILABLE and marks the transaction for a retry by hpo_store_tx, a lost connection
+ * (class 08, 57P01-57P03) and class 53 -> HPO_E_UNAVAILABLE, anything else -> HPO_E_INTERNAL with
+ * the server's message. After an error PostgreSQL refuses further statements in the transaction,
+ * and hpo_store_tx rolls it back even if fn returns HPO_OK. On success *ret_res (may be NULL) gets
+ * the libpq result (a PGresult, owned: PQclear it). */
+struct pg_result;
+hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                   struct pg_result **ret_res, hpo_error *err);
+
 /* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
 #define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
 #define MS(col) "floor(extract(epoch FROM " col ") * 1000)::bigint"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "hpo_codec.h"
-#include "hpo_store.h"
+#include "store_internal.h"
 #include "hpo_testdb.h"
 
 static char *g_conninfo;
