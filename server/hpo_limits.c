@@ -48,6 +48,8 @@ const hpo_limit_def hpo_limit_defs[] = {
      "seconds before a silent connection is closed"},
     {"header-timeout", "HPO_HEADER_TIMEOUT", F(header_timeout_s), 30, 1, 86400, false,
      "seconds to send a request line and headers (slow clients are closed)"},
+    {"study-idle-seconds", "HPO_STUDY_IDLE_SECONDS", F(study_idle_s), 600, 1, 31536000, false,
+     "seconds a study stays in memory unused (then it is reloaded from PostgreSQL on demand)"},
 };
 const size_t hpo_n_limit_defs = sizeof hpo_limit_defs / sizeof hpo_limit_defs[0];
 

@@ -30,6 +30,9 @@ typedef struct {
     int64_t idle_timeout_s;     /* a connection silent this long is closed */
     int64_t header_timeout_s;   /* a request head not complete this long after the connection
                                  * opened or its previous answer: the connection is closed */
+    /* memory, enforced by the service's reaper */
+    int64_t study_idle_s;       /* a study unused this long is dropped from memory (reloaded on
+                                 * its next use) */
 } hpo_limits;
 
 /* One limit: its flag (without "--"), environment variable, range and meaning. */

@@ -26,6 +26,9 @@ void hpo_service_free(hpo_service *svc); /* NULL is a no-op */
  * outside its range (hpo_limits_validate). */
 hpo_rc hpo_service_set_limits(hpo_service *svc, const hpo_limits *limits, hpo_error *err);
 
+/* How many studies are held in memory now (the others load on their next use). */
+size_t hpo_service_loaded_studies(hpo_service *svc);
+
 /* Whether PostgreSQL answers. */
 hpo_rc hpo_service_ping(hpo_service *svc, hpo_error *err);
 

@@ -1,28 +1,69 @@
-/* service_internal: the service's own state, shared by the files of the service layer
- * (hpo_service.c, hpo_tokens.c) and nobody else. */
+/* service_internal: the service's own state and the helpers its files share (hpo_registry.c,
+ * hpo_trials.c, hpo_reads.c, hpo_artifacts.c, hpo_workers.c, hpo_reaper.c, hpo_tokens.c) and
+ * nobody else.
+ *
+ * How a study changes: a request takes the study's mutex only to decide in memory and to queue
+ * its writes on the study's pending batch; then it waits, without the mutex, until a commit holds
+ * its writes (group commit: the first waiter to find no commit running commits everything queued
+ * so far in one transaction, and the others wait for it). A request that only read waits the same
+ * way for the writes it saw, so nothing is answered that is not durable. When a commit fails,
+ * every request whose writes were in it or after it fails (503), the study is marked broken and
+ * the next request loads it again from PostgreSQL. */
 #ifndef HPO_SERVICE_INTERNAL_H
 #define HPO_SERVICE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "hpo_limits.h"
+#include "hpo_pruning.h"
+#include "hpo_sampling.h"
 #include "hpo_service.h"
 #include "hpo_store.h"
 #include "hpo_tokens.h"
 
 #define HPO_SERVICE_BUCKETS 256
 
-struct study;
+typedef struct study {
+    hpo_study_config cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t commit_cv; /* a commit ended */
+    hpo_trial *trials;        /* trials[i].number == i: numbers are dense */
+    size_t n, cap;
+    hpo_sampler sampler;
+    hpo_pruner_config pruner;
+    /* kept up to date with the trials (study_note_*) */
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    size_t best;              /* one objective: the best COMPLETE trial, SIZE_MAX when none */
+    size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
+    size_t n_front, cap_front;
+    /* group commit (under mu): commits are numbered 1, 2, ...; pending is the next one's writes */
+    hpo_writes *pending;
+    uint64_t pending_seq;     /* the number of the commit that will carry `pending` */
+    uint64_t done_seq;        /* the last commit that succeeded */
+    uint64_t changed_seq;     /* the commit that carries the latest change made in memory */
+    bool committing;
+    bool broken;              /* a commit failed: memory is not what PostgreSQL holds */
+    hpo_error broken_err;
+    atomic_bool stale;        /* load again on the next acquire */
+    /* guarded by the service mutex */
+    int refs;
+    bool in_registry;
+    int64_t last_used_ms;
+    struct study *next;
+} study;
 
 struct hpo_service {
     hpo_store *store;
     pthread_mutex_t mu;
-    struct study *buckets[HPO_SERVICE_BUCKETS];
+    study *buckets[HPO_SERVICE_BUCKETS];
+    size_t n_loaded;
     char *artifact_dir, *artifact_tmp; /* owned; NULL until set */
     int64_t artifact_max;
-    /* the reaper thread */
+    pthread_mutex_t artifact_mu;       /* uploads take turns at the quota check and the move */
+    /* the reaper thread (hpo_reaper.c) */
     pthread_t reaper;
     bool reaper_running, reaper_stop;
     int64_t reaper_interval_ms;
@@ -31,5 +72,40 @@ struct hpo_service {
     hpo_token_cache *tokens; /* NULL while authentication is off */
     hpo_limits limits;       /* hpo_service_set_limits; the defaults until then */
 };
+
+/* ---- the registry (hpo_registry.c) ---- */
+
+/* Finds or loads a study and takes a reference to it; release() gives it back. */
+hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error *err);
+void study_release(hpo_service *svc, study *st);
+/* Drops every study nobody used for idle_ms (none in use or committing); returns how many. */
+size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms);
+
+/* What runs under a study's mutex: decides in memory and queues writes (study_writes). */
+typedef hpo_rc (*study_fn)(hpo_service *svc, study *st, void *ctx, hpo_error *err);
+/* Finds the study, runs fn under its mutex, then waits (mutex released while PostgreSQL works)
+ * until every change fn made or saw is durable. A failed commit turns fn's answer into the
+ * commit's error. */
+hpo_rc with_study(hpo_service *svc, const char *name, study_fn fn, void *ctx, hpo_error *err);
+/* The batch the next commit carries (mutex held); NULL on OOM. Marks the study changed. */
+hpo_writes *study_writes(study *st);
+/* After a write could not be queued (out of memory): memory is ahead of PostgreSQL. */
+hpo_rc study_break(study *st, hpo_rc rc, hpo_error *err);
+
+/* ---- the reaper (hpo_reaper.c) ---- */
+void hpo_service_stop_reaper(hpo_service *svc); /* joins the thread; no-op when not running */
+
+/* ---- what every trial change keeps up to date (hpo_trials.c) ---- */
+void study_set_state(study *st, hpo_trial *t, hpo_trial_state s);
+/* Recomputes counts, best and front from the trials (after a load). */
+hpo_rc study_derive(study *st);
+
+/* ---- checks shared by the service's files (hpo_registry.c) ---- */
+/* A name a client chose, against --max-name-length. */
+hpo_rc check_name(const hpo_limits *lim, const char *what, const char *name, const char *field,
+                  hpo_error *err);
+hpo_rc check_choices(const hpo_limits *lim, const hpo_dist *d, const char *field, hpo_error *err);
+hpo_rc trial_at(study *st, int64_t number, hpo_trial **ret, hpo_error *err);
+hpo_rc copy_out(hpo_trial *ret, const hpo_trial *t, hpo_error *err);
 
 #endif

@@ -212,6 +212,28 @@ hpo_rc hpo_trial_add_report(hpo_trial *t, int64_t step, double value, bool *ret_
     return HPO_OK;
 }
 
+void hpo_trial_truncate_params(hpo_trial *t, size_t n)
+{
+    while (t->n_params > n) {
+        hpo_param *p = &t->params[--t->n_params];
+        free(p->name);
+        hpo_dist_clear(&p->dist);
+    }
+}
+
+const hpo_report *hpo_trial_report_at(const hpo_trial *t, int64_t step)
+{
+    size_t lo = 0, hi = t->n_reports;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->reports[mid].step < step)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n_reports && t->reports[lo].step == step ? &t->reports[lo] : NULL;
+}
+
 const hpo_report *hpo_trial_last_report(const hpo_trial *t)
 {
     return t->n_reports ? &t->reports[t->n_reports - 1] : NULL;

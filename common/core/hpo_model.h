@@ -86,6 +86,9 @@ hpo_rc hpo_trial_add_param(hpo_trial *t, const char *name, const hpo_dist *d, do
 /* Inserts keeping steps sorted; a step already present is left as it was (returns false). */
 hpo_rc hpo_trial_add_report(hpo_trial *t, int64_t step, double value, bool *ret_added);
 const hpo_report *hpo_trial_last_report(const hpo_trial *t); /* NULL when none */
+const hpo_report *hpo_trial_report_at(const hpo_trial *t, int64_t step); /* NULL when none */
+/* Drops the params after the first n (undoes hpo_trial_add_param). */
+void hpo_trial_truncate_params(hpo_trial *t, size_t n);
 hpo_rc hpo_trial_set_values(hpo_trial *t, const double *values, size_t n);
 
 void hpo_study_config_clear(hpo_study_config *c);

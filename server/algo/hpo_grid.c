@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "hpo_sort.h"
+
 static size_t count_values(const hpo_dist *d)
 {
     if (d->type == HPO_DIST_CATEGORICAL)
@@ -78,14 +80,7 @@ void hpo_grid_point(const hpo_grid *g, size_t index, double *ret_values)
 /* Position of v among a param's ascending values, tolerant to rounding; SIZE_MAX when absent. */
 static size_t find_value(const double *vals, size_t n, double v)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (vals[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = hpo_sort_search(vals, n, v, false);
     double span = n > 1 ? vals[n - 1] - vals[0] : 1;
     double tol = 1e-9 * (span > 0 ? span : 1);
     if (lo < n && fabs(vals[lo] - v) <= tol)

@@ -13,9 +13,8 @@
 
 #include "store_internal.h"
 
-/* Compact JSON in insertion order (not hpo_json_dump, which sorts keys: the order of a search
- * space matters). Owned; NULL on OOM. */
-static char *json_text(json_t *j)
+/* Not hpo_json_dump, which sorts keys: the order of a search space matters. */
+char *store_json_text(json_t *j)
 {
     if (!j)
         return NULL;
@@ -24,8 +23,7 @@ static char *json_text(json_t *j)
     return s;
 }
 
-/* "{v1,v2,...}": a float8[] literal. Owned; NULL on OOM. */
-static char *float_array(const double *v, size_t n)
+char *store_float_array(const double *v, size_t n)
 {
     char *s = malloc(n * 26 + 3);
     if (!s)
@@ -124,7 +122,7 @@ hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
     for (size_t i = 0; i < c->n_directions; i++)
         dlen += strlen(hpo_direction_name(c->directions[i])) + 1;
     char *dirs = malloc(dlen);
-    char *space = json_text(hpo_space_to_json(&c->space));
+    char *space = store_json_text(hpo_space_to_json(&c->space));
     if (!dirs || !space) {
         free(dirs);
         free(space);
@@ -494,7 +492,7 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
 
 static hpo_rc insert_param(hpo_db *db, const char *tid, const hpo_param *p, hpo_error *err)
 {
-    char *dist = json_text(hpo_dist_to_json(&p->dist));
+    char *dist = store_json_text(hpo_dist_to_json(&p->dist));
     if (!dist)
         return nomem(err);
     numbuf vb;
@@ -523,7 +521,7 @@ static hpo_rc insert_values(hpo_db *db, const char *tid, const double *values, s
 {
     if (n == 0)
         return HPO_OK;
-    char *arr = float_array(values, n);
+    char *arr = store_float_array(values, n);
     if (!arr)
         return nomem(err);
     const char *params[] = {tid, arr};
@@ -564,7 +562,7 @@ static hpo_rc insert_params(hpo_db *db, const char *tid, const hpo_param *p, siz
     if (rc == HPO_OK)
         rc = hpo_buf_append(&dists, "{", 1);
     for (size_t i = 0; i < n && rc == HPO_OK; i++) {
-        char *dist = json_text(hpo_dist_to_json(&p[i].dist));
+        char *dist = store_json_text(hpo_dist_to_json(&p[i].dist));
         rc = dist ? array_add_text(&dists, dist) : HPO_E_NOMEM;
         free(dist);
         if (rc == HPO_OK)
@@ -575,7 +573,7 @@ static hpo_rc insert_params(hpo_db *db, const char *tid, const hpo_param *p, siz
         rc = hpo_buf_append(&names, "}", 1);
     if (rc == HPO_OK)
         rc = hpo_buf_append(&dists, "}", 1);
-    char *vals = rc == HPO_OK ? float_array(values, n) : NULL;
+    char *vals = rc == HPO_OK ? store_float_array(values, n) : NULL;
     if (rc == HPO_OK && !vals)
         rc = HPO_E_NOMEM;
     if (rc != HPO_OK) {
@@ -740,7 +738,7 @@ hpo_rc hpo_db_reports_insert(hpo_db *db, int64_t trial_id, const hpo_report *rep
         }
         steps[len++] = '}';
         steps[len] = '\0';
-        vals = float_array(values, n);
+        vals = store_float_array(values, n);
     }
     if (!values || !steps || !vals) {
         rc = nomem(err);
@@ -779,6 +777,25 @@ hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char
     PQclear(r);
     if (n == 0)
         return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "trial %" PRId64 " not found", trial_id);
+    return HPO_OK;
+}
+
+hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *ret,
+                       hpo_error *err)
+{
+    numbuf sb, nb;
+    const char *params[] = {fmt_i64(&sb, study_id), fmt_i64(&nb, number)};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db, "SELECT id FROM trials WHERE study_id = $1::bigint"
+                            " AND number = $2::bigint", 2, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    bool found = PQntuples(r) == 1;
+    *ret = found ? get_i64(r, 0, 0) : 0;
+    PQclear(r);
+    if (!found)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, "number", "trial %" PRId64 " not found",
+                             number);
     return HPO_OK;
 }
 

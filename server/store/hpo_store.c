@@ -12,7 +12,9 @@
 #include "hpo_rng.h"
 
 #define TX_MAX_TRIES 8
-#define POOL_WAIT_S 30 /* a caller waiting longer than this for a connection gets UNAVAILABLE */
+#define POOL_WAIT_MS 5000      /* a caller waiting longer for a free connection gets UNAVAILABLE */
+#define CONNECT_TIMEOUT_S "5"  /* libpq's connect_timeout: a (re)connect gives up after this */
+#define STATEMENT_TIMEOUT_MS 30000 /* PostgreSQL cancels a statement running longer */
 
 typedef struct {
     PGconn *conn;
@@ -52,13 +54,33 @@ static void set_pq_error(hpo_error *err, hpo_rc code, const char *prefix, const 
     hpo_error_set(err, code, NULL, "%s%s", prefix, buf);
 }
 
+/* Every session gets a statement timeout, set again after each reset (a new session). */
+static void setup_session(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d", STATEMENT_TIMEOUT_MS);
+    PQclear(PQexec(c, sql));
+}
+
+void store_conn_reset(PGconn *c)
+{
+    PQreset(c);
+    setup_session(c);
+}
+
+/* connect_timeout comes before the caller's conninfo, which may set its own. */
 static PGconn *connect_one(const char *conninfo)
 {
-    const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
-    const char *const vals[] = {conninfo, "hpo-server", "UTF8", NULL};
+    const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
+                                "client_encoding", NULL};
+    const char *const vals[] = {CONNECT_TIMEOUT_S, conninfo, "hpo-server", "UTF8", NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (c)
+    if (c) {
         PQsetNoticeProcessor(c, notice_ignore, NULL);
+        setup_session(c);
+    }
     return c;
 }
 
@@ -111,12 +133,13 @@ void hpo_store_close(hpo_store *s)
     free(s);
 }
 
-/* Takes a free connection, waiting for one; resets it when PostgreSQL dropped it. */
-static hpo_rc pool_acquire(hpo_store *s, int *ret_slot, hpo_error *err)
+hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_error *err)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += POOL_WAIT_S;
+    int64_t ns = deadline.tv_nsec + (int64_t)(POOL_WAIT_MS % 1000) * 1000000;
+    deadline.tv_sec += POOL_WAIT_MS / 1000 + ns / 1000000000;
+    deadline.tv_nsec = (long)(ns % 1000000000);
     int slot = -1;
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -130,7 +153,7 @@ static hpo_rc pool_acquire(hpo_store *s, int *ret_slot, hpo_error *err)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&s->mu);
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
-                                 "no database connection free after %d s", POOL_WAIT_S);
+                                 "no database connection free after %d ms", POOL_WAIT_MS);
         }
     }
     s->slots[slot].busy = true;
@@ -143,7 +166,7 @@ static hpo_rc pool_acquire(hpo_store *s, int *ret_slot, hpo_error *err)
         PQclear(r);
     }
     if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
-        PQreset(c);
+        store_conn_reset(c);
         if (PQstatus(c) != CONNECTION_OK) {
             set_pq_error(err, HPO_E_UNAVAILABLE, "cannot connect to PostgreSQL: ", PQerrorMessage(c));
             pthread_mutex_lock(&s->mu);
@@ -154,10 +177,11 @@ static hpo_rc pool_acquire(hpo_store *s, int *ret_slot, hpo_error *err)
         }
     }
     *ret_slot = slot;
+    *ret_conn = c;
     return HPO_OK;
 }
 
-static void pool_release(hpo_store *s, int slot)
+void store_pool_release(hpo_store *s, int slot)
 {
     pthread_mutex_lock(&s->mu);
     s->slots[slot].busy = false;
@@ -182,6 +206,16 @@ static bool conn_lost(PGconn *c, const char *st)
 }
 
 /* Maps a failed result (r may be NULL) to an hpo_rc and records it on db. */
+static hpo_rc db_fail(hpo_db *db, PGresult *r, hpo_error *err);
+
+hpo_rc store_result_error(PGconn *c, PGresult *r, bool *ret_lost, hpo_error *err)
+{
+    hpo_db db = {.conn = c};
+    hpo_rc rc = db_fail(&db, r, err);
+    *ret_lost = db.lost;
+    return rc;
+}
+
 static hpo_rc db_fail(hpo_db *db, PGresult *r, hpo_error *err)
 {
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -253,7 +287,7 @@ static hpo_rc db_command(hpo_db *db, const char *sql, PGresult **ret, hpo_error 
     return rc;
 }
 
-static void backoff(hpo_rng *rng, int attempt)
+void store_backoff(hpo_rng *rng, int attempt)
 {
     /* 1..(2^attempt) ms, at most ~128 ms, randomised so that colliding transactions spread out. */
     uint64_t cap_us = 1000u << (attempt < 7 ? attempt : 7);
@@ -271,15 +305,16 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
     hpo_rc rc = HPO_E_INTERNAL;
     for (int attempt = 0; attempt < TX_MAX_TRIES; attempt++) {
         int slot = -1;
+        PGconn *conn = NULL;
         hpo_error_clear(err);
-        rc = pool_acquire(s, &slot, err);
+        rc = store_pool_acquire(s, &slot, &conn, err);
         if (rc != HPO_OK)
             return rc;
-        hpo_db db = {.conn = s->slots[slot].conn};
+        hpo_db db = {.conn = conn};
 
         rc = db_command(&db, "BEGIN", NULL, err);
         if (rc != HPO_OK) {
-            pool_release(s, slot); /* a lost connection is reset on the next acquire */
+            store_pool_release(s, slot); /* a lost connection is reset on the next acquire */
             if (db.lost && !begin_retried) {
                 /* Nothing of fn ran: PostgreSQL restarted since this connection was last used. */
                 begin_retried = true;
@@ -296,7 +331,7 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
                 hpo_error_set(err, rc, NULL, "a statement of the transaction failed");
         }
         if (db.lost) {
-            pool_release(s, slot);
+            store_pool_release(s, slot);
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
                                  "database connection lost during the transaction: outcome unknown");
         }
@@ -307,7 +342,7 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
                 /* COMMIT of a transaction that failed answers "ROLLBACK". */
                 bool rolled_back = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
                 PQclear(r);
-                pool_release(s, slot);
+                store_pool_release(s, slot);
                 if (rolled_back)
                     return hpo_error_set(err, HPO_E_INTERNAL, NULL, "transaction rolled back");
                 return HPO_OK;
@@ -317,7 +352,7 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
             hpo_error ignored;
             db_command(&rb, "ROLLBACK", NULL, &ignored);
         }
-        pool_release(s, slot);
+        store_pool_release(s, slot);
         if (db.lost)
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
                                  "database connection lost at commit: outcome unknown");
@@ -327,7 +362,7 @@ hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err)
             hpo_rng_seed(&rng, hpo_rng_entropy());
             rng_ready = true;
         }
-        backoff(&rng, attempt);
+        store_backoff(&rng, attempt);
     }
     return rc; /* err describes the last serialization failure */
 }

@@ -34,6 +34,35 @@ int hpo_store_schema_version(void);
 typedef hpo_rc (*hpo_tx_fn)(hpo_db *db, void *ctx, hpo_error *err);
 hpo_rc hpo_store_tx(hpo_store *s, hpo_tx_fn fn, void *ctx, hpo_error *err);
 
+/* ---- trial writes, batched: the service's group commit ----
+ * A batch collects typed changes to trials (addressed by study id and trial number, so a trial
+ * created earlier in the same batch can be changed by a later write) and commits them all in one
+ * transaction sent in one round trip (libpq's pipeline mode). Each write copies what it needs:
+ * the trial may change after the call. */
+typedef struct hpo_writes hpo_writes;
+hpo_writes *hpo_writes_new(void); /* NULL on OOM */
+void hpo_writes_free(hpo_writes *w); /* NULL is a no-op */
+size_t hpo_writes_count(const hpo_writes *w);
+/* A new trial with its params, values and intermediate values. Its number must be free (the
+ * unique constraint refuses a number another server took: the commit fails). */
+hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial *t);
+/* A trial's state, worker, idempotency key, fail reason, times and values. */
+hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial *t);
+/* Params t->params[first..] of an existing trial, at their positions. */
+hpo_rc hpo_writes_params_insert(hpo_writes *w, int64_t study_id, const hpo_trial *t,
+                                size_t first);
+/* Intermediate values (steps not yet stored) and the heartbeat time they bring. */
+hpo_rc hpo_writes_reports_insert(hpo_writes *w, int64_t study_id, int64_t number,
+                                 const hpo_report *reports, size_t n, int64_t heartbeat_ms);
+/* A heartbeat: its time and (when not NULL) the worker. */
+hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
+                            int64_t heartbeat_ms, const char *worker);
+/* Commits the batch: HPO_OK once PostgreSQL has made every write durable. Otherwise nothing of it
+ * was committed, except HPO_E_UNAVAILABLE from a connection lost at commit, when the outcome is
+ * unknown (the caller reloads). A write addressing a trial that does not exist fails the batch
+ * (HPO_E_NOT_FOUND). Serialization failures are retried like hpo_store_tx's. */
+hpo_rc hpo_store_commit(hpo_store *s, const hpo_writes *w, hpo_error *err);
+
 /* ---- queries: call only from inside a hpo_tx_fn ---- */
 
 
@@ -70,6 +99,10 @@ hpo_rc hpo_db_reports_insert(hpo_db *db, int64_t trial_id, const hpo_report *rep
 /* Records a heartbeat time (and the worker, when not NULL). */
 hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
                         hpo_error *err);
+
+/* The database id of trial `number` of a study; HPO_E_NOT_FOUND when there is none. */
+hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *ret,
+                       hpo_error *err);
 
 /* ---- artifacts: the files live under the server's artifact directory; rows keep their facts ---- */
 /* Records (or replaces) an artifact of a trial; *ret_replaced (may be NULL) tells which. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_rng.h"
 #include "hpo_store.h"
 
 /* Low-level: runs one SQL statement (no `;`-separated lists) with text-format parameters ($1..;
@@ -22,6 +23,27 @@
 struct pg_result;
 hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
                    struct pg_result **ret_res, hpo_error *err);
+
+/* ---- the pool and error mapping (hpo_store.c), for the store's other files ---- */
+
+/* Takes a free pooled connection (waiting a bounded time; a broken one is reset first). */
+hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_error *err);
+void store_pool_release(hpo_store *s, int slot);
+/* Reconnects (a new session, set up as every session is). */
+void store_conn_reset(PGconn *c);
+/* Sleeps before retry number attempt of a transaction that met a serialization failure or a
+ * deadlock: a random 0.5 ms to 2^attempt ms (at most ~128 ms), so colliding ones spread out. */
+void store_backoff(hpo_rng *rng, int attempt);
+/* Maps a failed result (r may be NULL) to an hpo_rc as hpo_db_exec does; *ret_lost tells whether
+ * the connection is gone (then the outcome of what was sent is unknown). */
+hpo_rc store_result_error(PGconn *c, PGresult *r, bool *ret_lost, hpo_error *err);
+
+/* ---- text encodings shared by the query files (hpo_queries.c) ---- */
+struct json_t;
+/* Compact JSON in insertion order; takes j (decref'd). Owned; NULL on OOM. */
+char *store_json_text(struct json_t *j);
+/* "{v1,v2,...}": a float8[] literal. Owned; NULL on OOM. */
+char *store_float_array(const double *v, size_t n);
 
 /* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
 #define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
