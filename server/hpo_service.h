@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 #include "hpo_error.h"
 #include "hpo_limits.h"
 #include "hpo_model.h"
@@ -57,7 +56,7 @@ hpo_rc hpo_service_study_delete(hpo_service *svc, const char *study, hpo_error *
 typedef struct {
     const char *worker;          /* may be NULL */
     const char *idempotency_key; /* may be NULL */
-    const json_t *params;        /* fixed params {name: external value}, may be NULL */
+    const hpo_fixed_params *params; /* fixed params, or NULL when none were given */
 } hpo_ask_request;
 
 /* Under ASHA, the budget a handed-out trial runs with: from the resource it reached to the next
@@ -80,7 +79,7 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *study, const hpo_ask_reques
 
 /* Enqueues a waiting trial with the given params (names in the search space are checked against
  * it; other names wait for their suggest). HPO_E_CONFLICT beyond max_trials. */
-hpo_rc hpo_service_enqueue(hpo_service *svc, const char *study, const json_t *params,
+hpo_rc hpo_service_enqueue(hpo_service *svc, const char *study, const hpo_fixed_params *params,
                            hpo_trial *ret, hpo_error *err);
 
 /* Define-by-run: the value of param `name` in a running trial, sampled on first use.

@@ -197,54 +197,48 @@ static void resource_of(const study *st, const hpo_trial *t, hpo_resource *ret)
 
 /* ---- fixed params ---- */
 
-/* Splits fixed params {name: value}: names of the declared space become params of t (validated
- * against their distribution); the others are kept as JSON text in t->fixed_params. */
-static hpo_rc apply_fixed_params(const study *st, const hpo_limits *lim, const json_t *params,
-                                 const char *field, hpo_trial *t, hpo_error *err)
+/* Splits fixed params: names of the declared space become params of t (validated against their
+ * distribution); the others are kept as JSON text in t->fixed_params for their suggest. */
+static hpo_rc apply_fixed_params(const study *st, const hpo_limits *lim,
+                                 const hpo_fixed_params *params, hpo_trial *t, hpo_error *err)
 {
-    if (!params)
+    if (!params || params->n == 0)
         return HPO_OK;
-    if (!json_is_object(params))
-        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
-    json_t *rest = json_object();
+    const hpo_fixed_param **rest = calloc(params->n, sizeof *rest);
     if (!rest)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-    const char *name;
-    json_t *val;
+    size_t n_rest = 0;
     hpo_rc rc = HPO_OK;
-    json_object_foreach((json_t *)params, name, val) {
-        char sub[HPO_ERROR_FIELD_MAX];
-        snprintf(sub, sizeof sub, "%s.%s", field, name);
-        if ((rc = hpo_param_name_validate(name, sub, err)) ||
-            (rc = check_name(lim, "param name", name, sub, err)))
+    for (size_t i = 0; !rc && i < params->n; i++) {
+        const hpo_fixed_param *p = &params->items[i];
+        char field[HPO_ERROR_FIELD_MAX];
+        snprintf(field, sizeof field, "params.%s", p->name);
+        if ((rc = hpo_param_name_validate(p->name, field, err)) ||
+            (rc = check_name(lim, "param name", p->name, field, err)))
             break;
-        const hpo_param_def *def = hpo_space_find(&st->cfg.space, name);
-        if (!def) {
-            if (json_object_set(rest, name, val))
-                rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-            if (rc)
-                break;
-            continue;
-        }
+        const hpo_param_def *def = hpo_space_find(&st->cfg.space, p->name);
         double internal;
-        if ((rc = hpo_json_to_param_value(&def->dist, val, sub, &internal, err)))
-            break;
-        if ((rc = hpo_trial_add_param(t, name, &def->dist, internal)))
-            break;
+        if (!def)
+            rest[n_rest++] = p;
+        else if (!(rc = hpo_dist_value_to_internal(&def->dist, &p->value, field, &internal, err)) &&
+                 hpo_trial_add_param(t, p->name, &def->dist, internal))
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     /* the trial gets every declared param, and the others at their suggest */
-    size_t total = st->cfg.space.n + json_object_size(rest);
+    size_t total = st->cfg.space.n + n_rest;
     if (!rc && (int64_t)total > lim->params_per_trial)
-        rc = hpo_error_set(err, HPO_E_LIMIT, field, "the trial would have %zu params (at most "
+        rc = hpo_error_set(err, HPO_E_LIMIT, "params", "the trial would have %zu params (at most "
                            "%lld): --max-params-per-trial", total,
                            (long long)lim->params_per_trial);
-    if (!rc && json_object_size(rest) > 0) {
+    if (!rc && n_rest > 0) {
+        json_t *o = hpo_fixed_params_to_json(rest, n_rest);
         free(t->fixed_params);
-        t->fixed_params = hpo_json_dump(rest);
+        t->fixed_params = o ? hpo_json_dump(o) : NULL;
+        json_decref(o);
         if (!t->fixed_params)
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
-    json_decref(rest);
+    free(rest);
     return rc;
 }
 
@@ -396,7 +390,7 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
     if ((req->worker && !t.worker) || (req->idempotency_key && !t.idempotency_key))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     if (!rc)
-        rc = apply_fixed_params(st, &svc->limits, req->params, "params", &t, err);
+        rc = apply_fixed_params(st, &svc->limits, req->params, &t, err);
     if (!rc)
         rc = sample_params(st, (int64_t)st->n, &t, err);
     if (!rc)
@@ -433,7 +427,7 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
 }
 
 typedef struct {
-    const json_t *params;
+    const hpo_fixed_params *params;
     hpo_trial *ret;
 } enqueue_ctx;
 
@@ -451,18 +445,16 @@ static hpo_rc enqueue_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err
     hpo_trial t = {0};
     t.state = HPO_TRIAL_WAITING;
     t.created_ms = hpo_clock_now_ms();
-    rc = apply_fixed_params(st, &svc->limits, ctx->params, "params", &t, err);
+    rc = apply_fixed_params(st, &svc->limits, ctx->params, &t, err);
     if (!rc)
         rc = add_trial(st, &t, ctx->ret, err);
     hpo_trial_clear(&t);
     return rc;
 }
 
-hpo_rc hpo_service_enqueue(hpo_service *svc, const char *name, const json_t *params,
+hpo_rc hpo_service_enqueue(hpo_service *svc, const char *name, const hpo_fixed_params *params,
                            hpo_trial *ret, hpo_error *err)
 {
-    if (!json_is_object(params))
-        return hpo_error_set(err, HPO_E_INVALID, "params", "params must be an object");
     memset(ret, 0, sizeof *ret);
     enqueue_ctx ctx = {params, ret};
     hpo_rc rc = with_study(svc, name, enqueue_fn, &ctx, err);

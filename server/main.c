@@ -16,6 +16,8 @@
 #include "hpo_service.h"
 #include "hpo_store.h"
 
+#define DB_POOL_MAX 16 /* PostgreSQL connections beyond the two kept for the reaper and tokens */
+
 typedef struct {
     const char *db;
     char host[256];
@@ -44,7 +46,9 @@ static void usage(FILE *f)
           "  --db         PostgreSQL conninfo or postgresql:// URI        (env HPO_DB)\n"
           "  --listen     address to serve HTTP on, default 127.0.0.1:8080 (env HPO_LISTEN);\n"
           "               port 0 picks a free port, printed at start\n"
-          "  --threads    threads answering requests, default 4            (env HPO_THREADS)\n"
+          "  --threads    threads answering requests (the most requests in flight at\n"
+          "               once: a change waits in its thread for the commit that\n"
+          "               holds it), default 64                           (env HPO_THREADS)\n"
           "  --artifact-dir  where trial artifacts (models, checkpoints, logs) are kept,\n"
           "               default ./hpo-artifacts                         (env HPO_ARTIFACT_DIR)\n"
           "  --db-wait    seconds to wait for PostgreSQL at start, default 30\n"
@@ -130,7 +134,7 @@ static int parse_uint(const char *s, long min, long max, long *ret)
 static int configure(int argc, char **argv, config *c)
 {
     const char *listen = getenv("HPO_LISTEN") ? getenv("HPO_LISTEN") : "127.0.0.1:8080";
-    const char *threads = getenv("HPO_THREADS") ? getenv("HPO_THREADS") : "4";
+    const char *threads = getenv("HPO_THREADS") ? getenv("HPO_THREADS") : "64";
     const char *level = getenv("HPO_LOG_LEVEL") ? getenv("HPO_LOG_LEVEL") : "info";
     const char *wait = "30";
     c->db = getenv("HPO_DB");
@@ -229,7 +233,9 @@ int main(int argc, char **argv)
     hpo_error err = {0};
     hpo_store *store = NULL;
     for (int waited = 0;; waited++) {
-        if (hpo_store_open(cfg.db, (int)cfg.threads + 2, &store, &err) == HPO_OK)
+        /* a study commits on one connection at a time, however many requests join it */
+        if (hpo_store_open(cfg.db, (int)(cfg.threads < DB_POOL_MAX ? cfg.threads : DB_POOL_MAX) + 2,
+                           &store, &err) == HPO_OK)
             break;
         if (err.code != HPO_E_UNAVAILABLE || waited >= cfg.db_wait_s) {
             hpo_log(HPO_LOG_ERROR, "cannot open the database: %s", err.message);

@@ -360,3 +360,15 @@ void hpo_running_trials_free(hpo_running_trial *r, size_t n)
     }
     free(r);
 }
+
+void hpo_fixed_params_clear(hpo_fixed_params *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->items[i].name);
+        free(p->items[i].value.str);
+    }
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}

@@ -99,6 +99,17 @@ bool hpo_value_better(hpo_direction d, double a, double b);
 /* Pareto dominance over n objectives: a dominates b. */
 bool hpo_values_dominate(const hpo_direction *dirs, size_t n, const double *a, const double *b);
 
+/* Params a client fixes for a trial (ask, enqueue): names with their external values. */
+typedef struct {
+    char *name;        /* owned */
+    hpo_choice value;  /* owned (a string value's text) */
+} hpo_fixed_param;
+typedef struct {
+    size_t n;
+    hpo_fixed_param *items; /* owned */
+} hpo_fixed_params;
+void hpo_fixed_params_clear(hpo_fixed_params *p); /* NULL is a no-op */
+
 /* ---- records a query returns (trial lists, study summaries, artifacts, workers) ---- */
 
 void hpo_trials_free(hpo_trial *t, size_t n); /* an array of n trials; NULL is a no-op */

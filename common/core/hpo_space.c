@@ -394,3 +394,13 @@ hpo_rc hpo_param_name_validate(const char *name, const char *field, hpo_error *e
     }
     return HPO_OK;
 }
+
+hpo_rc hpo_dist_value_to_internal(const hpo_dist *d, const hpo_choice *v, const char *field,
+                                  double *ret_internal, hpo_error *err)
+{
+    if (d->type == HPO_DIST_CATEGORICAL)
+        return hpo_dist_choice_to_internal(d, v, field, ret_internal, err);
+    if (v->kind != HPO_CHOICE_NUMBER || !isfinite(v->number))
+        return hpo_error_set(err, HPO_E_INVALID, field, "must be a finite number");
+    return hpo_dist_number_to_internal(d, v->number, field, ret_internal, err);
+}

@@ -72,6 +72,10 @@ hpo_rc hpo_dist_number_to_internal(const hpo_dist *d, double value, const char *
 /* The index of a choice equal to c; HPO_E_INVALID naming `field` when none is. */
 hpo_rc hpo_dist_choice_to_internal(const hpo_dist *d, const hpo_choice *c, const char *field,
                                    double *ret_internal, hpo_error *err);
+/* An external value (a number for FLOAT/INT, one of the choices for CATEGORICAL) -> its internal
+ * value; HPO_E_INVALID naming `field` when it does not belong to the distribution. */
+hpo_rc hpo_dist_value_to_internal(const hpo_dist *d, const hpo_choice *v, const char *field,
+                                  double *ret_internal, hpo_error *err);
 /* Rounds a raw internal value onto the distribution (step grid, integer, clip to bounds). */
 double hpo_dist_round(const hpo_dist *d, double internal);
 

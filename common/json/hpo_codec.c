@@ -366,20 +366,56 @@ json_t *hpo_param_value_to_json(const hpo_dist *d, double internal)
 hpo_rc hpo_json_to_param_value(const hpo_dist *d, const json_t *v, const char *field,
                                double *ret_internal, hpo_error *err)
 {
-    if (d->type != HPO_DIST_CATEGORICAL) {
-        double x;
-        hpo_rc rc = hpo_json_number(v, field, &x, err);
-        if (rc != HPO_OK)
-            return rc;
-        return hpo_dist_number_to_internal(d, x, field, ret_internal, err);
-    }
     hpo_choice c;
-    hpo_rc rc = hpo_json_to_choice(v, field, &c, err);
+    hpo_rc rc = d->type == HPO_DIST_CATEGORICAL || json_is_number(v)
+                    ? hpo_json_to_choice(v, field, &c, err)
+                    : hpo_error_set(err, HPO_E_INVALID, field, "must be a finite number");
     if (rc != HPO_OK)
         return rc;
-    rc = hpo_dist_choice_to_internal(d, &c, field, ret_internal, err);
+    rc = hpo_dist_value_to_internal(d, &c, field, ret_internal, err);
     free(c.str);
     return rc;
+}
+
+hpo_rc hpo_json_to_fixed_params(const json_t *j, const char *field, hpo_fixed_params *ret,
+                                hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    if (!json_is_object(j))
+        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
+    size_t n = json_object_size(j);
+    ret->items = calloc(n ? n : 1, sizeof *ret->items);
+    if (!ret->items)
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    const char *name;
+    json_t *val;
+    json_object_foreach((json_t *)j, name, val) {
+        char sub[HPO_ERROR_FIELD_MAX];
+        hpo_fixed_param *p = &ret->items[ret->n];
+        snprintf(sub, sizeof sub, "%s.%s", field, name);
+        hpo_rc rc = hpo_json_to_choice(val, sub, &p->value, err);
+        if (!rc && !(p->name = strdup(name))) {
+            free(p->value.str);
+            rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+        }
+        if (rc) {
+            hpo_fixed_params_clear(ret);
+            return rc;
+        }
+        ret->n++;
+    }
+    return HPO_OK;
+}
+
+json_t *hpo_fixed_params_to_json(const hpo_fixed_param *const *items, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++)
+        if (json_object_set_new(o, items[i]->name, hpo_choice_to_json(&items[i]->value))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
 }
 
 static json_t *values_to_json(const double *v, size_t n)

@@ -27,6 +27,13 @@ json_t *hpo_param_value_to_json(const hpo_dist *d, double internal);
 hpo_rc hpo_json_to_param_value(const hpo_dist *d, const json_t *v, const char *field,
                                double *ret_internal, hpo_error *err);
 
+/* {"name": value, ...} (values: JSON scalars) -> fixed params, names not yet validated. *ret
+ * owned: hpo_fixed_params_clear. */
+hpo_rc hpo_json_to_fixed_params(const json_t *j, const char *field, hpo_fixed_params *ret,
+                                hpo_error *err);
+/* The JSON object of the given fixed params (borrowed pointers), in that order. */
+json_t *hpo_fixed_params_to_json(const hpo_fixed_param *const *items, size_t n);
+
 /* A number that may be JSON integer or real; HPO_E_INVALID naming field otherwise, and for
  * non-finite values. */
 hpo_rc hpo_json_number(const json_t *v, const char *field, double *ret, hpo_error *err);

@@ -12,8 +12,12 @@ void hpo_h_queue(hpo_service *svc, const hpo_request *req, hpo_response *res)
     json_t *params = json_object_get(req->body, "params");
     if (!rc && !params)
         rc = hpo_error_set(&err, HPO_E_INVALID, "params", "params is required");
+    hpo_fixed_params fixed = {0};
     if (!rc)
-        rc = hpo_service_enqueue(svc, req->study, params, &t, &err);
+        rc = hpo_json_to_fixed_params(params, "params", &fixed, &err);
+    if (!rc)
+        rc = hpo_service_enqueue(svc, req->study, &fixed, &t, &err);
+    hpo_fixed_params_clear(&fixed);
     if (rc)
         hpo_response_error(res, &err);
     else

@@ -26,13 +26,13 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
     if (!rc)
         rc = hpo_body_string(req, "idempotency_key", false, 128, &ask.idempotency_key, &err);
     json_t *params = json_object_get(req->body, "params");
-    if (!rc && params && !json_is_null(params)) {
-        if (!json_is_object(params))
-            rc = hpo_error_set(&err, HPO_E_INVALID, "params", "params must be an object");
-        ask.params = params;
-    }
+    hpo_fixed_params fixed = {0};
+    if (!rc && params && !json_is_null(params) &&
+        !(rc = hpo_json_to_fixed_params(params, "params", &fixed, &err)))
+        ask.params = &fixed;
     if (!rc)
         rc = hpo_service_ask(svc, req->study, &ask, &t, &replayed, &resource, &err);
+    hpo_fixed_params_clear(&fixed);
     if (rc) {
         hpo_response_error(res, &err);
     } else {

@@ -112,6 +112,25 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int
     return ok;
 }
 
+/* The error err as the answer (status, code and Retry-After from the table of result codes). */
+static enum MHD_Result send_hpo_error(struct MHD_Connection *c, request_ctx *ctx,
+                                      const hpo_error *err)
+{
+    hpo_response res = {0};
+    hpo_response_error(&res, err);
+    enum MHD_Result ok = send_json(c, ctx, res.status, res.body, res.retry_after);
+    json_decref(res.body);
+    return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, request_ctx *ctx, hpo_rc rc,
+                                  const char *message)
+{
+    hpo_error err;
+    hpo_error_set(&err, rc, NULL, "%s", message);
+    return send_hpo_error(c, ctx, &err);
+}
+
 /* Answers with a file's bytes (MHD reads it and closes the descriptor). */
 static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
                                  const hpo_response *res)
@@ -121,11 +140,7 @@ static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
-        json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "not_found", "message",
-                              "the artifact's file is missing");
-        enum MHD_Result ok = send_json(c, ctx, 404, j, 0);
-        json_decref(j);
-        return ok;
+        return send_error(c, ctx, HPO_E_NOT_FOUND, "the artifact's file is missing");
     }
     ctx->answered = true;
     struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
@@ -139,26 +154,6 @@ static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
-    return ok;
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *c, request_ctx *ctx, int status,
-                                  const char *code, const char *message)
-{
-    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    enum MHD_Result ok = send_json(c, ctx, status, j, 0);
-    json_decref(j);
-    return ok;
-}
-
-/* The error err as the answer (its status from the one table). */
-static enum MHD_Result send_hpo_error(struct MHD_Connection *c, request_ctx *ctx,
-                                      const hpo_error *err)
-{
-    hpo_response res = {0};
-    hpo_response_error(&res, err);
-    enum MHD_Result ok = send_json(c, ctx, res.status, res.body, res.retry_after);
-    json_decref(res.body);
     return ok;
 }
 
@@ -209,7 +204,7 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
             ctx->io_error = true;
         ctx->fd = -1;
         if (ctx->io_error || !ctx->tmp_path[0])
-            return send_error(c, ctx, 503, "unavailable", "the server cannot store artifacts now");
+            return send_error(c, ctx, HPO_E_UNAVAILABLE, "the server cannot store artifacts now");
         hpo_sha256_final_hex(&ctx->sha, sha_hex);
     }
     hpo_request req = {.method = method, .path = url, .number = -1,
@@ -223,8 +218,8 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
     const hpo_route *route = hpo_route_match(method, url, &req, &path_known);
     if (!route) {
         if (path_known)
-            return send_error(c, ctx, 405, "method_not_allowed", "method not allowed on this path");
-        return send_error(c, ctx, 404, "not_found", "no such route");
+            return send_error(c, ctx, HPO_E_METHOD, "method not allowed on this path");
+        return send_error(c, ctx, HPO_E_NOT_FOUND, "no such route");
     }
     if (!ctx->raw && ctx->body.len > 0) {
         json_error_t jerr;
@@ -233,11 +228,11 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
             char msg[300];
             snprintf(msg, sizeof msg, "malformed JSON: %s (line %d, column %d)", jerr.text,
                      jerr.line, jerr.column);
-            return send_error(c, ctx, 400, "invalid_argument", msg);
+            return send_error(c, ctx, HPO_E_INVALID, msg);
         }
         if (!json_is_object(req.body)) {
             json_decref(req.body);
-            return send_error(c, ctx, 400, "invalid_argument", "the body must be a JSON object");
+            return send_error(c, ctx, HPO_E_INVALID, "the body must be a JSON object");
         }
     }
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &req);
@@ -255,9 +250,9 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
         return ok;
     }
     if (res.status == 0) {
-        res.status = 500;
-        res.body = json_pack("{s:{s:s,s:s}}", "error", "code", "internal", "message",
-                             "the handler gave no answer");
+        hpo_error err;
+        hpo_error_set(&err, HPO_E_INTERNAL, NULL, "the handler gave no answer");
+        hpo_response_error(&res, &err);
     }
     enum MHD_Result ok = send_json(c, ctx, res.status, res.body, res.retry_after);
     json_decref(res.body);
@@ -292,15 +287,16 @@ static enum MHD_Result refuse_mid_body(const hpo_http *h, struct MHD_Connection 
     const union MHD_ConnectionInfo *fd =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     char msg[160];
-    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "too_large", "message",
-                          too_large_message(h, ctx, msg, sizeof msg));
+    hpo_error err;
+    hpo_error_set(&err, HPO_E_TOO_LARGE, NULL, "%s", too_large_message(h, ctx, msg, sizeof msg));
+    json_t *j = hpo_error_to_json(&err);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (!tls && fd && text) {
         char head[256];
         int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+                         "HTTP/1.1 %d Content Too Large\r\nContent-Type: application/json\r\n"
                          "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n",
-                         strlen(text), ctx->request_id);
+                         hpo_rc_http_status(HPO_E_TOO_LARGE), strlen(text), ctx->request_id);
         struct iovec iov[2] = {{head, (size_t)n}, {text, strlen(text)}};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
         (void)sendmsg(fd->connect_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT); /* best effort */
@@ -366,7 +362,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl && strtoull(cl, NULL, 10) > body_limit(h, ctx)) {
             /* answered before the body: libmicrohttpd then closes instead of reading it */
             char msg[160];
-            return send_error(c, ctx, 413, "too_large", too_large_message(h, ctx, msg, sizeof msg));
+            return send_error(c, ctx, HPO_E_TOO_LARGE, too_large_message(h, ctx, msg, sizeof msg));
         }
         const char *tmp = ctx->raw ? hpo_service_artifact_tmp_dir(h->svc) : NULL;
         if (tmp) {

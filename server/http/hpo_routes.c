@@ -1,4 +1,5 @@
-/* hpo_routes: the const route table, path matching, and the result-code -> HTTP status table. */
+/* hpo_routes: the const route table, path matching, and the answers for results (their status
+ * from the table of result codes in common/core/hpo_error.c). */
 #include "hpo_routes.h"
 
 #include <errno.h>
@@ -114,37 +115,13 @@ const char *hpo_request_query(const hpo_request *req, const char *key)
     return NULL;
 }
 
-int hpo_http_status(hpo_rc rc)
-{
-    switch (rc) {
-    case HPO_OK: return 200;
-    case HPO_E_INVALID: return 400;
-    case HPO_E_NOT_FOUND: return 404;
-    case HPO_E_EXISTS:
-    case HPO_E_CONFLICT:
-    case HPO_E_FINISHED:
-    case HPO_E_COMPLETE: return 409;
-    case HPO_E_TOO_LARGE: return 413;
-    case HPO_E_UNAVAILABLE: return 503;
-    case HPO_E_NO_WORK: return 204;
-    case HPO_E_UNAUTHENTICATED: return 401;
-    case HPO_E_PERMISSION: return 403;
-    case HPO_E_LIMIT: return 409;
-    case HPO_E_NOMEM:
-    case HPO_E_INTERNAL: break;
-    }
-    return 500;
-}
-
 void hpo_response_error(hpo_response *res, const hpo_error *err)
 {
-    res->status = hpo_http_status(err->code);
-    res->retry_after = 0;
+    res->status = hpo_rc_http_status(err->code);
+    res->retry_after = hpo_rc_retriable(err->code) ? 1 : 0;
     json_decref(res->body);
     res->body = NULL;
-    if (err->code == HPO_E_UNAVAILABLE || err->code == HPO_E_NO_WORK)
-        res->retry_after = 1;
-    if (res->status != 204)
+    if (res->status != 204) /* HPO_E_NO_WORK: no content */
         res->body = hpo_error_to_json(err);
 }
 

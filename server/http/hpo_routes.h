@@ -59,9 +59,8 @@ const hpo_route *hpo_route_match(const char *method, const char *path, hpo_reque
 /* A query argument by key (borrowed) or NULL. */
 const char *hpo_request_query(const hpo_request *req, const char *key);
 
-/* The one table from result codes to HTTP status. */
-int hpo_http_status(hpo_rc rc);
-/* Fills res with the JSON error for err (status from hpo_http_status; 503 gets Retry-After). */
+/* Fills res with the JSON error for err: status from the table of result codes (hpo_error.h),
+ * Retry-After for a retriable code (503; 204 for HPO_E_NO_WORK, without a body). */
 void hpo_response_error(hpo_response *res, const hpo_error *err);
 /* Fills res with status and body (owned by res from now on). */
 void hpo_response_json(hpo_response *res, int status, json_t *body);

@@ -130,12 +130,27 @@ static const char *const v4[] = {
     NULL,
 };
 
+/* v5: batched trial writes (hpo_writes.c) address a trial by (study, number) and must abort their
+ * whole batch when it is missing: this raises no_data_found (P0002) on a count of 0. Trial
+ * numbers are given by the servers (dense per study, the unique constraint settles a race), so
+ * studies.next_number is no longer kept. */
+static const char *const v5[] = {
+    "CREATE FUNCTION hpo_trial_required(n bigint) RETURNS bigint LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF n = 0 THEN RAISE EXCEPTION 'no such trial' USING ERRCODE = 'no_data_found'; END IF;"
+    "  RETURN n;"
+    " END $$",
+    "ALTER TABLE studies DROP COLUMN next_number",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
     {2, v2},
     {3, v3},
     {4, v4},
+    {5, v5},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -19,6 +19,7 @@
 typedef struct {
     PGconn *conn;
     bool busy;
+    unsigned prepared; /* statements prepared on this session (store_slot_prepared) */
 } pool_slot;
 
 struct hpo_store {
@@ -133,6 +134,11 @@ void hpo_store_close(hpo_store *s)
     free(s);
 }
 
+unsigned *store_slot_prepared(hpo_store *s, int slot)
+{
+    return &s->slots[slot].prepared;
+}
+
 hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_error *err)
 {
     struct timespec deadline;
@@ -167,6 +173,7 @@ hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_er
     }
     if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
         store_conn_reset(c);
+        s->slots[slot].prepared = 0; /* a new session */
         if (PQstatus(c) != CONNECTION_OK) {
             set_pq_error(err, HPO_E_UNAVAILABLE, "cannot connect to PostgreSQL: ", PQerrorMessage(c));
             pthread_mutex_lock(&s->mu);
@@ -235,7 +242,7 @@ static hpo_rc db_fail(hpo_db *db, PGresult *r, hpo_error *err)
     } else if (sqlstate_is(st, "23505")) {
         rc = HPO_E_EXISTS;
         set_pq_error(err, rc, "already exists: ", detail ? detail : msg);
-    } else if (sqlstate_is(st, "23503")) {
+    } else if (sqlstate_is(st, "23503") || sqlstate_is(st, "P0002")) {
         rc = HPO_E_NOT_FOUND;
         set_pq_error(err, rc, "not found: ", detail ? detail : msg);
     } else if (sqlstate_class(st, "53")) {

@@ -13,8 +13,10 @@
 #define MAX_PARAMS 17
 #define COMMIT_MAX_TRIES 8
 
+typedef enum { W_INSERT, W_UPDATE, W_PARAMS, W_REPORTS, W_HEARTBEAT, W_KINDS } write_kind;
+
 typedef struct {
-    const char *sql;
+    write_kind kind;
     int n;
     char *params[MAX_PARAMS]; /* owned; NULL is SQL NULL */
 } write_op;
@@ -24,7 +26,8 @@ struct hpo_writes {
     size_t n, cap;
 };
 
-/* Every statement ends in "SELECT count(*) FROM t": the trial it changed (0: no such trial). */
+/* Every statement ends in "SELECT hpo_trial_required(count(*)) FROM t" (migration v5), which
+ * raises no_data_found when its trial does not exist: the whole batch is then rolled back. */
 #define TRIAL_KEY "study_id = $1::bigint AND number = $2::bigint"
 
 static const char insert_sql[] =
@@ -40,7 +43,7 @@ static const char insert_sql[] =
     "  SELECT t.id, u.o - 1, u.v FROM t, unnest($15::float8[]) WITH ORDINALITY AS u(v, o)),"
     " r AS (INSERT INTO trial_intermediate_values (trial_id, step, value)"
     "  SELECT t.id, u.step, u.value FROM t, unnest($16::bigint[], $17::float8[]) AS u(step, value))"
-    " SELECT count(*) FROM t";
+    " SELECT hpo_trial_required(count(*)) FROM t";
 
 /* Values only grow (none until a trial ends): upsert those given, drop any beyond them. */
 static const char update_sql[] =
@@ -52,7 +55,7 @@ static const char update_sql[] =
     " i AS (INSERT INTO trial_values (trial_id, objective, value)"
     "  SELECT t.id, u.o - 1, u.v FROM t, unnest($10::float8[]) WITH ORDINALITY AS u(v, o)"
     "  ON CONFLICT (trial_id, objective) DO UPDATE SET value = EXCLUDED.value)"
-    " SELECT count(*) FROM t";
+    " SELECT hpo_trial_required(count(*)) FROM t";
 
 static const char params_sql[] =
     "WITH t AS (SELECT id FROM trials WHERE " TRIAL_KEY "),"
@@ -60,7 +63,7 @@ static const char params_sql[] =
     "  SELECT t.id, u.name, u.dist::json, u.value, $3::int + u.pos - 1"
     "  FROM t, unnest($4::text[], $5::text[], $6::float8[]) WITH ORDINALITY"
     "   AS u(name, dist, value, pos))"
-    " SELECT count(*) FROM t";
+    " SELECT hpo_trial_required(count(*)) FROM t";
 
 /* A step already stored keeps its first value. */
 static const char reports_sql[] =
@@ -68,12 +71,19 @@ static const char reports_sql[] =
     " r AS (INSERT INTO trial_intermediate_values (trial_id, step, value)"
     "  SELECT t.id, u.step, u.value FROM t, unnest($4::bigint[], $5::float8[]) AS u(step, value)"
     "  ON CONFLICT (trial_id, step) DO NOTHING)"
-    " SELECT count(*) FROM t";
+    " SELECT hpo_trial_required(count(*)) FROM t";
 
 static const char heartbeat_sql[] =
     "WITH t AS (UPDATE trials SET heartbeat_at = " TS(3) ", worker = coalesce($4, worker)"
     "  WHERE " TRIAL_KEY " RETURNING id)"
-    " SELECT count(*) FROM t";
+    " SELECT hpo_trial_required(count(*)) FROM t";
+
+/* Prepared once per session, as hpo_w0..hpo_w4 (parsed and planned once, not per write). */
+static const char *const statements[W_KINDS] = {insert_sql, update_sql, params_sql, reports_sql,
+                                                heartbeat_sql};
+static const char *const statement_names[W_KINDS] = {"hpo_w0", "hpo_w1", "hpo_w2", "hpo_w3",
+                                                     "hpo_w4"};
+#define ALL_PREPARED ((1u << W_KINDS) - 1)
 
 hpo_writes *hpo_writes_new(void)
 {
@@ -224,9 +234,9 @@ static hpo_rc add_op(hpo_writes *w, op_builder *b)
     return HPO_OK;
 }
 
-static void put_key(op_builder *b, const char *sql, int64_t study_id, int64_t number)
+static void put_key(op_builder *b, write_kind kind, int64_t study_id, int64_t number)
 {
-    b->op.sql = sql;
+    b->op.kind = kind;
     put_i64(b, study_id);
     put_i64(b, number);
 }
@@ -234,7 +244,7 @@ static void put_key(op_builder *b, const char *sql, int64_t study_id, int64_t nu
 hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial *t)
 {
     op_builder b = {0};
-    put_key(&b, insert_sql, study_id, t->number);
+    put_key(&b, W_INSERT, study_id, t->number);
     put(&b, hpo_trial_state_name(t->state));
     put(&b, t->worker);
     put(&b, t->idempotency_key);
@@ -253,7 +263,7 @@ hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial 
 hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial *t)
 {
     op_builder b = {0};
-    put_key(&b, update_sql, study_id, t->number);
+    put_key(&b, W_UPDATE, study_id, t->number);
     put(&b, hpo_trial_state_name(t->state));
     put(&b, t->worker);
     put(&b, t->fail_reason);
@@ -271,7 +281,7 @@ hpo_rc hpo_writes_params_insert(hpo_writes *w, int64_t study_id, const hpo_trial
     if (first >= t->n_params)
         return HPO_OK;
     op_builder b = {0};
-    put_key(&b, params_sql, study_id, t->number);
+    put_key(&b, W_PARAMS, study_id, t->number);
     put_i64(&b, (int64_t)first);
     put_params(&b, t->params, first, t->n_params);
     return add_op(w, &b);
@@ -281,7 +291,7 @@ hpo_rc hpo_writes_reports_insert(hpo_writes *w, int64_t study_id, int64_t number
                                  const hpo_report *reports, size_t n, int64_t heartbeat_ms)
 {
     op_builder b = {0};
-    put_key(&b, reports_sql, study_id, number);
+    put_key(&b, W_REPORTS, study_id, number);
     put_ms(&b, heartbeat_ms);
     put_reports(&b, reports, n);
     return add_op(w, &b);
@@ -291,7 +301,7 @@ hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
                             int64_t heartbeat_ms, const char *worker)
 {
     op_builder b = {0};
-    put_key(&b, heartbeat_sql, study_id, number);
+    put_key(&b, W_HEARTBEAT, study_id, number);
     put_ms(&b, heartbeat_ms);
     put(&b, worker);
     return add_op(w, &b);
@@ -301,18 +311,21 @@ hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
 
 /* Sends the batch and reads every answer. *ret_retry: a serialization failure or deadlock (nothing
  * committed). */
-static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, bool *ret_retry, bool *ret_lost,
-                           hpo_error *err)
+static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, unsigned *prepared, bool *ret_retry,
+                           bool *ret_lost, hpo_error *err)
 {
     *ret_retry = *ret_lost = false;
     if (PQenterPipelineMode(c) != 1) {
         *ret_lost = PQstatus(c) != CONNECTION_OK;
         return store_result_error(c, NULL, ret_lost, err);
     }
-    bool sent = true;
+    /* a new session prepares the statements first, in the same round trip */
+    bool preparing = *prepared != ALL_PREPARED, sent = true;
+    for (int k = 0; preparing && sent && k < W_KINDS; k++)
+        sent = PQsendPrepare(c, statement_names[k], statements[k], 0, NULL) == 1;
     for (size_t i = 0; sent && i < w->n; i++)
-        sent = PQsendQueryParams(c, w->ops[i].sql, w->ops[i].n, NULL,
-                                 (const char *const *)w->ops[i].params, NULL, NULL, 0) == 1;
+        sent = PQsendQueryPrepared(c, statement_names[w->ops[i].kind], w->ops[i].n,
+                                   (const char *const *)w->ops[i].params, NULL, NULL, 0) == 1;
     if (sent)
         sent = PQpipelineSync(c) == 1;
     hpo_rc rc = HPO_OK;
@@ -322,14 +335,13 @@ static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, bool *ret_retry, bool
         *ret_lost = true;
         return rc;
     }
-    bool missing = false;
-    for (size_t i = 0; i < w->n; i++) {
+    size_t n_results = w->n + (preparing ? W_KINDS : 0);
+    for (size_t i = 0; i < n_results; i++) {
         PGresult *r = PQgetResult(c);
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st == PGRES_TUPLES_OK) {
-            if (PQntuples(r) != 1 || strtoll(PQgetvalue(r, 0, 0), NULL, 10) < 1)
-                missing = true;
-        } else if (st != PGRES_PIPELINE_ABORTED && rc == HPO_OK) {
+        if (preparing && i < W_KINDS && st == PGRES_COMMAND_OK)
+            *prepared |= 1u << i;
+        else if (st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED && rc == HPO_OK) {
             bool lost = false;
             rc = store_result_error(c, r, &lost, err);
             const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -354,9 +366,6 @@ static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, bool *ret_retry, bool
     PQclear(sync);
     if (PQexitPipelineMode(c) != 1)
         *ret_lost = true; /* out of step with the server: the pool resets it */
-    if (rc == HPO_OK && missing)
-        rc = hpo_error_set(err, HPO_E_NOT_FOUND, NULL,
-                           "a trial written to is gone from the database (its study was deleted?)");
     return rc;
 }
 
@@ -373,9 +382,12 @@ hpo_rc hpo_store_commit(hpo_store *s, const hpo_writes *w, hpo_error *err)
         if ((rc = store_pool_acquire(s, &slot, &c, err)))
             return rc;
         bool retry, lost;
-        rc = run_pipeline(c, w, &retry, &lost, err);
-        if (lost && PQstatus(c) == CONNECTION_OK)
+        unsigned *prepared = store_slot_prepared(s, slot);
+        rc = run_pipeline(c, w, prepared, &retry, &lost, err);
+        if (lost && PQstatus(c) == CONNECTION_OK) {
             store_conn_reset(c); /* out of step with the server: not reusable as it is */
+            *prepared = 0;
+        }
         store_pool_release(s, slot);
         if (lost)
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,

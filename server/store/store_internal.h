@@ -29,6 +29,9 @@ hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const 
 /* Takes a free pooled connection (waiting a bounded time; a broken one is reset first). */
 hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_error *err);
 void store_pool_release(hpo_store *s, int slot);
+/* Flags of what a file of the store prepared on a pooled session (cleared when the pool resets
+ * it); only the caller holding the slot may touch them. */
+unsigned *store_slot_prepared(hpo_store *s, int slot);
 /* Reconnects (a new session, set up as every session is). */
 void store_conn_reset(PGconn *c);
 /* Sleeps before retry number attempt of a transaction that met a serialization failure or a

@@ -1,8 +1,9 @@
-# bench_lib.sh: shell helpers shared by tpe_cost.sh, tpe_quality.sh and tpe_parallel.sh (build, private PostgreSQL, hpo-server, RESULTS.md sections); sourced, not run.
+# bench_lib.sh: shell helpers shared by the benchmark scripts (build, private PostgreSQL, hpo-server, RESULTS.md sections); sourced, not run.
 #
 # The caller sets BL_NAME (its name for log lines) before sourcing, and may set BENCH_BUILD (the
 # build directory; default build-bench). Everything started here is stopped by bl_cleanup, which
-# is installed as the EXIT trap.
+# is installed as the EXIT trap. Before bl_start_server the caller may set BL_SERVER_ARGS (an
+# array of extra hpo-server flags) and BL_LISTEN (default 127.0.0.1:0, a free port).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 BENCH=$ROOT/tests/bench
@@ -66,8 +67,14 @@ bl_build() {
     ninja -C "$BUILD" "$@" >&2 || bl_die "the build failed (ninja -C $BUILD $*)"
 }
 
+# A free loopback port, never 5500 or 5511 (other people's PostgreSQL on shared machines).
 bl_free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    "$PY" -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p not in (5500, 5511):
+        print(p); break'
 }
 
 # Starts a private PostgreSQL with databases hpo and optuna; sets PG_CONN, HPO_DB, OPTUNA_URL.
@@ -107,15 +114,19 @@ bl_admin_token() {
     CURL_AUTH=(-H "@$TMP/admin.header")
 }
 
-# Starts hpo-server (--threads 4) on a free loopback port, its artifacts in $TMP/artifacts (removed
-# with $TMP on exit, never ./hpo-artifacts), after bl_admin_token; sets URL.
+# Starts hpo-server (its default --threads, then BL_SERVER_ARGS) on BL_LISTEN (a free loopback port by
+# default), its artifacts in $TMP/artifacts (removed with $TMP on exit, never ./hpo-artifacts),
+# after bl_admin_token; sets URL, and BL_SERVER_T0 (the wall clock in ns just before the start).
+BL_SERVER_ARGS=()
 bl_start_server() {
     local server=$BUILD/server/hpo-server line
     [[ -x "$server" ]] || bl_die "no $server"
     bl_admin_token
-    bl_log "starting hpo-server"
+    bl_log "starting hpo-server${BL_SERVER_ARGS[*]:+ (${BL_SERVER_ARGS[*]})}"
     mkdir -p "$TMP/artifacts"
-    "$server" --db "$HPO_DB" --listen 127.0.0.1:0 --threads 4 --artifact-dir "$TMP/artifacts" \
+    BL_SERVER_T0=$(date +%s%N)
+    "$server" --db "$HPO_DB" --listen "${BL_LISTEN:-127.0.0.1:0}" \
+        --artifact-dir "$TMP/artifacts" "${BL_SERVER_ARGS[@]}" \
         >"$TMP/server.out" 2>"$TMP/server.log" &
     SERVER_PID=$!
     URL=""
@@ -157,6 +168,11 @@ bl_child() {
 # The machine line of a section.
 bl_machine() {
     echo "$(date -u '+%Y-%m-%d %H:%M UTC') · \`uname -m\` $(uname -m) · \`nproc\` $(nproc)"
+}
+
+# The 1-minute load average (other work on the machine skews every number: the sections say it).
+bl_loadavg() {
+    cut -d' ' -f1 /proc/loadavg
 }
 
 # Puts the markdown file $2 into tests/bench/RESULTS.md as the section named $1 (between

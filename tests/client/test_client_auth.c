@@ -37,6 +37,22 @@ static const char *const LIMIT =
     "HTTP/1.1 409 Conflict\r\nConnection: close\r\nContent-Type: application/json\r\n"
     "Content-Length: 66\r\n\r\n"
     "{\"error\":{\"code\":\"limit_exceeded\",\"message\":\"over --max-studies\"}}";
+/* Answers read back through the table of result codes (hpo_error.c). */
+static const char *const METHOD =
+    "HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 83\r\n\r\n"
+    "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"method not allowed on this path\"}}";
+static const char *const CONFLICT_NEW_CODE =
+    "HTTP/1.1 409 Conflict\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 64\r\n\r\n"
+    "{\"error\":{\"code\":\"some_future_code\",\"message\":\"a newer server\"}}";
+static const char *const CONFLICT_OTHER_CODE =
+    "HTTP/1.1 409 Conflict\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    "Content-Length: 67\r\n\r\n"
+    "{\"error\":{\"code\":\"not_found\",\"message\":\"a code of another status\"}}";
+static const char *const BAD_GATEWAY =
+    "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Type: text/html\r\n"
+    "Content-Length: 24\r\n\r\n<html>bad gateway</html>";
 static const char *const UNAVAILABLE =
     "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 0\r\n"
     "Content-Length: 0\r\n\r\n";
@@ -135,6 +151,34 @@ START_TEST(limit_exceeded_has_its_code)
     json_decref(cfg);
     hpo_client_free(c);
     fake_stop(&f);
+}
+END_TEST
+
+/* A code is read as the table's when the table has it under the answer's status; else the bare
+ * status's rc (409: conflict), and a status the table does not name is internal, said as such. */
+START_TEST(answers_read_back_by_the_table)
+{
+    static const struct {
+        const char *answer;
+        hpo_rc rc;
+        const char *message;
+    } cases[] = {
+        {METHOD, HPO_E_METHOD, "method not allowed on this path"},
+        {CONFLICT_NEW_CODE, HPO_E_CONFLICT, "a newer server"},
+        {CONFLICT_OTHER_CODE, HPO_E_CONFLICT, "a code of another status"},
+        {BAD_GATEWAY, HPO_E_INTERNAL, "HTTP 502"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake f = {.script = {cases[i].answer}, .n = 1};
+        fake_start(&f);
+        hpo_client *c = client_with(&f, TOKEN, 5);
+        hpo_error err;
+        ck_assert_int_eq(hpo_client_study_delete(c, "s", &err), cases[i].rc);
+        ck_assert_int_eq(err.code, cases[i].rc);
+        ck_assert_str_eq(err.message, cases[i].message);
+        hpo_client_free(c);
+        fake_stop(&f);
+    }
 }
 END_TEST
 
@@ -255,6 +299,7 @@ int main(void)
     tcase_add_test(tc, a_missing_token_is_named);
     tcase_add_test(tc, permission_denied_is_not_retried);
     tcase_add_test(tc, limit_exceeded_has_its_code);
+    tcase_add_test(tc, answers_read_back_by_the_table);
     tcase_add_test(tc, token_files);
     tcase_add_test(tc, bad_options_are_refused_up_front);
     tcase_add_test(tc, https_sends_nothing_in_clear);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hpo_codec.h"
 #include "hpo_service.h"
 #include "hpo_store.h"
 #include "hpo_testdb.h"
@@ -93,10 +94,14 @@ static hpo_rc create_study(const char *name, size_t n_params, size_t n_choices,
 
 static hpo_rc ask(const char *study, const json_t *params, int64_t *ret_number, hpo_error *err)
 {
-    hpo_ask_request req = {.params = params};
+    hpo_fixed_params fixed = {0};
+    if (params && hpo_json_to_fixed_params(params, "params", &fixed, err))
+        return err->code;
+    hpo_ask_request req = {.params = params ? &fixed : NULL};
     hpo_trial t = {0};
     bool replayed;
     hpo_rc rc = hpo_service_ask(svc, study, &req, &t, &replayed, NULL, err);
+    hpo_fixed_params_clear(&fixed);
     if (ret_number)
         *ret_number = t.number;
     hpo_trial_clear(&t);
@@ -127,12 +132,12 @@ START_TEST(trials_per_study)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(ask("s", NULL, NULL, &err), HPO_OK);
     expect(ask("s", NULL, NULL, &err), &err, HPO_E_LIMIT, "--max-trials-per-study");
-    json_t *p = json_pack("{s:f}", "p0", 0.5);
+    hpo_fixed_param p0 = {"p0", {.kind = HPO_CHOICE_NUMBER, .number = 0.5}};
+    hpo_fixed_params p = {1, &p0};
     hpo_trial t = {0};
-    expect(hpo_service_enqueue(svc, "s", p, &t, &err), &err, HPO_E_LIMIT,
+    expect(hpo_service_enqueue(svc, "s", &p, &t, &err), &err, HPO_E_LIMIT,
            "--max-trials-per-study");
     hpo_trial_clear(&t);
-    json_decref(p);
     hpo_study_info info = {0};
     ck_assert_int_eq(hpo_service_study_get(svc, "s", &info, &err), HPO_OK);
     ck_assert_int_eq(info.n_trials, 3);

@@ -192,10 +192,11 @@ START_TEST(restart_keeps_every_study)
         hpo_trial_clear(&t);
         hpo_trial_clear(&done);
     }
-    json_t *q = json_pack("{s:f,s:s}", "x", 1.5, "later", "yes");
+    hpo_fixed_param q[] = {{"x", {.kind = HPO_CHOICE_NUMBER, .number = 1.5}},
+                           {"later", {.kind = HPO_CHOICE_STRING, .str = "yes"}}};
+    hpo_fixed_params qs = {2, q};
     hpo_trial w = {0};
-    ck_assert_int_eq(hpo_service_enqueue(svc, "a", q, &w, &err), HPO_OK);
-    json_decref(q);
+    ck_assert_int_eq(hpo_service_enqueue(svc, "a", &qs, &w, &err), HPO_OK);
     hpo_trial_clear(&w);
     hpo_trial t = {0}, done = {0};
     bool replayed;

@@ -16,7 +16,7 @@ static void check_refusal(hpo_rc rc, const hpo_error *err)
     FUZZ_CHECK(rc < 0);
     FUZZ_CHECK(err->code == rc);
     FUZZ_CHECK(err->message[0] != '\0');
-    FUZZ_CHECK(hpo_http_status(rc) >= 400);
+    FUZZ_CHECK(hpo_rc_http_status(rc) >= 400);
     json_t *j = hpo_error_to_json(err);
     FUZZ_CHECK(j != NULL);
     char *text = hpo_json_dump(j);

@@ -1,5 +1,6 @@
 /* test_routes: the route table and proto/openapi.yaml describe the same (method, path) set; path
- * matching (params, 404 vs 405) and the result-code -> HTTP status table. */
+ * matching (params, 404 vs 405) and the answers the table of result codes gives (test_errors walks
+ * the whole table). */
 #include <check.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -321,19 +322,20 @@ END_TEST
 
 START_TEST(test_http_status)
 {
-    ck_assert_int_eq(hpo_http_status(HPO_OK), 200);
-    ck_assert_int_eq(hpo_http_status(HPO_E_INVALID), 400);
-    ck_assert_int_eq(hpo_http_status(HPO_E_NOT_FOUND), 404);
-    ck_assert_int_eq(hpo_http_status(HPO_E_EXISTS), 409);
-    ck_assert_int_eq(hpo_http_status(HPO_E_CONFLICT), 409);
-    ck_assert_int_eq(hpo_http_status(HPO_E_FINISHED), 409);
-    ck_assert_int_eq(hpo_http_status(HPO_E_COMPLETE), 409);
-    ck_assert_int_eq(hpo_http_status(HPO_E_TOO_LARGE), 413);
-    ck_assert_int_eq(hpo_http_status(HPO_E_UNAVAILABLE), 503);
-    ck_assert_int_eq(hpo_http_status(HPO_E_NOMEM), 500);
-    ck_assert_int_eq(hpo_http_status(HPO_E_INTERNAL), 500);
-    ck_assert_int_eq(hpo_http_status(HPO_E_NO_WORK), 204);
-    ck_assert_int_eq(hpo_http_status((hpo_rc)-999), 500); /* an unknown code is a bug: 500 */
+    ck_assert_int_eq(hpo_rc_http_status(HPO_OK), 200);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_INVALID), 400);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_NOT_FOUND), 404);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_EXISTS), 409);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_CONFLICT), 409);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_FINISHED), 409);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_COMPLETE), 409);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_TOO_LARGE), 413);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_UNAVAILABLE), 503);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_NOMEM), 500);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_INTERNAL), 500);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_NO_WORK), 204);
+    ck_assert_int_eq(hpo_rc_http_status(HPO_E_METHOD), 405);
+    ck_assert_int_eq(hpo_rc_http_status((hpo_rc)-999), 500); /* an unknown code is a bug: 500 */
 }
 END_TEST
 
@@ -349,6 +351,7 @@ START_TEST(test_wire_codes)
     ck_assert_str_eq(hpo_rc_name(HPO_E_UNAVAILABLE), "unavailable");
     ck_assert_str_eq(hpo_rc_name(HPO_E_NOMEM), "internal");
     ck_assert_str_eq(hpo_rc_name(HPO_E_INTERNAL), "internal");
+    ck_assert_str_eq(hpo_rc_name(HPO_E_METHOD), "method_not_allowed");
     ck_assert_ptr_nonnull(hpo_rc_name((hpo_rc)-999));
 }
 END_TEST

@@ -3,7 +3,9 @@
  *
  * Errors: every call returns an hpo_rc (0 = ok, negative = error; see hpo_error.h) and, when err
  * is not NULL, fills it with the server's code, message and field (or the transport's). Server
- * answers map as: 400 HPO_E_INVALID, 404 HPO_E_NOT_FOUND, 409 already_exists HPO_E_EXISTS,
+ * answers map back through the table of result codes (hpo_error.h: hpo_rc_parse,
+ * hpo_rc_of_http_status): the body's code when it is one of that status, else the status's own:
+ * 400 HPO_E_INVALID, 404 HPO_E_NOT_FOUND, 405 HPO_E_METHOD, 409 already_exists HPO_E_EXISTS,
  * conflict HPO_E_CONFLICT, trial_finished HPO_E_FINISHED, study_complete HPO_E_COMPLETE, 413
  * HPO_E_TOO_LARGE, 204 on ask HPO_E_NO_WORK, 503 / connection failures after the retries
  * HPO_E_UNAVAILABLE, 401 HPO_E_UNAUTHENTICATED, 403 HPO_E_PERMISSION, 409 limit_exceeded

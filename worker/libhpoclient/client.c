@@ -136,38 +136,24 @@ hpo_rc hpoc_resp_json(const hpoc_resp *rs, json_t **ret, hpo_error *err)
     return HPO_OK;
 }
 
-static hpo_rc rc_of_conflict(const char *code)
-{
-    if (code && strcmp(code, "already_exists") == 0)
-        return HPO_E_EXISTS;
-    if (code && strcmp(code, "trial_finished") == 0)
-        return HPO_E_FINISHED;
-    if (code && strcmp(code, "study_complete") == 0)
-        return HPO_E_COMPLETE;
-    if (code && strcmp(code, "limit_exceeded") == 0)
-        return HPO_E_LIMIT;
-    return HPO_E_CONFLICT;
-}
-
+/* The answer's rc, from the table of result codes (hpo_error.c): the body's code when the table
+ * has it under this status, else what the bare status stands for (409: HPO_E_CONFLICT; a status
+ * the table does not name: HPO_E_INTERNAL). */
 hpo_rc hpoc_resp_error(const hpoc_resp *rs, hpo_error *err)
 {
-    hpo_rc rc;
-    switch (rs->status) {
-    case 400: rc = HPO_E_INVALID; break;
-    case 401: rc = HPO_E_UNAUTHENTICATED; break;
-    case 403: rc = HPO_E_PERMISSION; break;
-    case 404: rc = HPO_E_NOT_FOUND; break;
-    case 413: rc = HPO_E_TOO_LARGE; break;
-    case 503: rc = HPO_E_UNAVAILABLE; break;
-    default: rc = HPO_E_INTERNAL; break;
-    }
+    hpo_rc rc = hpo_rc_of_http_status((int)rs->status);
     json_t *j = rs->body.len ? json_loadb(rs->body.data, rs->body.len, 0, NULL) : NULL;
     json_t *e = json_object_get(j, "error");
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *message = json_string_value(json_object_get(e, "message"));
     const char *field = json_string_value(json_object_get(e, "field"));
-    if (rs->status == 409)
-        rc = rc_of_conflict(code);
+    hpo_rc named;
+    bool known = code && hpo_rc_parse(code, &named) == HPO_OK &&
+                 hpo_rc_http_status(named) == rs->status;
+    if (known)
+        rc = named;
+    if (rc == HPO_OK) /* a success status is no error to read: a caller's bug */
+        rc = HPO_E_INTERNAL, known = false;
     if (rc == HPO_E_UNAUTHENTICATED && !rs->sent_token) {
         /* the usual cause by far: say so rather than leave the user to guess */
         hpo_error_set(err, rc, field, "%s (no token was given)",
@@ -175,8 +161,8 @@ hpo_rc hpoc_resp_error(const hpoc_resp *rs, hpo_error *err)
         json_decref(j);
         return rc;
     }
-    if (rc == HPO_E_INTERNAL && !(code && strcmp(code, "internal") == 0))
-        /* a status the contract does not name (405, a proxy's 502...): say which */
+    if (rc == HPO_E_INTERNAL && !known)
+        /* a status or code the contract does not name (a proxy's 502...): say which */
         hpo_error_set(err, rc, field, "HTTP %ld%s%s%s%s", rs->status, code ? " " : "",
                       code ? code : "", message ? ": " : "", message ? message : "");
     else if (message && *message)

@@ -325,7 +325,9 @@ hpo_rc hpoc_perform(hpo_client *c, const hpoc_req *rq, hpoc_resp *rs, hpo_error 
         CURLcode cc = attempt(c, h, rq, url, body_text, headers, &k, errbuf);
         if (cc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);
-            if (rs->status == 503 && n < c->max_retries) {
+            /* an error status the table calls retriable (503): again after Retry-After */
+            if (rs->status >= 400 && hpo_rc_retriable(hpo_rc_of_http_status((int)rs->status)) &&
+                n < c->max_retries) {
                 long d = rs->retry_after_s > 0 ? rs->retry_after_s * 1000L : backoff_ms(c, n);
                 sleep_ms(d < HPOC_RETRY_AFTER_MAX_MS ? d : HPOC_RETRY_AFTER_MAX_MS);
                 continue;
