@@ -31,6 +31,7 @@ static void study_free(study *st)
     hpo_pruner_config_clear(&st->pruner);
     hpo_writes_free(st->pending);
     free(st->front);
+    hpo_step_index_free(st->steps);
     pthread_cond_destroy(&st->commit_cv);
     pthread_mutex_destroy(&st->mu);
     free(st);

@@ -47,8 +47,8 @@ static hpo_rc front_add(study *st, size_t i)
     return HPO_OK;
 }
 
-/* Trial i has just become COMPLETE with its values. */
-static hpo_rc note_complete(study *st, size_t i)
+/* One objective: the best trial; several: the Pareto front; with trial i (COMPLETE). */
+static hpo_rc best_add(study *st, size_t i)
 {
     const hpo_trial *t = &st->trials[i];
     if (t->n_values != st->cfg.n_directions)
@@ -59,6 +59,21 @@ static hpo_rc note_complete(study *st, size_t i)
         hpo_value_better(st->cfg.directions[0], t->values[0], st->trials[st->best].values[0]))
         st->best = i;
     return HPO_OK;
+}
+
+/* Trial i has just become COMPLETE with its values. */
+static hpo_rc note_complete(study *st, size_t i)
+{
+    if (st->steps && hpo_step_index_add(st->steps, &st->trials[i]))
+        return HPO_E_NOMEM;
+    return best_add(st, i);
+}
+
+/* The median and percentile pruners (patient wraps them) compare with the values per step. */
+static bool pruner_uses_steps(const hpo_pruner_config *p)
+{
+    return p->type == HPO_PRUNER_MEDIAN || p->type == HPO_PRUNER_PERCENTILE ||
+           p->type == HPO_PRUNER_PATIENT;
 }
 
 void study_set_state(study *st, hpo_trial *t, hpo_trial_state s)
@@ -73,9 +88,13 @@ hpo_rc study_derive(study *st)
     memset(st->counts, 0, sizeof st->counts);
     st->best = SIZE_MAX;
     st->n_front = 0;
+    hpo_step_index_free(st->steps);
+    st->steps = NULL;
+    if (pruner_uses_steps(&st->pruner) && !(st->steps = hpo_step_index_build(st->trials, st->n)))
+        return HPO_E_NOMEM;
     for (size_t i = 0; i < st->n; i++) {
         st->counts[st->trials[i].state]++;
-        if (st->trials[i].state == HPO_TRIAL_COMPLETE && note_complete(st, i))
+        if (st->trials[i].state == HPO_TRIAL_COMPLETE && best_add(st, i))
             return HPO_E_NOMEM;
     }
     return HPO_OK;
@@ -161,7 +180,7 @@ static hpo_action decide(const study *st, const hpo_trial *t)
     hpo_direction dir = st->cfg.directions[0];
     hpo_action a = HPO_ACTION_CONTINUE;
     if (st->pruner.type != HPO_PRUNER_HYPERBAND)
-        a = hpo_pruner_decide(&st->pruner, dir, st->trials, st->n, t);
+        a = hpo_pruner_decide_indexed(&st->pruner, dir, st->trials, st->n, st->steps, t);
     else if (view && self != SIZE_MAX)
         a = hpo_hyperband_decide(&st->pruner, dir, bracket, view, n, &view[self]);
     free(view);

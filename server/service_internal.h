@@ -39,6 +39,7 @@ typedef struct study {
     size_t best;              /* one objective: the best COMPLETE trial, SIZE_MAX when none */
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
     size_t n_front, cap_front;
+    hpo_step_index *steps;    /* median, percentile, patient: the COMPLETE trials' values per step */
     /* group commit (under mu): commits are numbered 1, 2, ...; pending is the next one's writes */
     hpo_writes *pending;
     uint64_t pending_seq;     /* the number of the commit that will carry `pending` */

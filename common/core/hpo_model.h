@@ -45,7 +45,7 @@ typedef struct {
 } hpo_report;
 
 typedef struct {
-    int64_t id;      /* database id */
+    int64_t id;      /* database id, as loaded (the service addresses trials by number) */
     int64_t number;  /* 0, 1, 2, ... per study */
     hpo_trial_state state;
     size_t n_params, cap_params;

@@ -268,23 +268,20 @@ static double percentile_linear(const double *v, size_t n, double p)
     return gamma >= 0.5 ? b - diff * (1.0 - gamma) : a + diff * gamma;
 }
 
-static hpo_action decide_percentile(const hpo_pruner_config *c, double p, hpo_direction dir,
-                                    const hpo_trial *trials, size_t n, const hpo_trial *t)
+/* The percentile p of the finite values the COMPLETE trials reported at step (from ix, or a scan
+ * and a sort), or NaN when they are too few (fewer than n_min_trials reported the step). */
+static double percentile_at(const hpo_pruner_config *c, double p, const hpo_trial *trials,
+                            size_t n, const hpo_step_index *ix, int64_t step)
 {
-    size_t n_complete = count_complete(trials, n);
-    if (n_complete == 0 || (c->n_startup_trials > 0 && n_complete < (size_t)c->n_startup_trials))
-        return HPO_ACTION_CONTINUE;
-    int64_t step = t->reports[t->n_reports - 1].step;
-    if (step < c->n_warmup_steps || !first_in_interval(t, c->n_warmup_steps, c->interval_steps))
-        return HPO_ACTION_CONTINUE;
-    double best = best_of(dir, t->reports, 0, t->n_reports);
-    if (isnan(best))
-        return HPO_ACTION_PRUNE;
-
-    double *v = malloc(n_complete * sizeof *v);
-    if (!v)
-        return HPO_ACTION_CONTINUE;
     size_t at_step = 0, nv = 0;
+    if (ix) {
+        const double *v = hpo_step_index_at(ix, step, &nv, &at_step);
+        bool enough = c->n_min_trials <= 0 || at_step >= (size_t)c->n_min_trials;
+        return enough && nv > 0 ? percentile_linear(v, nv, p) : NAN;
+    }
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return NAN;
     for (size_t i = 0; i < n; i++) {
         if (trials[i].state != HPO_TRIAL_COMPLETE)
             continue;
@@ -295,15 +292,34 @@ static hpo_action decide_percentile(const hpo_pruner_config *c, double p, hpo_di
         if (!isnan(r->value))
             v[nv++] = r->value;
     }
-    hpo_action a = HPO_ACTION_CONTINUE;
+    double q = NAN;
     if ((c->n_min_trials <= 0 || at_step >= (size_t)c->n_min_trials) && nv > 0) {
         qsort(v, nv, sizeof *v, cmp_double);
-        double q = percentile_linear(v, nv, dir == HPO_MAXIMIZE ? 100.0 - p : p);
-        bool worse = dir == HPO_MAXIMIZE ? best < q : best > q;
-        a = worse ? HPO_ACTION_PRUNE : HPO_ACTION_CONTINUE;
+        q = percentile_linear(v, nv, p);
     }
     free(v);
-    return a;
+    return q;
+}
+
+static hpo_action decide_percentile(const hpo_pruner_config *c, double p, hpo_direction dir,
+                                    const hpo_trial *trials, size_t n, const hpo_step_index *ix,
+                                    const hpo_trial *t)
+{
+    size_t n_complete = ix ? hpo_step_index_trials(ix) : count_complete(trials, n);
+    if (n_complete == 0 || (c->n_startup_trials > 0 && n_complete < (size_t)c->n_startup_trials))
+        return HPO_ACTION_CONTINUE;
+    int64_t step = t->reports[t->n_reports - 1].step;
+    if (step < c->n_warmup_steps || !first_in_interval(t, c->n_warmup_steps, c->interval_steps))
+        return HPO_ACTION_CONTINUE;
+    double best = best_of(dir, t->reports, 0, t->n_reports);
+    if (isnan(best))
+        return HPO_ACTION_PRUNE;
+
+    double q = percentile_at(c, dir == HPO_MAXIMIZE ? 100.0 - p : p, trials, n, ix, step);
+    if (isnan(q))
+        return HPO_ACTION_CONTINUE;
+    bool worse = dir == HPO_MAXIMIZE ? best < q : best > q;
+    return worse ? HPO_ACTION_PRUNE : HPO_ACTION_CONTINUE;
 }
 
 /* ---- threshold, patient -------------------------------------------------------------------- */
@@ -321,11 +337,13 @@ static hpo_action decide_threshold(const hpo_pruner_config *c, const hpo_trial *
 }
 
 static hpo_action decide_at(const hpo_pruner_config *c, hpo_direction dir,
-                            const hpo_trial *trials, size_t n, const hpo_trial *t);
+                            const hpo_trial *trials, size_t n, const hpo_step_index *ix,
+                            const hpo_trial *t);
 
 /* Optuna's PatientPruner: the last patience + 1 reports against those before them. */
 static hpo_action decide_patient(const hpo_pruner_config *c, hpo_direction dir,
-                                 const hpo_trial *trials, size_t n, const hpo_trial *t)
+                                 const hpo_trial *trials, size_t n, const hpo_step_index *ix,
+                                 const hpo_trial *t)
 {
     if ((uint64_t)t->n_reports - 1 <= (uint64_t)c->patience)
         return HPO_ACTION_CONTINUE;
@@ -337,7 +355,7 @@ static hpo_action decide_patient(const hpo_pruner_config *c, hpo_direction dir,
                                        : before + c->min_delta < after;
     if (!stalled)
         return HPO_ACTION_CONTINUE;
-    return c->wrapped ? decide_at(c->wrapped, dir, trials, n, t) : HPO_ACTION_PRUNE;
+    return c->wrapped ? decide_at(c->wrapped, dir, trials, n, ix, t) : HPO_ACTION_PRUNE;
 }
 
 /* ---- successive halving -------------------------------------------------------------------- */
@@ -588,19 +606,20 @@ size_t hpo_asha_pick_promotion(const hpo_pruner_config *c, hpo_direction dir,
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 static hpo_action decide_at(const hpo_pruner_config *c, hpo_direction dir,
-                            const hpo_trial *trials, size_t n, const hpo_trial *t)
+                            const hpo_trial *trials, size_t n, const hpo_step_index *ix,
+                            const hpo_trial *t)
 {
     switch (c->type) {
     case HPO_PRUNER_NONE:
         return HPO_ACTION_CONTINUE;
     case HPO_PRUNER_MEDIAN:
-        return decide_percentile(c, 50.0, dir, trials, n, t);
+        return decide_percentile(c, 50.0, dir, trials, n, ix, t);
     case HPO_PRUNER_PERCENTILE:
-        return decide_percentile(c, c->percentile, dir, trials, n, t);
+        return decide_percentile(c, c->percentile, dir, trials, n, ix, t);
     case HPO_PRUNER_THRESHOLD:
         return decide_threshold(c, t);
     case HPO_PRUNER_PATIENT:
-        return decide_patient(c, dir, trials, n, t);
+        return decide_patient(c, dir, trials, n, ix, t);
     case HPO_PRUNER_SUCCESSIVE_HALVING:
         if (c->min_resource < 0 || c->reduction_factor < 2 || c->min_early_stopping_rate < 0)
             return HPO_ACTION_CONTINUE;
@@ -622,5 +641,14 @@ hpo_action hpo_pruner_decide(const hpo_pruner_config *c, hpo_direction dir,
 {
     if (!c || !t || t->n_reports == 0)
         return HPO_ACTION_CONTINUE;
-    return decide_at(c, dir, trials, n_trials, t);
+    return decide_at(c, dir, trials, n_trials, NULL, t);
+}
+
+hpo_action hpo_pruner_decide_indexed(const hpo_pruner_config *c, hpo_direction dir,
+                                     const hpo_trial *trials, size_t n_trials,
+                                     const hpo_step_index *ix, const hpo_trial *t)
+{
+    if (!c || !t || t->n_reports == 0)
+        return HPO_ACTION_CONTINUE;
+    return decide_at(c, dir, trials, n_trials, ix, t);
 }

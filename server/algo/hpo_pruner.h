@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "hpo_error.h"
 #include "hpo_model.h"
+#include "hpo_step_index.h"
 
 typedef enum {
     HPO_PRUNER_NONE = 0,
@@ -85,6 +86,12 @@ void hpo_pruner_config_clear(hpo_pruner_config *c); /* frees `wrapped` chains */
  *   in integers: Optuna's float log gives 5 brackets for max/min = 243, eta 3, where it is 6. */
 hpo_action hpo_pruner_decide(const hpo_pruner_config *c, hpo_direction dir,
                              const hpo_trial *trials, size_t n_trials, const hpo_trial *t);
+/* The same decision with the COMPLETE trials' values per step taken from ix (an index of exactly
+ * the COMPLETE trials among trials[]) instead of a scan: the median and percentile pruners then
+ * cost a binary search, not a pass over the history. */
+hpo_action hpo_pruner_decide_indexed(const hpo_pruner_config *c, hpo_direction dir,
+                                     const hpo_trial *trials, size_t n_trials,
+                                     const hpo_step_index *ix, const hpo_trial *t);
 
 /* Hyperband: the number of brackets, and the bracket of trial `number` (assigned in proportion to
  * each bracket's budget, deterministically from the study name and the number).

@@ -60,7 +60,8 @@ hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
 /* Commits the batch: HPO_OK once PostgreSQL has made every write durable. Otherwise nothing of it
  * was committed, except HPO_E_UNAVAILABLE from a connection lost at commit, when the outcome is
  * unknown (the caller reloads). A write addressing a trial that does not exist fails the batch
- * (HPO_E_NOT_FOUND). Serialization failures are retried like hpo_store_tx's. */
+ * (HPO_E_NOT_FOUND). Serialization failures are retried like hpo_store_tx's, and a batch that met a
+ * session ended while idle in the pool (PostgreSQL restarted) runs once more on a new one. */
 hpo_rc hpo_store_commit(hpo_store *s, const hpo_writes *w, hpo_error *err);
 
 /* ---- queries: call only from inside a hpo_tx_fn ---- */
@@ -81,24 +82,6 @@ hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo
  * *ret owned: free with hpo_trials_free. */
 hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t *ret_n,
                           hpo_error *err);
-
-/* Creates a trial: takes the study's next number atomically (row lock on the study), refusing
- * with HPO_E_COMPLETE when max_trials (> 0) trials exist already; inserts the trial with its
- * state, worker, idempotency_key, fixed_params, times and params. Sets t->id and t->number.
- * HPO_E_EXISTS when the idempotency key is already used in this study. */
-hpo_rc hpo_db_trial_create(hpo_db *db, int64_t study_id, hpo_trial *t, hpo_error *err);
-/* Writes a trial's state, worker, idempotency_key, fail_reason, times and values (values
- * replaced). HPO_E_EXISTS when the idempotency key is already used in this study. */
-hpo_rc hpo_db_trial_update(hpo_db *db, const hpo_trial *t, hpo_error *err);
-/* Adds one param to a trial. HPO_E_EXISTS when the name is already there. */
-hpo_rc hpo_db_param_insert(hpo_db *db, int64_t trial_id, const hpo_param *p, hpo_error *err);
-/* Adds intermediate values in one statement; a step already stored (or earlier in the batch) is
- * left as it is. */
-hpo_rc hpo_db_reports_insert(hpo_db *db, int64_t trial_id, const hpo_report *reports, size_t n,
-                             hpo_error *err);
-/* Records a heartbeat time (and the worker, when not NULL). */
-hpo_rc hpo_db_heartbeat(hpo_db *db, int64_t trial_id, int64_t now_ms, const char *worker,
-                        hpo_error *err);
 
 /* The database id of trial `number` of a study; HPO_E_NOT_FOUND when there is none. */
 hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *ret,

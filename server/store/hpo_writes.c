@@ -67,7 +67,8 @@ static const char params_sql[] =
 
 /* A step already stored keeps its first value. */
 static const char reports_sql[] =
-    "WITH t AS (UPDATE trials SET heartbeat_at = " TS(3) " WHERE " TRIAL_KEY " RETURNING id),"
+    "WITH t AS (UPDATE trials SET heartbeat_at = coalesce(" TS(3) ", heartbeat_at)"
+    "  WHERE " TRIAL_KEY " RETURNING id),"
     " r AS (INSERT INTO trial_intermediate_values (trial_id, step, value)"
     "  SELECT t.id, u.step, u.value FROM t, unnest($4::bigint[], $5::float8[]) AS u(step, value)"
     "  ON CONFLICT (trial_id, step) DO NOTHING)"
@@ -310,13 +311,16 @@ hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
 /* ---- the commit ---- */
 
 /* Sends the batch and reads every answer. *ret_retry: a serialization failure or deadlock (nothing
- * committed). */
+ * committed). *ret_lost: the connection is gone or out of step; *ret_uncommitted then tells that
+ * the batch certainly did not commit (the session ended before the sync was sent, or the server
+ * answered a statement with an error, which comes before the sync it would commit at). */
 static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, unsigned *prepared, bool *ret_retry,
-                           bool *ret_lost, hpo_error *err)
+                           bool *ret_lost, bool *ret_uncommitted, hpo_error *err)
 {
-    *ret_retry = *ret_lost = false;
+    *ret_retry = *ret_lost = *ret_uncommitted = false;
     if (PQenterPipelineMode(c) != 1) {
         *ret_lost = PQstatus(c) != CONNECTION_OK;
+        *ret_uncommitted = true;
         return store_result_error(c, NULL, ret_lost, err);
     }
     /* a new session prepares the statements first, in the same round trip */
@@ -332,7 +336,7 @@ static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, unsigned *prepared, b
     if (!sent) {
         /* nothing reached the sync: PostgreSQL rolls back what it got when the session ends */
         rc = store_result_error(c, NULL, ret_lost, err);
-        *ret_lost = true;
+        *ret_lost = *ret_uncommitted = true;
         return rc;
     }
     size_t n_results = w->n + (preparing ? W_KINDS : 0);
@@ -347,7 +351,11 @@ static hpo_rc run_pipeline(PGconn *c, const hpo_writes *w, unsigned *prepared, b
             const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
             *ret_retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
             if (lost) {
+                /* 57P01 from a backend terminated while idle in the pool is read here, as the
+                 * first statement's answer; an error libpq makes up (no SQLSTATE) for a
+                 * connection that just closed proves nothing */
                 *ret_lost = true;
+                *ret_uncommitted = state != NULL;
                 PQclear(r);
                 return rc;
             }
@@ -375,20 +383,30 @@ hpo_rc hpo_store_commit(hpo_store *s, const hpo_writes *w, hpo_error *err)
         return HPO_OK;
     hpo_rng rng;
     hpo_rc rc = HPO_E_INTERNAL;
+    bool reconnected = false;
     for (int attempt = 0; attempt < COMMIT_MAX_TRIES; attempt++) {
         int slot;
         PGconn *c;
         hpo_error_clear(err);
         if ((rc = store_pool_acquire(s, &slot, &c, err)))
             return rc;
-        bool retry, lost;
+        bool retry, lost, uncommitted;
         unsigned *prepared = store_slot_prepared(s, slot);
-        rc = run_pipeline(c, w, prepared, &retry, &lost, err);
+        rc = run_pipeline(c, w, prepared, &retry, &lost, &uncommitted, err);
         if (lost && PQstatus(c) == CONNECTION_OK) {
             store_conn_reset(c); /* out of step with the server: not reusable as it is */
             *prepared = 0;
         }
         store_pool_release(s, slot);
+        if (lost && uncommitted && !reconnected) {
+            /* Typically a session that ended while idle in the pool (PostgreSQL restarted, the
+             * backend terminated): nothing of the batch committed, so it runs once more on a new
+             * session (the acquire resets a broken one), as hpo_store_tx does after a failed
+             * BEGIN. */
+            reconnected = true;
+            attempt--;
+            continue;
+        }
         if (lost)
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
                                  "database connection lost during a commit: outcome unknown");

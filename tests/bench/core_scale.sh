@@ -13,8 +13,8 @@
 # SCALE_TRIALS complete trials with SCALE_IVS intermediate values each, every idle study to
 # IDLE_TRIALS complete trials with IDLE_IVS intermediate values; objective = sum of squares,
 # intermediate value at step s = value · (1 + 0.1 · (steps − 1 − s)). The fill is written for the
-# schema of server/store/hpo_migrations.c version 4 (the script says so when the database's is
-# newer).
+# schema of server/store/hpo_migrations.c version 5 (the script says so when the database's is
+# another).
 # Measured, the server started again (with the idle-eviction flag HPO_IDLE_FLAG when it accepts it):
 #   - time from the server's start (exec) to the first answered ask on `scale` (the study loaded
 #     then, or at start), and the server's RSS then (VmRSS, VmHWM from /proc/PID/status);
@@ -94,10 +94,10 @@ IDLE_CREATE_S=$(echo "$(date +%s.%N) - $t0" | bc)
 bl_stop_server
 
 SCHEMA=$(psql "$HPO_DB" -qAtX -c 'SELECT max(version) FROM hpo_schema_version')
-[[ "$SCHEMA" == 4 ]] || bl_log "warning: the database schema is version $SCHEMA; the fill below was written for version 4"
+[[ "$SCHEMA" == 5 ]] || bl_log "warning: the database schema is version $SCHEMA; the fill below was written for version 5"
 
 # fill PATTERN N IVS: N more complete trials in every study whose name is LIKE PATTERN, numbered
-# from its next_number, shaped like trial 0 of `scale`.
+# after its last trial, shaped like trial 0 of `scale`.
 fill() {
     psql "$HPO_DB" -qX -v ON_ERROR_STOP=1 -v pattern="$1" -v n="$2" -v ivs="$3" >&2 <<'SQL'
 BEGIN;
@@ -106,7 +106,9 @@ CREATE TEMP TABLE tpl AS
          (p.distribution::json->>'low')::float8 AS lo, (p.distribution::json->>'high')::float8 AS hi
   FROM trial_params p JOIN trials t ON t.id = p.trial_id JOIN studies s ON s.id = t.study_id
   WHERE s.name = 'scale' AND t.number = 0;
-CREATE TEMP TABLE tgt AS SELECT id AS sid, next_number AS b FROM studies WHERE name LIKE :'pattern';
+CREATE TEMP TABLE tgt AS
+  SELECT s.id AS sid, (SELECT coalesce(max(t.number) + 1, 0) FROM trials t WHERE t.study_id = s.id) AS b
+  FROM studies s WHERE s.name LIKE :'pattern';
 INSERT INTO trials (study_id, number, state, worker, created_at, started_at, finished_at)
   SELECT tgt.sid, tgt.b + g, 'complete', 'bench-sql', now(), now(), now()
   FROM tgt, generate_series(0, :n - 1) g;
@@ -121,7 +123,6 @@ INSERT INTO trial_values (trial_id, objective, value)
 INSERT INTO trial_intermediate_values (trial_id, step, value)
   SELECT v.trial_id, g, v.value * (1 + 0.1 * (:ivs - 1 - g))
   FROM trial_values v JOIN newt ON newt.id = v.trial_id, generate_series(0, :ivs - 1) g;
-UPDATE studies s SET next_number = tgt.b + :n FROM tgt WHERE s.id = tgt.sid;
 COMMIT;
 SQL
 }

@@ -1,10 +1,13 @@
 /* test_store: the PostgreSQL store against a real server (HPO_TEST_PG): migrations, round trips,
- * trial numbering under concurrency, the transaction runner's rollback, retry and reconnect. */
+ * racing trial numbers, the transaction runner's rollback, retry and reconnect, and the batched
+ * trial writes (hpo_store_commit): all or nothing, one transaction, reconnect. */
 #include <check.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,6 +60,17 @@ static long sql_long(const char *sql)
     PQclear(r);
     PQfinish(c);
     return v;
+}
+
+/* sql_long of a printf-style statement. */
+__attribute__((format(printf, 1, 2))) static long sql_longf(const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return sql_long(sql);
 }
 
 static void sql_exec_direct(const char *sql)
@@ -155,23 +169,6 @@ static hpo_rc delete_fn(hpo_db *db, void *vctx, hpo_error *err)
 
 typedef struct {
     int64_t study_id;
-    hpo_trial *trial;
-} create_ctx;
-
-static hpo_rc create_fn(hpo_db *db, void *vctx, hpo_error *err)
-{
-    create_ctx *ctx = vctx;
-    return hpo_db_trial_create(db, ctx->study_id, ctx->trial, err);
-}
-
-static hpo_rc create_trial(hpo_store *s, int64_t study_id, hpo_trial *t, hpo_error *err)
-{
-    create_ctx ctx = {study_id, t};
-    return hpo_store_tx(s, create_fn, &ctx, err);
-}
-
-typedef struct {
-    int64_t study_id;
     hpo_trial *trials;
     size_t n;
 } trials_ctx;
@@ -187,37 +184,6 @@ static void load_trials(int64_t study_id, trials_ctx *ctx)
     hpo_error err;
     ctx->study_id = study_id;
     ck_assert_msg(hpo_store_tx(g_store, trials_fn, ctx, &err) == HPO_OK, "%s", err.message);
-}
-
-typedef struct {
-    int64_t trial_id, step;
-    double value;
-} report_ctx;
-
-static hpo_rc report_fn(hpo_db *db, void *vctx, hpo_error *err)
-{
-    report_ctx *ctx = vctx;
-    hpo_report r = {ctx->step, ctx->value};
-    return hpo_db_reports_insert(db, ctx->trial_id, &r, 1, err);
-}
-
-typedef struct {
-    int64_t trial_id;
-    const hpo_report *reports;
-    size_t n;
-} batch_ctx;
-
-static hpo_rc batch_fn(hpo_db *db, void *vctx, hpo_error *err)
-{
-    batch_ctx *ctx = vctx;
-    return hpo_db_reports_insert(db, ctx->trial_id, ctx->reports, ctx->n, err);
-}
-
-static hpo_rc report(int64_t trial_id, int64_t step, double value)
-{
-    report_ctx ctx = {trial_id, step, value};
-    hpo_error err;
-    return hpo_store_tx(g_store, report_fn, &ctx, &err);
 }
 
 static hpo_rc sql_fn(hpo_db *db, void *vctx, hpo_error *err)
@@ -236,17 +202,83 @@ static int64_t new_study(const char *name, hpo_direction d, size_t n_dirs, int64
     return id;
 }
 
-/* Creates a finished trial with the given state and objective values. */
+/* trial writes: batches committed by hpo_store_commit */
+
+static hpo_writes *writes_new(void)
+{
+    hpo_writes *w = hpo_writes_new();
+    ck_assert_ptr_nonnull(w);
+    return w;
+}
+
+/* Commits w on s and frees it. */
+static hpo_rc commit_free(hpo_store *s, hpo_writes *w, hpo_error *err)
+{
+    hpo_rc rc = hpo_store_commit(s, w, err);
+    hpo_writes_free(w);
+    return rc;
+}
+
+/* Inserts t (under its own number) in a batch of its own. No Check asserts: threads call it. */
+static hpo_rc insert_trial(hpo_store *s, int64_t study_id, const hpo_trial *t, hpo_error *err)
+{
+    hpo_writes *w = hpo_writes_new();
+    hpo_rc rc = w ? hpo_writes_trial_insert(w, study_id, t) : HPO_E_NOMEM;
+    if (rc == HPO_OK)
+        rc = hpo_store_commit(s, w, err);
+    hpo_writes_free(w);
+    return rc;
+}
+
+/* One intermediate value of trial `number`, in a batch of its own. */
+static hpo_rc report(int64_t study_id, int64_t number, int64_t step, double value,
+                     int64_t heartbeat_ms)
+{
+    hpo_report r = {step, value};
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_reports_insert(w, study_id, number, &r, 1, heartbeat_ms), HPO_OK);
+    hpo_error err;
+    return commit_free(g_store, w, &err);
+}
+
+/* Inserts a trial with the given state and objective values under the study's next number
+ * (dense, as the service hands them out) and returns that number. */
 static int64_t add_trial(int64_t study_id, hpo_trial_state state, const double *values, size_t n)
 {
     hpo_trial t = {0};
+    t.number = sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld",
+                         (long long)study_id);
     t.state = state;
     hpo_trial_set_values(&t, values, n);
     hpo_error err;
-    ck_assert_msg(create_trial(g_store, study_id, &t, &err) == HPO_OK, "%s", err.message);
+    ck_assert_msg(insert_trial(g_store, study_id, &t, &err) == HPO_OK, "%s", err.message);
     int64_t number = t.number;
     hpo_trial_clear(&t);
     return number;
+}
+
+/* Loads trial `number` of a study into *ret (owned: hpo_trial_clear). */
+static void load_trial(int64_t study_id, int64_t number, hpo_trial *ret)
+{
+    trials_ctx tc = {0};
+    load_trials(study_id, &tc);
+    size_t i = 0;
+    while (i < tc.n && tc.trials[i].number != number)
+        i++;
+    ck_assert_msg(i < tc.n, "trial %lld not stored", (long long)number);
+    *ret = tc.trials[i];
+    memset(&tc.trials[i], 0, sizeof tc.trials[i]);
+    hpo_trials_free(tc.trials, tc.n);
+}
+
+typedef struct {
+    int64_t study_id, number, id;
+} id_ctx;
+
+static hpo_rc trial_id_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    id_ctx *ctx = vctx;
+    return hpo_db_trial_id(db, ctx->study_id, ctx->number, &ctx->id, err);
 }
 
 /* ---- migrations ---- */
@@ -414,76 +446,111 @@ END_TEST
 
 /* ---- trials ---- */
 
-typedef struct {
-    int64_t study_id;
-    int64_t numbers[256];
-    size_t n;
-    hpo_rc last;
-    hpo_error err;
-} numbering_ctx;
+enum { RACE_THREADS = 8, RACE_ROUNDS = 20 };
 
-static void *numbering_thread(void *arg)
+typedef struct {
+    int index;
+    int64_t study_id;
+    pthread_barrier_t *barrier;
+    hpo_rc rc[RACE_ROUNDS];
+    hpo_error err;
+} race_ctx;
+
+/* Own number of thread `index` in a round: nobody else inserts it. */
+static int64_t race_own_number(int round, int index)
 {
-    numbering_ctx *ctx = arg;
-    for (;;) {
-        hpo_trial t = {0};
-        t.state = HPO_TRIAL_RUNNING;
-        t.worker = strdup("w");
-        hpo_rc rc = create_trial(g_store, ctx->study_id, &t, &ctx->err);
-        int64_t number = t.number;
-        hpo_trial_clear(&t);
-        if (rc != HPO_OK) {
-            ctx->last = rc;
-            return NULL;
-        }
-        if (ctx->n < 256)
-            ctx->numbers[ctx->n++] = number;
-    }
+    return 1000 + round * RACE_THREADS + index;
 }
 
-START_TEST(test_trial_numbering_concurrent)
+/* Each round, every thread commits a batch inserting a trial only it uses and then the round's
+ * contested number, all threads at once. */
+static void *race_thread(void *arg)
 {
-    enum { THREADS = 8, MAX = 200 };
+    race_ctx *ctx = arg;
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        char worker[16];
+        snprintf(worker, sizeof worker, "w%d", ctx->index);
+        hpo_trial own = {0}, contested = {0};
+        own.number = race_own_number(round, ctx->index);
+        own.state = HPO_TRIAL_WAITING;
+        contested.number = round;
+        contested.state = HPO_TRIAL_RUNNING;
+        contested.worker = strdup(worker);
+        bool added;
+        hpo_trial_add_report(&contested, 1, ctx->index, &added);
+        hpo_writes *w = hpo_writes_new();
+        hpo_rc rc = w ? hpo_writes_trial_insert(w, ctx->study_id, &own) : HPO_E_NOMEM;
+        if (rc == HPO_OK)
+            rc = hpo_writes_trial_insert(w, ctx->study_id, &contested);
+        pthread_barrier_wait(ctx->barrier);
+        if (rc == HPO_OK)
+            rc = hpo_store_commit(g_store, w, &ctx->err);
+        ctx->rc[round] = rc;
+        hpo_writes_free(w);
+        hpo_trial_clear(&contested);
+    }
+    return NULL;
+}
+
+/* Numbers are the caller's now (the service hands them out from memory): two servers that took
+ * the same number race, and the unique constraint lets exactly one of them commit. */
+START_TEST(test_trial_number_race)
+{
     hpo_store_close(g_store); /* one connection per thread */
     hpo_error err;
-    ck_assert_int_eq(hpo_store_open(g_conninfo, THREADS, &g_store, &err), HPO_OK);
-    int64_t sid = new_study("numbering", HPO_MINIMIZE, 1, MAX);
+    ck_assert_int_eq(hpo_store_open(g_conninfo, RACE_THREADS, &g_store, &err), HPO_OK);
+    int64_t sid = new_study("race", HPO_MINIMIZE, 1, 0);
 
-    static numbering_ctx ctx[THREADS];
-    pthread_t th[THREADS];
-    for (int i = 0; i < THREADS; i++) {
+    static race_ctx ctx[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    pthread_barrier_t barrier;
+    ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, RACE_THREADS), 0);
+    for (int i = 0; i < RACE_THREADS; i++) {
         memset(&ctx[i], 0, sizeof ctx[i]);
+        ctx[i].index = i;
         ctx[i].study_id = sid;
-        ck_assert_int_eq(pthread_create(&th[i], NULL, numbering_thread, &ctx[i]), 0);
+        ctx[i].barrier = &barrier;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_thread, &ctx[i]), 0);
     }
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < RACE_THREADS; i++)
         pthread_join(th[i], NULL);
-
-    bool seen[MAX] = {false};
-    size_t total = 0;
-    for (int i = 0; i < THREADS; i++) {
-        ck_assert_msg(ctx[i].last == HPO_E_COMPLETE, "thread %d ended with %d: %s", i,
-                      ctx[i].last, ctx[i].err.message);
-        for (size_t k = 0; k < ctx[i].n; k++) {
-            int64_t num = ctx[i].numbers[k];
-            ck_assert_msg(num >= 0 && num < MAX, "number %lld out of range", (long long)num);
-            ck_assert_msg(!seen[num], "number %lld handed out twice", (long long)num);
-            seen[num] = true;
-            total++;
-        }
-    }
-    ck_assert_uint_eq(total, MAX);
-
-    hpo_trial t = {0};
-    ck_assert_int_eq(create_trial(g_store, sid, &t, &err), HPO_E_COMPLETE);
-    ck_assert_int_eq(create_trial(g_store, sid + 1000, &t, &err), HPO_E_NOT_FOUND);
+    pthread_barrier_destroy(&barrier);
 
     trials_ctx tc = {0};
     load_trials(sid, &tc);
-    ck_assert_uint_eq(tc.n, MAX);
-    for (size_t i = 0; i < tc.n; i++)
-        ck_assert_int_eq(tc.trials[i].number, (int64_t)i);
+    ck_assert_uint_eq(tc.n, 2 * RACE_ROUNDS); /* the contested one and its winner's own */
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        int winner = -1;
+        for (int i = 0; i < RACE_THREADS; i++) {
+            if (ctx[i].rc[round] == HPO_OK) {
+                ck_assert_msg(winner < 0, "round %d: threads %d and %d both committed", round,
+                              winner, i);
+                winner = i;
+            } else {
+                ck_assert_msg(ctx[i].rc[round] == HPO_E_EXISTS, "round %d thread %d: %d (%s)",
+                              round, i, ctx[i].rc[round], ctx[i].err.message);
+            }
+        }
+        ck_assert_msg(winner >= 0, "round %d: nobody committed", round);
+        const hpo_trial *t = &tc.trials[round];
+        ck_assert_int_eq(t->number, round);
+        char worker[16];
+        snprintf(worker, sizeof worker, "w%d", winner);
+        ck_assert_str_eq(t->worker, worker);
+        ck_assert_uint_eq(t->n_reports, 1);
+        ck_assert(same_bits(t->reports[0].value, winner));
+        /* Of the batches that lost, nothing was kept: only the winner's own trial is there. */
+        for (int i = 0; i < RACE_THREADS; i++)
+            ck_assert_int_eq(sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld"
+                                       " AND number = %lld",
+                                       (long long)sid, (long long)race_own_number(round, i)),
+                             i == winner);
+    }
     hpo_trials_free(tc.trials, tc.n);
+
+    /* A trial of a study that does not exist. */
+    hpo_trial t = {0};
+    ck_assert_int_eq(insert_trial(g_store, sid + 1000, &t, &err), HPO_E_NOT_FOUND);
 }
 END_TEST
 
@@ -499,6 +566,7 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(add_trial(c.id, HPO_TRIAL_WAITING, NULL, 0), 0);
 
     hpo_trial t = {0};
+    t.number = 1;
     t.state = HPO_TRIAL_COMPLETE;
     t.worker = strdup("gpu-host:3");
     t.idempotency_key = strdup("key-1");
@@ -526,19 +594,19 @@ START_TEST(test_trial_roundtrip)
     bool added;
     hpo_trial_add_report(&t, 3, 0.7, &added);
     hpo_trial_add_report(&t, 1, NAN, &added);
-    ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
-    ck_assert_int_eq(t.number, 1);
-    ck_assert_int_gt(t.id, 0);
+    ck_assert_msg(insert_trial(g_store, c.id, &t, &err) == HPO_OK, "%s", err.message);
 
-    /* Reports after the fact, out of order, one repeated with another value. */
-    ck_assert_int_eq(report(t.id, 10, 1.0 / 3.0), HPO_OK);
-    ck_assert_int_eq(report(t.id, 2, -0.0), HPO_OK);
-    ck_assert_int_eq(report(t.id, 3, 99.0), HPO_OK); /* step 3 exists: first value kept */
-    ck_assert_int_eq(report(t.id + 999, 1, 1.0), HPO_E_NOT_FOUND);
+    /* Reports after the fact, out of order, one repeated with another value; each brings its
+     * heartbeat time. */
+    ck_assert_int_eq(report(c.id, 1, 10, 1.0 / 3.0, t.heartbeat_ms), HPO_OK);
+    ck_assert_int_eq(report(c.id, 1, 2, -0.0, t.heartbeat_ms), HPO_OK);
+    ck_assert_int_eq(report(c.id, 1, 3, 99.0, t.heartbeat_ms), HPO_OK); /* step 3: first kept */
+    ck_assert_int_eq(report(c.id, 999, 1, 1.0, t.heartbeat_ms), HPO_E_NOT_FOUND);
     /* a batch: a step twice (the first wins), one already stored (kept), one new */
     hpo_report batch[] = {{20, 1.5}, {20, 2.5}, {10, 7.0}, {21, -4.0}};
-    batch_ctx bc = {t.id, batch, 4};
-    ck_assert_int_eq(hpo_store_tx(g_store, batch_fn, &bc, &err), HPO_OK);
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_reports_insert(w, c.id, 1, batch, 4, 1700000060000LL), HPO_OK);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
 
     trials_ctx tc = {0};
     load_trials(c.id, &tc);
@@ -546,12 +614,17 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(tc.trials[0].number, 0);
     ck_assert_int_eq(tc.trials[0].state, HPO_TRIAL_WAITING);
     ck_assert_uint_eq(tc.trials[0].n_params, 0);
+    ck_assert_uint_eq(tc.trials[0].n_values, 0);
+    ck_assert_uint_eq(tc.trials[0].n_reports, 0);
     ck_assert_int_eq(tc.trials[0].started_ms, 0);
+    ck_assert_int_eq(tc.trials[0].heartbeat_ms, 0);
     ck_assert_ptr_null(tc.trials[0].worker);
-    ck_assert_int_gt(tc.trials[0].created_ms, 1600000000000LL);
+    ck_assert_ptr_null(tc.trials[0].idempotency_key);
+    ck_assert_ptr_null(tc.trials[0].fixed_params);
+    ck_assert_int_gt(tc.trials[0].created_ms, 1600000000000LL); /* now() when not given */
 
     hpo_trial *o = &tc.trials[1];
-    ck_assert_int_eq(o->id, t.id);
+    ck_assert_int_gt(o->id, tc.trials[0].id);
     ck_assert_int_eq(o->number, 1);
     ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
     ck_assert_str_eq(o->worker, t.worker);
@@ -561,12 +634,13 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(o->created_ms, t.created_ms);
     ck_assert_int_eq(o->started_ms, t.started_ms);
     ck_assert_int_eq(o->finished_ms, t.finished_ms);
-    ck_assert_int_eq(o->heartbeat_ms, t.heartbeat_ms);
+    ck_assert_int_eq(o->heartbeat_ms, 1700000060000LL); /* the last report's */
     ck_assert_uint_eq(o->n_params, 6);
     ck_assert_str_eq(o->params[5].name, odd_name);
     ck_assert(hpo_dist_equal(&o->params[5].dist, &odd));
     ck_assert_str_eq(o->params[5].dist.choices[0].str, "a\"b");
     ck_assert_str_eq(o->params[5].dist.choices[1].str, "c\\d");
+    ck_assert_str_eq(o->params[5].dist.choices[2].str, "{x, y}");
     ck_assert(same_bits(o->params[5].value, 1));
     hpo_dist_clear(&odd);
     for (size_t i = 0; i < 5; i++) {
@@ -588,29 +662,18 @@ START_TEST(test_trial_roundtrip)
     ck_assert(same_bits(o->reports[3].value, 1.0 / 3.0));
     ck_assert(same_bits(o->reports[4].value, 1.5));
     ck_assert(same_bits(o->reports[5].value, -4.0));
+
+    /* The id lookup agrees with the load. */
+    id_ctx ic = {c.id, 1, 0};
+    ck_assert_int_eq(hpo_store_tx(g_store, trial_id_fn, &ic, &err), HPO_OK);
+    ck_assert_int_eq(ic.id, o->id);
+    ic.number = 2;
+    ck_assert_int_eq(hpo_store_tx(g_store, trial_id_fn, &ic, &err), HPO_E_NOT_FOUND);
     hpo_trials_free(tc.trials, tc.n);
     hpo_trial_clear(&t);
     hpo_study_config_clear(&c);
 }
 END_TEST
-
-typedef struct {
-    hpo_trial *trial;
-    hpo_param *param;
-    hpo_rc first, second, after;
-} update_ctx;
-
-static hpo_rc update_fn(hpo_db *db, void *vctx, hpo_error *err)
-{
-    update_ctx *ctx = vctx;
-    ctx->first = hpo_db_param_insert(db, ctx->trial->id, ctx->param, err);
-    ctx->second = hpo_db_param_insert(db, ctx->trial->id, ctx->param, err);
-    /* The EXISTS above left the transaction usable. */
-    ctx->after = hpo_db_trial_update(db, ctx->trial, err);
-    if (ctx->after == HPO_OK)
-        ctx->after = hpo_db_heartbeat(db, ctx->trial->id, 1700000077777LL, "other-worker", err);
-    return ctx->after;
-}
 
 START_TEST(test_trial_update_param_heartbeat)
 {
@@ -623,39 +686,70 @@ START_TEST(test_trial_update_param_heartbeat)
     hpo_trial t = {0};
     t.state = HPO_TRIAL_RUNNING;
     t.worker = strdup("w1");
+    t.heartbeat_ms = 1700000011111LL;
     const hpo_param_def *lr = hpo_space_find(&c.space, "lr");
     hpo_trial_add_param(&t, "lr", &lr->dist, 0.001);
     double v0[] = {5.0, 6.0};
     hpo_trial_set_values(&t, v0, 2);
-    ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
+    ck_assert_int_eq(insert_trial(g_store, c.id, &t, &err), HPO_OK);
 
-    hpo_param p = {.name = "batch", .value = 64};
-    dist_from_json(&p.dist, "{\"type\":\"int\",\"low\":32,\"high\":256,\"step\":32}");
+    /* Two params set later, in one write, after the one there. */
+    hpo_dist batch_dist;
+    dist_from_json(&batch_dist, "{\"type\":\"int\",\"low\":32,\"high\":256,\"step\":32}");
+    hpo_trial_add_param(&t, "batch", &batch_dist, 64);
+    hpo_trial_add_param(&t, "units", &hpo_space_find(&c.space, "units")->dist, 128);
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_params_insert(w, c.id, &t, 1), HPO_OK);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
+
+    /* A name already set is refused, and nothing of its batch is kept. */
+    w = writes_new();
+    ck_assert_int_eq(hpo_writes_heartbeat(w, c.id, 0, 1700000099999LL, "thief"), HPO_OK);
+    ck_assert_int_eq(hpo_writes_params_insert(w, c.id, &t, 2), HPO_OK);
+    hpo_error_clear(&err);
+    ck_assert_int_eq(commit_free(g_store, w, &err), HPO_E_EXISTS);
+    ck_assert_int_eq(err.code, HPO_E_EXISTS);
+
+    /* State, times, fewer values than before, then a heartbeat naming another worker. */
     t.state = HPO_TRIAL_COMPLETE;
     t.finished_ms = 1700000088888LL;
     double v1[] = {0.25};
     hpo_trial_set_values(&t, v1, 1);
-    update_ctx uc = {&t, &p, 0, 0, 0};
-    ck_assert_msg(hpo_store_tx(g_store, update_fn, &uc, &err) == HPO_OK, "%s", err.message);
-    ck_assert_int_eq(uc.first, HPO_OK);
-    ck_assert_int_eq(uc.second, HPO_E_EXISTS);
+    w = writes_new();
+    ck_assert_int_eq(hpo_writes_trial_update(w, c.id, &t), HPO_OK);
+    ck_assert_int_eq(hpo_writes_heartbeat(w, c.id, 0, 1700000077777LL, "other-worker"), HPO_OK);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
 
-    trials_ctx tc = {0};
-    load_trials(c.id, &tc);
-    ck_assert_uint_eq(tc.n, 1);
-    hpo_trial *o = &tc.trials[0];
-    ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
-    ck_assert_str_eq(o->worker, "other-worker");
-    ck_assert_int_eq(o->finished_ms, 1700000088888LL);
-    ck_assert_int_eq(o->heartbeat_ms, 1700000077777LL);
-    ck_assert_uint_eq(o->n_values, 1);
-    ck_assert(same_bits(o->values[0], 0.25));
-    ck_assert_uint_eq(o->n_params, 2);
-    ck_assert_str_eq(o->params[0].name, "lr");
-    ck_assert_str_eq(o->params[1].name, "batch");
-    ck_assert(same_bits(o->params[1].value, 64));
-    hpo_trials_free(tc.trials, tc.n);
-    hpo_dist_clear(&p.dist);
+    hpo_trial o;
+    load_trial(c.id, 0, &o);
+    ck_assert_int_eq(o.state, HPO_TRIAL_COMPLETE);
+    ck_assert_str_eq(o.worker, "other-worker");
+    ck_assert_int_eq(o.finished_ms, 1700000088888LL);
+    ck_assert_int_eq(o.heartbeat_ms, 1700000077777LL);
+    ck_assert_uint_eq(o.n_values, 1);
+    ck_assert(same_bits(o.values[0], 0.25));
+    ck_assert_uint_eq(o.n_params, 3);
+    ck_assert_str_eq(o.params[0].name, "lr");
+    ck_assert_str_eq(o.params[1].name, "batch");
+    ck_assert_str_eq(o.params[2].name, "units");
+    ck_assert(same_bits(o.params[1].value, 64));
+    ck_assert(same_bits(o.params[2].value, 128));
+    ck_assert(hpo_dist_equal(&o.params[1].dist, &batch_dist));
+    ck_assert(hpo_dist_equal(&o.params[2].dist, &t.params[2].dist));
+    hpo_trial_clear(&o);
+
+    /* A heartbeat without a worker keeps the worker. */
+    w = writes_new();
+    ck_assert_int_eq(hpo_writes_heartbeat(w, c.id, 0, 1700000123456LL, NULL), HPO_OK);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
+    load_trial(c.id, 0, &o);
+    ck_assert_str_eq(o.worker, "other-worker");
+    ck_assert_int_eq(o.heartbeat_ms, 1700000123456LL);
+    ck_assert_int_eq(o.state, HPO_TRIAL_COMPLETE);
+    ck_assert_uint_eq(o.n_params, 3);
+    hpo_trial_clear(&o);
+
+    hpo_dist_clear(&batch_dist);
     hpo_trial_clear(&t);
     hpo_study_config_clear(&c);
 }
@@ -667,20 +761,39 @@ START_TEST(test_idempotency_key)
     hpo_error err;
     hpo_trial t = {0};
     t.idempotency_key = strdup("abc");
-    ck_assert_int_eq(create_trial(g_store, sid, &t, &err), HPO_OK);
-    ck_assert_int_eq(t.number, 0);
+    ck_assert_int_eq(insert_trial(g_store, sid, &t, &err), HPO_OK);
     hpo_trial again = {0};
+    again.number = 1;
     again.idempotency_key = strdup("abc");
-    ck_assert_int_eq(create_trial(g_store, sid, &again, &err), HPO_E_EXISTS);
+    hpo_error_clear(&err);
+    ck_assert_int_eq(insert_trial(g_store, sid, &again, &err), HPO_E_EXISTS);
     ck_assert_int_eq(err.code, HPO_E_EXISTS);
-    /* The refused request did not use up a number. */
+    ck_assert_int_eq(sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld",
+                               (long long)sid), 1);
+    /* The refused number is free. */
     hpo_trial next = {0};
-    ck_assert_int_eq(create_trial(g_store, sid, &next, &err), HPO_OK);
-    ck_assert_int_eq(next.number, 1);
+    next.number = 1;
+    ck_assert_int_eq(insert_trial(g_store, sid, &next, &err), HPO_OK);
+    /* An update cannot take a key another trial of the study has. */
+    next.idempotency_key = strdup("abc");
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_trial_update(w, sid, &next), HPO_OK);
+    ck_assert_int_eq(commit_free(g_store, w, &err), HPO_E_EXISTS);
     /* The same key in another study is fine. */
     int64_t other = new_study("idem2", HPO_MINIMIZE, 1, 0);
-    ck_assert_int_eq(create_trial(g_store, other, &again, &err), HPO_OK);
-    ck_assert_int_eq(again.number, 0);
+    again.number = 0;
+    ck_assert_int_eq(insert_trial(g_store, other, &again, &err), HPO_OK);
+
+    hpo_trial o;
+    load_trial(sid, 0, &o);
+    ck_assert_str_eq(o.idempotency_key, "abc");
+    hpo_trial_clear(&o);
+    load_trial(sid, 1, &o);
+    ck_assert_ptr_null(o.idempotency_key);
+    hpo_trial_clear(&o);
+    load_trial(other, 0, &o);
+    ck_assert_str_eq(o.idempotency_key, "abc");
+    hpo_trial_clear(&o);
     hpo_trial_clear(&t);
     hpo_trial_clear(&again);
     hpo_trial_clear(&next);
@@ -697,13 +810,14 @@ START_TEST(test_delete_cascades)
     int64_t keep = new_study("kept", HPO_MINIMIZE, 1, 0);
     for (int i = 0; i < 3; i++) {
         hpo_trial t = {0};
+        t.number = i;
         const hpo_param_def *lr = hpo_space_find(&c.space, "lr");
         hpo_trial_add_param(&t, "lr", &lr->dist, 0.01);
         double v = i;
         hpo_trial_set_values(&t, &v, 1);
         bool added;
         hpo_trial_add_report(&t, 1, 0.5, &added);
-        ck_assert_int_eq(create_trial(g_store, c.id, &t, &err), HPO_OK);
+        ck_assert_int_eq(insert_trial(g_store, c.id, &t, &err), HPO_OK);
         hpo_trial_clear(&t);
     }
     add_trial(keep, HPO_TRIAL_COMPLETE, (double[]){1.0}, 1);
@@ -718,6 +832,9 @@ START_TEST(test_delete_cascades)
     ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_values"), 1);
     ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_intermediate_values"), 0);
     ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_user_attrs"), 1);
+    /* A write that still addresses a trial of the deleted study fails its batch. */
+    ck_assert_int_eq(report(c.id, 0, 2, 0.25, 1700000000000LL), HPO_E_NOT_FOUND);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM trial_intermediate_values"), 0);
     hpo_study_config_clear(&c);
 }
 END_TEST
@@ -936,6 +1053,423 @@ START_TEST(test_connection_lost_mid_transaction)
 }
 END_TEST
 
+/* ---- hpo_store_commit: a batch is one transaction ---- */
+
+/* Reopens g_store with a pool of one connection, so that every call uses the same one. */
+static void reopen_store_single(void)
+{
+    hpo_store_close(g_store);
+    hpo_error err;
+    ck_assert_int_eq(hpo_store_open(g_conninfo, 1, &g_store, &err), HPO_OK);
+}
+
+START_TEST(test_commit_insert_then_change_same_batch)
+{
+    hpo_study_config c;
+    make_config(&c, "same-batch", HPO_MINIMIZE, 1, 0);
+    space_from_json(&c.space, space_json);
+    hpo_error err;
+    ck_assert_int_eq(insert_study(&c, &err), HPO_OK);
+
+    hpo_trial t = {0};
+    t.state = HPO_TRIAL_RUNNING;
+    t.worker = strdup("w");
+    t.created_ms = 1700000000100LL;
+    t.started_ms = 1700000000200LL;
+    hpo_trial_add_param(&t, "lr", &hpo_space_find(&c.space, "lr")->dist, 0.01);
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_trial_insert(w, c.id, &t), HPO_OK);
+    /* Later writes of the same batch find the trial its first write inserted. */
+    hpo_trial_add_param(&t, "units", &hpo_space_find(&c.space, "units")->dist, 256);
+    hpo_trial_add_param(&t, "opt", &hpo_space_find(&c.space, "opt")->dist, 1);
+    ck_assert_int_eq(hpo_writes_params_insert(w, c.id, &t, 1), HPO_OK);
+    hpo_report reps[] = {{1, 0.5}, {2, 0.25}};
+    ck_assert_int_eq(hpo_writes_reports_insert(w, c.id, 0, reps, 2, 1700000000500LL), HPO_OK);
+    t.state = HPO_TRIAL_COMPLETE;
+    t.finished_ms = 1700000000700LL;
+    t.heartbeat_ms = 1700000000600LL;
+    hpo_trial_set_values(&t, (double[]){0.125}, 1);
+    ck_assert_int_eq(hpo_writes_trial_update(w, c.id, &t), HPO_OK);
+    ck_assert_uint_eq(hpo_writes_count(w), 4);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
+
+    trials_ctx tc = {0};
+    load_trials(c.id, &tc);
+    ck_assert_uint_eq(tc.n, 1);
+    hpo_trial *o = &tc.trials[0];
+    ck_assert_int_eq(o->number, 0);
+    ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
+    ck_assert_str_eq(o->worker, "w");
+    ck_assert_int_eq(o->created_ms, 1700000000100LL);
+    ck_assert_int_eq(o->started_ms, 1700000000200LL);
+    ck_assert_int_eq(o->finished_ms, 1700000000700LL);
+    ck_assert_int_eq(o->heartbeat_ms, 1700000000600LL); /* the update came after the reports */
+    ck_assert_uint_eq(o->n_params, 3);
+    const char *names[] = {"lr", "units", "opt"};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_str_eq(o->params[i].name, names[i]);
+        ck_assert(same_bits(o->params[i].value, t.params[i].value));
+        ck_assert(hpo_dist_equal(&o->params[i].dist, &t.params[i].dist));
+    }
+    ck_assert_uint_eq(o->n_reports, 2);
+    ck_assert_int_eq(o->reports[0].step, 1);
+    ck_assert(same_bits(o->reports[0].value, 0.5));
+    ck_assert_int_eq(o->reports[1].step, 2);
+    ck_assert(same_bits(o->reports[1].value, 0.25));
+    ck_assert_uint_eq(o->n_values, 1);
+    ck_assert(same_bits(o->values[0], 0.125));
+    hpo_trials_free(tc.trials, tc.n);
+    hpo_trial_clear(&t);
+    hpo_study_config_clear(&c);
+}
+END_TEST
+
+/* Trial 0 as test_commit_failed_batch_commits_nothing stores it. */
+#define T0_WORKER "w0"
+#define T0_HEARTBEAT 1700000000000LL
+
+/* Good writes a failing batch starts with: a new trial 1, a report, a heartbeat and an update of
+ * trial 0. */
+static hpo_writes *writes_then_fail(int64_t sid)
+{
+    hpo_writes *w = writes_new();
+    hpo_trial one = {0};
+    one.number = 1;
+    ck_assert_int_eq(hpo_writes_trial_insert(w, sid, &one), HPO_OK);
+    hpo_report r = {2, 0.75};
+    ck_assert_int_eq(hpo_writes_reports_insert(w, sid, 0, &r, 1, T0_HEARTBEAT + 1), HPO_OK);
+    ck_assert_int_eq(hpo_writes_heartbeat(w, sid, 0, T0_HEARTBEAT + 2, "w9"), HPO_OK);
+    hpo_trial zero = {0};
+    zero.state = HPO_TRIAL_COMPLETE;
+    zero.finished_ms = T0_HEARTBEAT + 3;
+    zero.heartbeat_ms = T0_HEARTBEAT + 2;
+    zero.worker = strdup("w9");
+    ck_assert_int_eq(hpo_writes_trial_update(w, sid, &zero), HPO_OK);
+    hpo_trial_clear(&zero);
+    return w;
+}
+
+/* Trial 0 is as it was stored and trial 1 is absent. */
+static void assert_untouched(int64_t sid)
+{
+    trials_ctx tc = {0};
+    load_trials(sid, &tc);
+    ck_assert_uint_eq(tc.n, 1);
+    hpo_trial *o = &tc.trials[0];
+    ck_assert_int_eq(o->number, 0);
+    ck_assert_int_eq(o->state, HPO_TRIAL_RUNNING);
+    ck_assert_str_eq(o->worker, T0_WORKER);
+    ck_assert_int_eq(o->heartbeat_ms, T0_HEARTBEAT);
+    ck_assert_int_eq(o->finished_ms, 0);
+    ck_assert_uint_eq(o->n_reports, 1);
+    ck_assert_int_eq(o->reports[0].step, 1);
+    hpo_trials_free(tc.trials, tc.n);
+}
+
+START_TEST(test_commit_failed_batch_commits_nothing)
+{
+    int64_t sid = new_study("all-or-nothing", HPO_MINIMIZE, 1, 0);
+    hpo_error err;
+    hpo_trial t0 = {0};
+    t0.state = HPO_TRIAL_RUNNING;
+    t0.worker = strdup(T0_WORKER);
+    t0.heartbeat_ms = T0_HEARTBEAT;
+    bool added;
+    hpo_trial_add_report(&t0, 1, 0.5, &added);
+    ck_assert_int_eq(insert_trial(g_store, sid, &t0, &err), HPO_OK);
+
+    /* Last write: an insert of a number that exists. */
+    hpo_writes *w = writes_then_fail(sid);
+    ck_assert_int_eq(hpo_writes_trial_insert(w, sid, &t0), HPO_OK);
+    hpo_error_clear(&err);
+    ck_assert_int_eq(commit_free(g_store, w, &err), HPO_E_EXISTS);
+    ck_assert_int_eq(err.code, HPO_E_EXISTS);
+    assert_untouched(sid);
+
+    /* Last write: one of each kind to a number that does not exist. */
+    hpo_dist d;
+    dist_from_json(&d, "{\"type\":\"float\",\"low\":0,\"high\":1}");
+    for (int kind = 0; kind < 4; kind++) {
+        w = writes_then_fail(sid);
+        hpo_trial missing = {0};
+        missing.number = 77;
+        hpo_trial_add_param(&missing, "x", &d, 0.5);
+        hpo_report r = {1, 1.0};
+        hpo_rc rc = kind == 0   ? hpo_writes_heartbeat(w, sid, 77, T0_HEARTBEAT + 9, "w")
+                    : kind == 1 ? hpo_writes_trial_update(w, sid, &missing)
+                    : kind == 2 ? hpo_writes_reports_insert(w, sid, 77, &r, 1, T0_HEARTBEAT)
+                                : hpo_writes_params_insert(w, sid, &missing, 0);
+        ck_assert_int_eq(rc, HPO_OK);
+        ck_assert_uint_eq(hpo_writes_count(w), 5);
+        hpo_error_clear(&err);
+        ck_assert_msg(commit_free(g_store, w, &err) == HPO_E_NOT_FOUND, "kind %d: %s", kind,
+                      err.message);
+        ck_assert_int_eq(err.code, HPO_E_NOT_FOUND);
+        assert_untouched(sid);
+        hpo_trial_clear(&missing);
+    }
+    hpo_dist_clear(&d);
+
+    /* A failing first write: the writes after it are not run either. */
+    w = writes_new();
+    ck_assert_int_eq(hpo_writes_heartbeat(w, sid, 77, T0_HEARTBEAT + 9, "w"), HPO_OK);
+    hpo_trial one = {0};
+    one.number = 1;
+    ck_assert_int_eq(hpo_writes_trial_insert(w, sid, &one), HPO_OK);
+    ck_assert_int_eq(hpo_writes_heartbeat(w, sid, 0, T0_HEARTBEAT + 2, "w9"), HPO_OK);
+    ck_assert_int_eq(commit_free(g_store, w, &err), HPO_E_NOT_FOUND);
+    assert_untouched(sid);
+
+    /* The same good writes alone commit. */
+    ck_assert_msg(commit_free(g_store, writes_then_fail(sid), &err) == HPO_OK, "%s", err.message);
+    trials_ctx tc = {0};
+    load_trials(sid, &tc);
+    ck_assert_uint_eq(tc.n, 2);
+    ck_assert_int_eq(tc.trials[0].state, HPO_TRIAL_COMPLETE);
+    ck_assert_str_eq(tc.trials[0].worker, "w9");
+    ck_assert_uint_eq(tc.trials[0].n_reports, 2);
+    ck_assert_int_eq(tc.trials[1].number, 1);
+    hpo_trials_free(tc.trials, tc.n);
+    hpo_trial_clear(&t0);
+}
+END_TEST
+
+START_TEST(test_commit_pool_usable_after_failure)
+{
+    reopen_store_single();
+    int64_t sid = new_study("after-failure", HPO_MINIMIZE, 1, 0);
+    hpo_error err;
+    pid_ctx before = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &before, &err), HPO_OK);
+    for (int64_t i = 0; i < 3; i++) {
+        /* a write to a missing trial, then an insert of a number taken */
+        hpo_writes *w = writes_new();
+        ck_assert_int_eq(hpo_writes_heartbeat(w, sid, 100 + i, 1700000000000LL, NULL), HPO_OK);
+        ck_assert_int_eq(commit_free(g_store, w, &err), HPO_E_NOT_FOUND);
+        if (i > 0) {
+            hpo_trial dup = {0};
+            dup.number = i - 1;
+            ck_assert_int_eq(insert_trial(g_store, sid, &dup, &err), HPO_E_EXISTS);
+        }
+        /* the one connection takes the next batch, and a transaction */
+        hpo_trial t = {0};
+        t.number = i;
+        ck_assert_msg(insert_trial(g_store, sid, &t, &err) == HPO_OK, "%s", err.message);
+        ck_assert_msg(hpo_store_tx(g_store, sql_fn, "SELECT 1", &err) == HPO_OK, "%s",
+                      err.message);
+    }
+    ck_assert_int_eq(sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld",
+                               (long long)sid), 3);
+    /* A refused batch does not cost the connection. */
+    pid_ctx after = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &after, &err), HPO_OK);
+    ck_assert_str_eq(before.pid, after.pid);
+}
+END_TEST
+
+START_TEST(test_commit_empty)
+{
+    hpo_error err;
+    hpo_error_clear(&err);
+    ck_assert_int_eq(hpo_store_commit(g_store, NULL, &err), HPO_OK);
+    hpo_writes *w = writes_new();
+    ck_assert_uint_eq(hpo_writes_count(w), 0);
+    ck_assert_int_eq(hpo_store_commit(g_store, w, &err), HPO_OK);
+    /* Params from past the last one add no write. */
+    hpo_trial t = {0};
+    ck_assert_int_eq(hpo_writes_params_insert(w, 1, &t, 0), HPO_OK);
+    ck_assert_uint_eq(hpo_writes_count(w), 0);
+    ck_assert_int_eq(commit_free(g_store, w, &err), HPO_OK);
+    ck_assert_int_eq(err.code, HPO_OK);
+    ck_assert_uint_eq(hpo_writes_count(NULL), 0);
+    hpo_writes_free(NULL);
+}
+END_TEST
+
+/* Transactions committed in the test's database so far, as the statistics have them. */
+static long xact_commits(void)
+{
+    /* The pooled backend's counts reach the shared statistics once it flushes them, which it
+     * does at most once a second unless told to: tell it (this transaction counts too). */
+    hpo_error err;
+    ck_assert_msg(hpo_store_tx(g_store, sql_fn, "SELECT pg_stat_force_next_flush()", &err) ==
+                      HPO_OK,
+                  "%s", err.message);
+    return sql_long("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+}
+
+START_TEST(test_commit_one_transaction)
+{
+    enum { N = 250 };
+    reopen_store_single();
+    int64_t sid = new_study("pipelined", HPO_MINIMIZE, 1, 0);
+    hpo_dist d;
+    dist_from_json(&d, "{\"type\":\"float\",\"low\":0,\"high\":1}");
+    hpo_writes *w = writes_new();
+    for (int i = 0; i < N; i++) {
+        hpo_trial t = {0};
+        t.number = i;
+        t.state = HPO_TRIAL_RUNNING;
+        hpo_trial_add_param(&t, "x", &d, i / (double)N);
+        ck_assert_int_eq(hpo_writes_trial_insert(w, sid, &t), HPO_OK);
+        hpo_trial_clear(&t);
+    }
+    for (int i = 0; i < N; i++) {
+        hpo_report r = {1, i};
+        ck_assert_int_eq(hpo_writes_reports_insert(w, sid, i, &r, 1, 1700000000000LL + i),
+                         HPO_OK);
+        ck_assert_int_eq(hpo_writes_heartbeat(w, sid, i, 1700000001000LL + i, "w"), HPO_OK);
+        hpo_trial t = {0};
+        t.number = i;
+        t.state = HPO_TRIAL_COMPLETE;
+        t.worker = strdup("w");
+        t.heartbeat_ms = 1700000001000LL + i;
+        t.finished_ms = 1700000002000LL + i;
+        hpo_trial_set_values(&t, (double[]){2.0 * i}, 1);
+        ck_assert_int_eq(hpo_writes_trial_update(w, sid, &t), HPO_OK);
+        hpo_trial_clear(&t);
+    }
+    ck_assert_uint_eq(hpo_writes_count(w), 4 * N);
+
+    hpo_error err;
+    long before = xact_commits();
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
+    long after = xact_commits();
+    /* 1 for the batch and 1 for xact_commits' own transaction; the slack is for the short-lived
+     * connections that read the statistics (each exits with its one transaction counted). */
+    ck_assert_msg(after - before >= 2 && after - before <= 2 + 2,
+                  "%ld transactions committed for one batch", after - before - 1);
+    /* Every row it wrote has the same inserting transaction. */
+    ck_assert_int_eq(sql_long("SELECT count(DISTINCT x) FROM ("
+                              " SELECT xmin::text AS x FROM trials"
+                              " UNION ALL SELECT xmin::text FROM trial_params"
+                              " UNION ALL SELECT xmin::text FROM trial_values"
+                              " UNION ALL SELECT xmin::text FROM trial_intermediate_values) u"),
+                     1);
+
+    trials_ctx tc = {0};
+    load_trials(sid, &tc);
+    ck_assert_uint_eq(tc.n, N);
+    for (int i = 0; i < N; i++) {
+        hpo_trial *o = &tc.trials[i];
+        ck_assert_int_eq(o->number, i);
+        ck_assert_int_eq(o->state, HPO_TRIAL_COMPLETE);
+        ck_assert_int_eq(o->heartbeat_ms, 1700000001000LL + i);
+        ck_assert_int_eq(o->finished_ms, 1700000002000LL + i);
+        ck_assert_uint_eq(o->n_params, 1);
+        ck_assert(same_bits(o->params[0].value, i / (double)N));
+        ck_assert_uint_eq(o->n_reports, 1);
+        ck_assert(same_bits(o->reports[0].value, i));
+        ck_assert_uint_eq(o->n_values, 1);
+        ck_assert(same_bits(o->values[0], 2.0 * i));
+    }
+    hpo_trials_free(tc.trials, tc.n);
+    hpo_dist_clear(&d);
+}
+END_TEST
+
+START_TEST(test_commit_reconnect_after_terminate)
+{
+    reopen_store_single();
+    int64_t sid = new_study("commit-reconnect", HPO_MINIMIZE, 1, 0);
+    hpo_error err;
+    hpo_trial t = {0};
+    ck_assert_msg(insert_trial(g_store, sid, &t, &err) == HPO_OK, "%s", err.message);
+    pid_ctx before = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &before, &err), HPO_OK);
+    terminate_backend(before.pid);
+
+    /* Lost while idle: nothing of the batch reached PostgreSQL, so it runs on a new session. */
+    t.number = 1;
+    hpo_writes *w = writes_new();
+    ck_assert_int_eq(hpo_writes_trial_insert(w, sid, &t), HPO_OK);
+    ck_assert_int_eq(hpo_writes_heartbeat(w, sid, 0, 1700000000000LL, "w"), HPO_OK);
+    ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
+    pid_ctx after = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &after, &err), HPO_OK);
+    ck_assert_str_ne(before.pid, after.pid);
+    ck_assert_int_eq(sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld",
+                               (long long)sid), 2);
+    ck_assert_int_eq(sql_longf("SELECT count(*) FROM trials WHERE study_id = %lld"
+                               " AND worker = 'w'", (long long)sid), 1);
+    /* and again, with the next one */
+    t.number = 2;
+    ck_assert_msg(insert_trial(g_store, sid, &t, &err) == HPO_OK, "%s", err.message);
+}
+END_TEST
+
+typedef struct {
+    int64_t study_id;
+    hpo_rc rc;
+    hpo_error err;
+} blocked_ctx;
+
+static void *blocked_commit_thread(void *arg)
+{
+    blocked_ctx *ctx = arg;
+    hpo_writes *w = hpo_writes_new();
+    ctx->rc = w ? hpo_writes_heartbeat(w, ctx->study_id, 0, 1700000044444LL, "late") : HPO_E_NOMEM;
+    if (ctx->rc == HPO_OK)
+        ctx->rc = hpo_store_commit(g_store, w, &ctx->err);
+    hpo_writes_free(w);
+    return NULL;
+}
+
+/* Polls (up to 10 s) until sql, run on a connection of its own, answers want. */
+static void wait_for(const char *sql, long want)
+{
+    for (int i = 0; i < 500 && sql_long(sql) != want; i++)
+        usleep(20 * 1000);
+    ck_assert_int_eq(sql_long(sql), want);
+}
+
+START_TEST(test_commit_connection_lost_mid_commit)
+{
+    reopen_store_single();
+    int64_t sid = new_study("commit-lost", HPO_MINIMIZE, 1, 0);
+    hpo_error err;
+    hpo_trial t = {0};
+    ck_assert_msg(insert_trial(g_store, sid, &t, &err) == HPO_OK, "%s", err.message);
+    pid_ctx first = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &first, &err), HPO_OK);
+
+    /* Another session holds trial 0's row: the batch's heartbeat waits for it. */
+    PGconn *holder = PQconnectdb(g_conninfo);
+    ck_assert_int_eq(PQstatus(holder), CONNECTION_OK);
+    PQclear(PQexec(holder, "BEGIN"));
+    PGresult *r = PQexec(holder, "SELECT 1 FROM trials WHERE number = 0 FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    blocked_ctx bc = {.study_id = sid};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, blocked_commit_thread, &bc), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+             " AND wait_event_type = 'Lock'", first.pid);
+    wait_for(sql, 1);
+
+    /* Terminated mid-statement, before the sync: nothing committed, so the batch runs again on
+     * a new session, which waits for the row in turn. */
+    terminate_backend(first.pid);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid <> %s"
+             " AND datname = current_database() AND wait_event_type = 'Lock'", first.pid);
+    wait_for(sql, 1);
+    PQclear(PQexec(holder, "ROLLBACK"));
+    PQfinish(holder);
+    pthread_join(th, NULL);
+    ck_assert_msg(bc.rc == HPO_OK, "%d: %s", bc.rc, bc.err.message);
+
+    hpo_trial o;
+    load_trial(sid, 0, &o);
+    ck_assert_str_eq(o.worker, "late");
+    ck_assert_int_eq(o.heartbeat_ms, 1700000044444LL);
+    hpo_trial_clear(&o);
+    pid_ctx after = {{0}};
+    ck_assert_int_eq(hpo_store_tx(g_store, pid_fn, &after, &err), HPO_OK);
+    ck_assert_str_ne(first.pid, after.pid);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("db");
@@ -953,7 +1487,7 @@ static Suite *store_suite(void)
     tcase_add_checked_fixture(data, setup_store, teardown_store);
     tcase_set_timeout(data, 60);
     tcase_add_test(data, test_study_roundtrip);
-    tcase_add_test(data, test_trial_numbering_concurrent);
+    tcase_add_test(data, test_trial_number_race);
     tcase_add_test(data, test_trial_roundtrip);
     tcase_add_test(data, test_trial_update_param_heartbeat);
     tcase_add_test(data, test_idempotency_key);
@@ -970,6 +1504,18 @@ static Suite *store_suite(void)
     tcase_add_test(tx, test_reconnect_after_terminate);
     tcase_add_test(tx, test_connection_lost_mid_transaction);
     suite_add_tcase(s, tx);
+
+    TCase *commit = tcase_create("commit");
+    tcase_add_checked_fixture(commit, setup_store, teardown_store);
+    tcase_set_timeout(commit, 60);
+    tcase_add_test(commit, test_commit_insert_then_change_same_batch);
+    tcase_add_test(commit, test_commit_failed_batch_commits_nothing);
+    tcase_add_test(commit, test_commit_pool_usable_after_failure);
+    tcase_add_test(commit, test_commit_empty);
+    tcase_add_test(commit, test_commit_one_transaction);
+    tcase_add_test(commit, test_commit_reconnect_after_terminate);
+    tcase_add_test(commit, test_commit_connection_lost_mid_commit);
+    suite_add_tcase(s, commit);
     return s;
 }
 

@@ -2515,6 +2515,10 @@ static void replay(const char *name, const hpo_pruner_config *c, hpo_direction d
     enum { MAXT = 128 };
     static hpo_trial tr[MAXT], sub[MAXT];
     size_t nt = 0, prunes = 0;
+    /* the index of the COMPLETE trials, kept as the service keeps it: each decision must match
+     * the scan's, and an index built from scratch at that point */
+    hpo_step_index *ix = hpo_step_index_build(NULL, 0);
+    ck_assert_ptr_nonnull(ix);
     for (size_t i = 0; i < n; i++) {
         const ref_event *e = &ev[i];
         ck_assert_int_lt(e->number, MAXT);
@@ -2527,6 +2531,7 @@ static void replay(const char *name, const hpo_pruner_config *c, hpo_direction d
         if (e->expect < 0) {
             t->state = HPO_TRIAL_COMPLETE;
             ck_assert_int_eq(hpo_trial_set_values(t, &e->value, 1), HPO_OK);
+            ck_assert_int_eq(hpo_step_index_add(ix, t), HPO_OK);
             continue;
         }
         report(t, e->step, e->value);
@@ -2543,6 +2548,13 @@ static void replay(const char *name, const hpo_pruner_config *c, hpo_direction d
             }
         } else {
             a = hpo_pruner_decide(c, dir, tr, nt, t);
+            hpo_step_index *built = hpo_step_index_build(tr, nt);
+            ck_assert_ptr_nonnull(built);
+            ck_assert_int_eq(hpo_step_index_trials(built), hpo_step_index_trials(ix));
+            ck_assert_msg(hpo_pruner_decide_indexed(c, dir, tr, nt, ix, t) == a &&
+                              hpo_pruner_decide_indexed(c, dir, tr, nt, built, t) == a,
+                          "%s event %zu: the indexed decision differs from the scan", name, i);
+            hpo_step_index_free(built);
         }
         ck_assert_msg(a == (e->expect ? PRUNE : CONT),
                       "%s event %zu: trial %d step %lld value %g: got %s, Optuna %s", name, i,
@@ -2556,6 +2568,7 @@ static void replay(const char *name, const hpo_pruner_config *c, hpo_direction d
     }
     ck_assert_uint_gt(prunes, 0);
     clear_all(tr, nt);
+    hpo_step_index_free(ix);
 }
 
 #define REPLAY(c, dir, table, study) \

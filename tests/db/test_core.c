@@ -1,0 +1,367 @@
+/* test_core: the service core over a real PostgreSQL: concurrent writes share commits and all
+ * stay durable, a failed commit fails its requests and the study reloads, idle studies leave
+ * memory and come back, the Pareto front and the reports of a trial kept in place match what a
+ * full scan and PostgreSQL say. */
+#include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hpo_service.h"
+#include "hpo_store.h"
+#include "hpo_testdb.h"
+
+static char *db;
+static hpo_store *store;
+static hpo_service *svc;
+
+static void open_service(void)
+{
+    hpo_error err = {0};
+    ck_assert_msg(hpo_store_open(db, 8, &store, &err) == HPO_OK, "%s", err.message);
+    ck_assert_msg(hpo_store_migrate(store, NULL, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(hpo_service_new(store, &svc, &err), HPO_OK);
+}
+
+static void close_service(void)
+{
+    hpo_service_free(svc);
+    hpo_store_close(store);
+    svc = NULL;
+    store = NULL;
+}
+
+static void setup(void)
+{
+    db = hpo_testdb_create();
+    open_service();
+}
+
+static void teardown(void)
+{
+    close_service();
+    hpo_testdb_drop(db);
+    free(db);
+}
+
+static void sql(const char *text)
+{
+    PGconn *c = PQconnectdb(db);
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, text);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static long long sql_number(const char *text)
+{
+    PGconn *c = PQconnectdb(db);
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, text);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    long long v = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void create_study(const char *name, size_t n_directions, const char *pruner)
+{
+    hpo_study_config c = {0};
+    hpo_direction dirs[2] = {HPO_MINIMIZE, HPO_MAXIMIZE};
+    c.name = (char *)name;
+    c.n_directions = n_directions;
+    c.directions = dirs;
+    c.sampler = (char *)"{\"type\":\"random\",\"seed\":1}";
+    c.pruner = (char *)pruner;
+    hpo_dist x = {.type = HPO_DIST_FLOAT, .low = -5, .high = 5};
+    ck_assert_int_eq(hpo_space_add(&c.space, "x", &x), HPO_OK);
+    hpo_study_info info = {0};
+    bool created = false;
+    hpo_error err = {0};
+    ck_assert_msg(hpo_service_study_create(svc, &c, false, &info, &created, &err) == HPO_OK, "%s",
+                  err.message);
+    hpo_study_info_clear(&info);
+    hpo_space_clear(&c.space);
+}
+
+static int64_t ask(const char *study)
+{
+    hpo_trial t = {0};
+    bool replayed;
+    hpo_error err = {0};
+    hpo_ask_request req = {.worker = "w"};
+    ck_assert_msg(hpo_service_ask(svc, study, &req, &t, &replayed, NULL, &err) == HPO_OK, "%s",
+                  err.message);
+    int64_t n = t.number;
+    hpo_trial_clear(&t);
+    return n;
+}
+
+static hpo_rc report(const char *study, int64_t number, int64_t step, double value,
+                     hpo_error *err)
+{
+    hpo_report r = {step, value};
+    hpo_action action;
+    return hpo_service_report(svc, study, number, &r, 1, &action, err);
+}
+
+/* ---- group commit ---- */
+
+#define N_THREADS 16
+#define TRIALS_PER_THREAD 15
+#define REPORTS 5
+
+static void *life_cycles(void *arg)
+{
+    long *failures = arg;
+    for (int i = 0; i < TRIALS_PER_THREAD; i++) {
+        hpo_trial t = {0}, done = {0};
+        bool replayed;
+        hpo_error err = {0};
+        hpo_ask_request req = {.worker = "w"};
+        if (hpo_service_ask(svc, "busy", &req, &t, &replayed, NULL, &err)) {
+            (*failures)++;
+            continue;
+        }
+        for (int s = 0; s < REPORTS; s++)
+            if (report("busy", t.number, s, (double)s, &err))
+                (*failures)++;
+        double v = (double)t.number;
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL};
+        if (hpo_service_finish(svc, "busy", t.number, &fin, &done, &err))
+            (*failures)++;
+        hpo_trial_clear(&t);
+        hpo_trial_clear(&done);
+    }
+    return NULL;
+}
+
+/* The database's committed transactions, once the counters of closed sessions have arrived. */
+static long long commits_settled(void)
+{
+    const char *q = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+    long long last = -1;
+    for (int i = 0; i < 40; i++) {
+        long long now = sql_number(q);
+        if (now == last)
+            return now;
+        last = now;
+        usleep(250 * 1000);
+    }
+    return last;
+}
+
+START_TEST(concurrent_writes_share_commits_and_all_last)
+{
+    create_study("busy", 1, NULL);
+    close_service(); /* start the count from settled counters */
+    long long before = commits_settled();
+    open_service();
+    long failures[N_THREADS] = {0};
+    pthread_t th[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_create(&th[i], NULL, life_cycles, &failures[i]);
+    for (int i = 0; i < N_THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N_THREADS; i++)
+        ck_assert_int_eq(failures[i], 0);
+    close_service();
+    long long commits = commits_settled() - before;
+    long requests = (long)N_THREADS * TRIALS_PER_THREAD * (2 + REPORTS);
+    /* every write was acknowledged after its commit; many shared one */
+    ck_assert_msg(commits * 2 <= requests, "%lld commits for %ld writes", commits, requests);
+
+    /* and PostgreSQL holds every acknowledged write */
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trials WHERE state = 'complete'"),
+                     N_THREADS * TRIALS_PER_THREAD);
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trial_intermediate_values"),
+                     N_THREADS * TRIALS_PER_THREAD * REPORTS);
+    ck_assert_int_eq(sql_number("SELECT count(DISTINCT number) FROM trials"),
+                     N_THREADS * TRIALS_PER_THREAD);
+    ck_assert_int_eq(sql_number("SELECT max(number) FROM trials"),
+                     N_THREADS * TRIALS_PER_THREAD - 1);
+    open_service();
+}
+END_TEST
+
+/* ---- a failed commit ---- */
+
+START_TEST(failed_commit_fails_its_request_and_reloads)
+{
+    create_study("fragile", 1, NULL);
+    int64_t n = ask("fragile");
+    hpo_error err = {0};
+    ck_assert_int_eq(report("fragile", n, 0, 1.0, &err), HPO_OK);
+    /* PostgreSQL refuses one value: the commit holding it fails as a whole */
+    sql("CREATE FUNCTION refuse_666() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.value = 666 THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$");
+    sql("CREATE TRIGGER refuse_666 BEFORE INSERT ON trial_intermediate_values"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_666()");
+    ck_assert_int_eq(report("fragile", n, 1, 666.0, &err), HPO_E_UNAVAILABLE);
+    ck_assert_msg(strstr(err.message, "retry") != NULL, "%s", err.message);
+    /* memory went back to what PostgreSQL holds: step 1 is not there */
+    hpo_trial t = {0};
+    ck_assert_int_eq(hpo_service_trial(svc, "fragile", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(t.n_reports, 1);
+    ck_assert_int_eq(t.reports[0].step, 0);
+    hpo_trial_clear(&t);
+    /* and the study goes on */
+    ck_assert_int_eq(report("fragile", n, 1, 2.0, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_trial(svc, "fragile", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(t.n_reports, 2);
+    ck_assert(t.reports[1].value == 2.0);
+    hpo_trial_clear(&t);
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trial_intermediate_values"), 2);
+}
+END_TEST
+
+/* A trial deleted behind the server's back (the study deleted through another server): the write
+ * addressing it fails and nothing else of its batch is kept. */
+START_TEST(write_to_a_vanished_trial_is_not_found)
+{
+    create_study("gone", 1, NULL);
+    int64_t n = ask("gone");
+    sql("DELETE FROM trials");
+    hpo_error err = {0};
+    ck_assert_int_eq(report("gone", n, 0, 1.0, &err), HPO_E_NOT_FOUND);
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trial_intermediate_values"), 0);
+}
+END_TEST
+
+/* ---- idle studies ---- */
+
+START_TEST(idle_studies_leave_memory_and_come_back)
+{
+    hpo_limits lim;
+    hpo_limits_default(&lim);
+    lim.study_idle_s = 1;
+    hpo_error err = {0};
+    ck_assert_int_eq(hpo_service_set_limits(svc, &lim, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_start_reaper(svc, 100, &err), HPO_OK);
+    const char *names[] = {"idle-a", "idle-b", "idle-c"};
+    for (int i = 0; i < 3; i++) {
+        create_study(names[i], 1, NULL);
+        ask(names[i]);
+    }
+    ck_assert_int_eq(hpo_service_loaded_studies(svc), 3);
+    for (int i = 0; i < 50 && hpo_service_loaded_studies(svc) > 0; i++)
+        usleep(100 * 1000);
+    ck_assert_int_eq(hpo_service_loaded_studies(svc), 0);
+    /* loaded again on use, as it was */
+    hpo_study_info info = {0};
+    ck_assert_int_eq(hpo_service_study_get(svc, "idle-b", &info, &err), HPO_OK);
+    ck_assert_int_eq(info.n_trials, 1);
+    ck_assert_int_eq(info.counts[HPO_TRIAL_RUNNING], 1);
+    hpo_study_info_clear(&info);
+    ck_assert_int_eq(hpo_service_loaded_studies(svc), 1);
+}
+END_TEST
+
+/* ---- what is kept up to date ---- */
+
+static bool dominates(const double *a, const double *b)
+{
+    /* minimize the first value, maximize the second */
+    bool strictly = a[0] < b[0] || a[1] > b[1];
+    return a[0] <= b[0] && a[1] >= b[1] && strictly;
+}
+
+static void check_front(void)
+{
+    hpo_error err = {0};
+    hpo_trial *all = NULL, *best = NULL;
+    size_t n = 0, nb = 0, nd = 0;
+    bool more;
+    ck_assert_int_eq(hpo_service_trials(svc, "pareto", HPO_TRIAL_COMPLETE, -1, 1000, &all, &n,
+                                        &more, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_best(svc, "pareto", &best, &nb, &nd, &err), HPO_OK);
+    ck_assert_int_eq(nd, 2);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dominated = false;
+        for (size_t j = 0; j < n && !dominated; j++)
+            dominated = dominates(all[j].values, all[i].values);
+        if (dominated)
+            continue;
+        ck_assert_msg(k < nb, "trial %lld missing from the front", (long long)all[i].number);
+        ck_assert_int_eq(best[k].number, all[i].number); /* same members, in number order */
+        k++;
+    }
+    ck_assert_int_eq(k, nb);
+    hpo_trials_free(all, n);
+    hpo_trials_free(best, nb);
+}
+
+START_TEST(pareto_front_matches_a_full_scan)
+{
+    create_study("pareto", 2, NULL);
+    unsigned seed = 7;
+    for (int i = 0; i < 80; i++) {
+        int64_t n = ask("pareto");
+        seed = seed * 1103515245u + 12345u;
+        double v[2] = {(double)(seed >> 16 & 15), (double)(seed >> 8 & 15)}; /* ties happen */
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, v, 2, NULL};
+        hpo_trial done = {0};
+        hpo_error err = {0};
+        ck_assert_int_eq(hpo_service_finish(svc, "pareto", n, &fin, &done, &err), HPO_OK);
+        hpo_trial_clear(&done);
+        if (i % 20 == 19)
+            check_front();
+    }
+    close_service();
+    open_service(); /* derived again from what was loaded */
+    check_front();
+}
+END_TEST
+
+START_TEST(reports_added_in_place_keep_first_values)
+{
+    create_study("long", 1, NULL);
+    int64_t n = ask("long");
+    hpo_error err = {0};
+    enum { STEPS = 3000 };
+    /* even steps first, then every step (odd ones new, even ones repeated with other values) */
+    for (int s = 0; s < STEPS; s += 2)
+        ck_assert_int_eq(report("long", n, s, (double)s, &err), HPO_OK);
+    for (int s = STEPS - 1; s >= 0; s--)
+        ck_assert_int_eq(report("long", n, s, s % 2 ? (double)s : -1.0, &err), HPO_OK);
+    for (int round = 0; round < 2; round++) {
+        hpo_trial t = {0};
+        ck_assert_int_eq(hpo_service_trial(svc, "long", n, &t, &err), HPO_OK);
+        ck_assert_int_eq(t.n_reports, STEPS);
+        for (int s = 0; s < STEPS; s++) {
+            ck_assert_int_eq(t.reports[s].step, s);
+            ck_assert(t.reports[s].value == (double)s);
+        }
+        hpo_trial_clear(&t);
+        close_service();
+        open_service(); /* the same from PostgreSQL */
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("db");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, concurrent_writes_share_commits_and_all_last);
+    tcase_add_test(tc, failed_commit_fails_its_request_and_reloads);
+    tcase_add_test(tc, write_to_a_vanished_trial_is_not_found);
+    tcase_add_test(tc, idle_studies_leave_memory_and_come_back);
+    tcase_add_test(tc, pareto_front_matches_a_full_scan);
+    tcase_add_test(tc, reports_added_in_place_keep_first_values);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
