@@ -183,6 +183,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     st->pending_seq = 1;
     load_ctx ctx = {name, st};
     hpo_rc rc = hpo_store_tx(svc->store, tx_load, &ctx, err);
+    malloc_trim(0); /* the database's results of a large study were as big as the study */
     if (rc == HPO_OK) {
         st->cap = st->n;
         for (size_t i = 0; i < st->n; i++)

@@ -361,21 +361,38 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
 }
 
 /* The child tables are read for the whole study at once and dealt out to the trials by id. */
-static hpo_rc load_params(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
-                          size_t n, hpo_error *err)
+/* The trial of id, looked up once per run of rows of the same trial (rows come ordered by id). */
+typedef struct {
+    const id_index *map;
+    size_t n;
+    hpo_trial *trials;
+    int64_t last_id;
+    hpo_trial *last;
+} trial_cursor;
+
+static hpo_trial *cursor_trial(trial_cursor *c, int64_t id)
 {
-    const char *params[] = {sid};
+    if (!c->last || id != c->last_id) {
+        c->last_id = id;
+        c->last = trial_by_id(c->map, c->n, c->trials, id);
+    }
+    return c->last;
+}
+
+static hpo_rc load_params(hpo_db *db, const char *const *params, hpo_trial *trials,
+                          const id_index *map, size_t n, hpo_error *err)
+{
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
-                            "SELECT p.trial_id, p.name, p.distribution, p.value"
-                            " FROM trial_params p JOIN trials t ON t.id = p.trial_id"
-                            " WHERE t.study_id = $1 ORDER BY p.trial_id, p.position, p.name",
-                            1, params, &r, err);
+                            "SELECT trial_id, name, distribution, value FROM trial_params"
+                            " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, position, name",
+                            2, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     dist_cache cache = {0};
+    trial_cursor cur = {map, n, trials, 0, NULL};
     for (int i = 0; i < PQntuples(r) && rc == HPO_OK; i++) {
-        hpo_trial *t = trial_by_id(map, n, trials, get_i64(r, i, 0));
+        hpo_trial *t = cursor_trial(&cur, get_i64(r, i, 0));
         if (!t)
             continue; /* inserted after the trials were read (READ COMMITTED) */
         const hpo_dist *d = NULL;
@@ -392,16 +409,14 @@ static hpo_rc load_params(hpo_db *db, const char *sid, hpo_trial *trials, const 
     return rc;
 }
 
-static hpo_rc load_values(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
-                          size_t n, hpo_error *err)
+static hpo_rc load_values(hpo_db *db, const char *const *params, hpo_trial *trials,
+                          const id_index *map, size_t n, hpo_error *err)
 {
-    const char *params[] = {sid};
     PGresult *r = NULL;
-    hpo_rc rc = hpo_db_exec(db,
-                            "SELECT v.trial_id, v.value"
-                            " FROM trial_values v JOIN trials t ON t.id = v.trial_id"
-                            " WHERE t.study_id = $1 ORDER BY v.trial_id, v.objective",
-                            1, params, &r, err);
+    hpo_rc rc = store_exec_binary(db,
+                                  "SELECT trial_id, value FROM trial_values"
+                                  " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, objective",
+                                  2, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     int rows = PQntuples(r);
@@ -411,10 +426,10 @@ static hpo_rc load_values(hpo_db *db, const char *sid, hpo_trial *trials, const 
         return nomem(err);
     }
     for (int i = 0; i < rows && rc == HPO_OK;) {
-        int64_t id = get_i64(r, i, 0);
+        int64_t id = get_bin_i64(r, i, 0);
         size_t k = 0;
-        for (; i < rows && get_i64(r, i, 0) == id; i++)
-            buf[k++] = get_double(r, i, 1);
+        for (; i < rows && get_bin_i64(r, i, 0) == id; i++)
+            buf[k++] = get_bin_double(r, i, 1);
         hpo_trial *t = trial_by_id(map, n, trials, id);
         if (t && hpo_trial_set_values(t, buf, k) != HPO_OK)
             rc = nomem(err);
@@ -424,23 +439,35 @@ static hpo_rc load_values(hpo_db *db, const char *sid, hpo_trial *trials, const 
     return rc;
 }
 
-static hpo_rc load_reports(hpo_db *db, const char *sid, hpo_trial *trials, const id_index *map,
-                           size_t n, hpo_error *err)
+/* The largest result of a load: binary, in the order of the primary key (trial, step), so each
+ * report is appended to its trial. */
+static hpo_rc load_reports(hpo_db *db, const char *const *params, hpo_trial *trials,
+                           const id_index *map, size_t n, hpo_error *err)
 {
-    const char *params[] = {sid};
     PGresult *r = NULL;
-    hpo_rc rc = hpo_db_exec(db,
-                            "SELECT iv.trial_id, iv.step, iv.value"
-                            " FROM trial_intermediate_values iv JOIN trials t ON t.id = iv.trial_id"
-                            " WHERE t.study_id = $1 ORDER BY iv.trial_id, iv.step",
-                            1, params, &r, err);
+    hpo_rc rc = store_exec_binary(db,
+                                  "SELECT trial_id, step, value FROM trial_intermediate_values"
+                                  " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, step",
+                                  2, params, &r, err);
     if (rc != HPO_OK)
         return rc;
-    for (int i = 0; i < PQntuples(r) && rc == HPO_OK; i++) {
-        hpo_trial *t = trial_by_id(map, n, trials, get_i64(r, i, 0));
-        bool added;
-        if (t && hpo_trial_add_report(t, get_i64(r, i, 1), get_double(r, i, 2), &added) != HPO_OK)
-            rc = nomem(err);
+    trial_cursor cur = {map, n, trials, 0, NULL};
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && rc == HPO_OK;) {
+        int64_t id = get_bin_i64(r, i, 0);
+        int end = i + 1;
+        while (end < rows && get_bin_i64(r, end, 0) == id)
+            end++;
+        hpo_trial *t = cursor_trial(&cur, id);
+        /* a trial's reports in one allocation of their exact number */
+        hpo_report *rep = t && !t->reports ? malloc((size_t)(end - i) * sizeof *rep) : NULL;
+        if (rep) {
+            t->reports = rep;
+            t->cap_reports = (size_t)(end - i);
+        }
+        for (; i < end && rc == HPO_OK; i++)
+            if (t && hpo_trial_add_report(t, get_bin_i64(r, i, 1), get_bin_double(r, i, 2), NULL))
+                rc = nomem(err);
     }
     PQclear(r);
     return rc;
@@ -473,12 +500,17 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
     }
     PQclear(r);
     qsort(map, n, sizeof *map, id_index_cmp);
+    /* The rows of the study's trials lie between its smallest and largest trial id: each table
+     * is read as one range of its primary key (trial_id first), in order, with no join or sort;
+     * rows of other studies' trials in that range are not in the map and are skipped. */
+    numbuf lo, hi;
+    const char *p3[] = {fmt_i64(&lo, n ? map[0].id : 0), fmt_i64(&hi, n ? map[n - 1].id : -1)};
     if (rc == HPO_OK)
-        rc = load_params(db, sb.s, trials, map, n, err);
+        rc = load_params(db, p3, trials, map, n, err);
     if (rc == HPO_OK)
-        rc = load_values(db, sb.s, trials, map, n, err);
+        rc = load_values(db, p3, trials, map, n, err);
     if (rc == HPO_OK)
-        rc = load_reports(db, sb.s, trials, map, n, err);
+        rc = load_reports(db, p3, trials, map, n, err);
     free(map);
     if (rc != HPO_OK) {
         hpo_trials_free(trials, n);

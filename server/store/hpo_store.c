@@ -259,12 +259,12 @@ static hpo_rc db_fail(hpo_db *db, PGresult *r, hpo_error *err)
     return rc;
 }
 
-hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
-                   struct pg_result **ret_res, hpo_error *err)
+static hpo_rc exec_format(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                          int result_format, struct pg_result **ret_res, hpo_error *err)
 {
     if (db->lost)
         return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "database connection lost");
-    PGresult *r = PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, result_format);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         if (ret_res)
@@ -276,6 +276,18 @@ hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const 
     hpo_rc rc = db_fail(db, r, err);
     PQclear(r);
     return rc;
+}
+
+hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                   struct pg_result **ret_res, hpo_error *err)
+{
+    return exec_format(db, sql, n_params, params, 0, ret_res, err);
+}
+
+hpo_rc store_exec_binary(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                         struct pg_result **ret_res, hpo_error *err)
+{
+    return exec_format(db, sql, n_params, params, 1, ret_res, err);
 }
 
 /* Runs a transaction-control command outside fn's accounting. */

@@ -24,6 +24,11 @@ struct pg_result;
 hpo_rc hpo_db_exec(hpo_db *db, const char *sql, int n_params, const char *const *params,
                    struct pg_result **ret_res, hpo_error *err);
 
+/* hpo_db_exec with every column of the result in binary: for large numeric results, which then
+ * skip float8 <-> text on both sides. Read them with get_bin_i64 / get_bin_double. */
+hpo_rc store_exec_binary(hpo_db *db, const char *sql, int n_params, const char *const *params,
+                         struct pg_result **ret_res, hpo_error *err);
+
 /* ---- the pool and error mapping (hpo_store.c), for the store's other files ---- */
 
 /* Takes a free pooled connection (waiting a bounded time; a broken one is reset first). */
@@ -95,6 +100,29 @@ static inline int64_t get_i64(PGresult *r, int row, int col)
 static inline double get_double(PGresult *r, int row, int col)
 {
     return strtod(PQgetvalue(r, row, col), NULL);
+}
+
+/* int8 / float8 columns of a binary result: 8 bytes, network order. */
+static inline uint64_t get_bin_u64(PGresult *r, int row, int col)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline int64_t get_bin_i64(PGresult *r, int row, int col)
+{
+    return (int64_t)get_bin_u64(r, row, col);
+}
+
+static inline double get_bin_double(PGresult *r, int row, int col)
+{
+    uint64_t u = get_bin_u64(r, row, col);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
 }
 
 static inline hpo_rc dup_text(PGresult *r, int row, int col, char **ret)

@@ -1287,17 +1287,6 @@ START_TEST(test_commit_empty)
 END_TEST
 
 /* Transactions committed in the test's database so far, as the statistics have them. */
-static long xact_commits(void)
-{
-    /* The pooled backend's counts reach the shared statistics once it flushes them, which it
-     * does at most once a second unless told to: tell it (this transaction counts too). */
-    hpo_error err;
-    ck_assert_msg(hpo_store_tx(g_store, sql_fn, "SELECT pg_stat_force_next_flush()", &err) ==
-                      HPO_OK,
-                  "%s", err.message);
-    return sql_long("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
-}
-
 START_TEST(test_commit_one_transaction)
 {
     enum { N = 250 };
@@ -1332,14 +1321,9 @@ START_TEST(test_commit_one_transaction)
     ck_assert_uint_eq(hpo_writes_count(w), 4 * N);
 
     hpo_error err;
-    long before = xact_commits();
     ck_assert_msg(commit_free(g_store, w, &err) == HPO_OK, "%s", err.message);
-    long after = xact_commits();
-    /* 1 for the batch and 1 for xact_commits' own transaction; the slack is for the short-lived
-     * connections that read the statistics (each exits with its one transaction counted). */
-    ck_assert_msg(after - before >= 2 && after - before <= 2 + 2,
-                  "%ld transactions committed for one batch", after - before - 1);
-    /* Every row it wrote has the same inserting transaction. */
+    /* Every row it wrote has the same inserting transaction (pg_stat_database's commit count
+     * would say it too, but autovacuum's and other sessions' transactions make it unreliable). */
     ck_assert_int_eq(sql_long("SELECT count(DISTINCT x) FROM ("
                               " SELECT xmin::text AS x FROM trials"
                               " UNION ALL SELECT xmin::text FROM trial_params"
