@@ -1,6 +1,6 @@
 /* hpo_reaper: a thread that, every interval, fails the running trials whose worker went silent
- * (no heartbeat, report or start for longer than the study's heartbeat grace) and drops from
- * memory the studies nobody used for --study-idle-seconds. */
+ * (no heartbeat, report or start for longer than the study's heartbeat grace), drops from
+ * memory the studies nobody used for --study-idle-seconds and gives freed heap back. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -93,6 +93,7 @@ static void *reaper_main(void *arg)
         else if (failed > 0)
             hpo_log(HPO_LOG_INFO, "reaper: %zu silent trial(s) failed (heartbeat_lost)", failed);
         study_evict_idle(svc, hpo_clock_monotonic_ms(), svc->limits.study_idle_s * 1000);
+        study_trim_memory(svc);
         pthread_mutex_lock(&svc->reaper_mu);
     }
     pthread_mutex_unlock(&svc->reaper_mu);

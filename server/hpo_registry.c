@@ -183,7 +183,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     st->pending_seq = 1;
     load_ctx ctx = {name, st};
     hpo_rc rc = hpo_store_tx(svc->store, tx_load, &ctx, err);
-    malloc_trim(0); /* the database's results of a large study were as big as the study */
+    atomic_store(&svc->trim_wanted, true); /* the results of a large study were as big as it */
     if (rc == HPO_OK) {
         st->cap = st->n;
         for (size_t i = 0; i < st->n; i++)
@@ -287,8 +287,15 @@ size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms)
         dead = next;
     }
     if (n > 0)
-        malloc_trim(0); /* give the freed trials back to the system */
+        atomic_store(&svc->trim_wanted, true);
     return n;
+}
+
+void study_trim_memory(hpo_service *svc)
+{
+    /* walks the whole heap: worth it after a load or an eviction, not on a request's path */
+    if (atomic_exchange(&svc->trim_wanted, false))
+        malloc_trim(0);
 }
 
 size_t hpo_service_loaded_studies(hpo_service *svc)

@@ -61,6 +61,7 @@ struct hpo_service {
     pthread_mutex_t mu;
     study *buckets[HPO_SERVICE_BUCKETS];
     size_t n_loaded;
+    atomic_bool trim_wanted; /* a load or an eviction freed much memory: the reaper trims */
     char *artifact_dir, *artifact_tmp; /* owned; NULL until set */
     int64_t artifact_max;
     pthread_mutex_t artifact_mu;       /* uploads take turns at the quota check and the move */
@@ -81,6 +82,8 @@ hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error 
 void study_release(hpo_service *svc, study *st);
 /* Drops every study nobody used for idle_ms (none in use or committing); returns how many. */
 size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms);
+/* Gives freed heap back to the system when a load or an eviction left much of it (reaper). */
+void study_trim_memory(hpo_service *svc);
 
 /* What runs under a study's mutex: decides in memory and queues writes (study_writes). */
 typedef hpo_rc (*study_fn)(hpo_service *svc, study *st, void *ctx, hpo_error *err);
