@@ -361,6 +361,27 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
 }
 
 /* The child tables are read for the whole study at once and dealt out to the trials by id. */
+/* The rows of a study's trials in a table keyed by (trial_id, ...): $1..$2 is the range of their
+ * ids and $3 NULL when they fill most of it (one range scan; rows of other studies' trials in it
+ * are skipped by the caller), else their ids (one index probe each). Either way no join, whose
+ * plan could scan every study's rows, and no sort. */
+#define STUDY_ROWS "trial_id BETWEEN $1 AND $2 AND ($3::bigint[] IS NULL OR trial_id = ANY($3))"
+
+/* "{id,id,...}": the ids of map, ascending, as a bigint[] literal. Owned; NULL on OOM. */
+static char *id_array(const id_index *map, size_t n)
+{
+    char *s = malloc(n * 21 + 3);
+    if (!s)
+        return NULL;
+    size_t len = 0;
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(s + len, "%s%" PRId64, i ? "," : "", map[i].id);
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
 /* The trial of id, looked up once per run of rows of the same trial (rows come ordered by id). */
 typedef struct {
     const id_index *map;
@@ -385,8 +406,8 @@ static hpo_rc load_params(hpo_db *db, const char *const *params, hpo_trial *tria
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
                             "SELECT trial_id, name, distribution, value FROM trial_params"
-                            " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, position, name",
-                            2, params, &r, err);
+                            " WHERE " STUDY_ROWS " ORDER BY trial_id, position, name",
+                            3, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     dist_cache cache = {0};
@@ -415,8 +436,8 @@ static hpo_rc load_values(hpo_db *db, const char *const *params, hpo_trial *tria
     PGresult *r = NULL;
     hpo_rc rc = store_exec_binary(db,
                                   "SELECT trial_id, value FROM trial_values"
-                                  " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, objective",
-                                  2, params, &r, err);
+                                  " WHERE " STUDY_ROWS " ORDER BY trial_id, objective",
+                                  3, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     int rows = PQntuples(r);
@@ -447,8 +468,8 @@ static hpo_rc load_reports(hpo_db *db, const char *const *params, hpo_trial *tri
     PGresult *r = NULL;
     hpo_rc rc = store_exec_binary(db,
                                   "SELECT trial_id, step, value FROM trial_intermediate_values"
-                                  " WHERE trial_id BETWEEN $1 AND $2 ORDER BY trial_id, step",
-                                  2, params, &r, err);
+                                  " WHERE " STUDY_ROWS " ORDER BY trial_id, step",
+                                  3, params, &r, err);
     if (rc != HPO_OK)
         return rc;
     trial_cursor cur = {map, n, trials, 0, NULL};
@@ -500,17 +521,20 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
     }
     PQclear(r);
     qsort(map, n, sizeof *map, id_index_cmp);
-    /* The rows of the study's trials lie between its smallest and largest trial id: each table
-     * is read as one range of its primary key (trial_id first), in order, with no join or sort;
-     * rows of other studies' trials in that range are not in the map and are skipped. */
     numbuf lo, hi;
-    const char *p3[] = {fmt_i64(&lo, n ? map[0].id : 0), fmt_i64(&hi, n ? map[n - 1].id : -1)};
+    int64_t first = n ? map[0].id : 0, last = n ? map[n - 1].id : -1;
+    bool dense = (uint64_t)(last - first + 1) <= 2 * (uint64_t)n;
+    char *ids = rc == HPO_OK && !dense ? id_array(map, n) : NULL;
+    if (rc == HPO_OK && !dense && !ids)
+        rc = nomem(err);
+    const char *p1[] = {fmt_i64(&lo, first), fmt_i64(&hi, last), ids};
     if (rc == HPO_OK)
-        rc = load_params(db, p3, trials, map, n, err);
+        rc = load_params(db, p1, trials, map, n, err);
     if (rc == HPO_OK)
-        rc = load_values(db, p3, trials, map, n, err);
+        rc = load_values(db, p1, trials, map, n, err);
     if (rc == HPO_OK)
-        rc = load_reports(db, p3, trials, map, n, err);
+        rc = load_reports(db, p1, trials, map, n, err);
+    free(ids);
     free(map);
     if (rc != HPO_OK) {
         hpo_trials_free(trials, n);

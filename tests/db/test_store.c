@@ -844,6 +844,54 @@ typedef struct {
     size_t n;
 } list_ctx;
 
+/* Trials of three studies created in turn, so each study's ids are spread thinly over the range
+ * of all (the load reads them by id), then trials of one more in a row (read as one id range,
+ * skipping none of its own): every study loads exactly its own trials, params, values and
+ * reports. */
+START_TEST(test_load_interleaved_and_dense)
+{
+    enum { N = 30 };
+    int64_t sid[4];
+    const char *names[] = {"spread-a", "spread-b", "spread-c", "dense"};
+    for (int k = 0; k < 4; k++)
+        sid[k] = new_study(names[k], HPO_MINIMIZE, 1, 0);
+    hpo_dist d;
+    dist_from_json(&d, "{\"type\":\"float\",\"low\":0,\"high\":100}");
+    for (int i = 0; i < 4 * N; i++) {
+        int k = i < 3 * N ? i % 3 : 3, number = i < 3 * N ? i / 3 : i - 3 * N;
+        hpo_trial t = {0};
+        t.number = number;
+        t.state = HPO_TRIAL_COMPLETE;
+        double v = 1000.0 * k + number;
+        ck_assert_int_eq(hpo_trial_add_param(&t, "x", &d, v / 100), HPO_OK);
+        ck_assert_int_eq(hpo_trial_set_values(&t, &v, 1), HPO_OK);
+        ck_assert_int_eq(hpo_trial_add_report(&t, 0, v, NULL), HPO_OK);
+        ck_assert_int_eq(hpo_trial_add_report(&t, 1, v + 0.5, NULL), HPO_OK);
+        hpo_error err;
+        ck_assert_msg(insert_trial(g_store, sid[k], &t, &err) == HPO_OK, "%s", err.message);
+        hpo_trial_clear(&t);
+    }
+    hpo_dist_clear(&d);
+    for (int k = 0; k < 4; k++) {
+        trials_ctx ctx = {0};
+        load_trials(sid[k], &ctx);
+        ck_assert_uint_eq(ctx.n, N);
+        for (size_t i = 0; i < ctx.n; i++) {
+            const hpo_trial *t = &ctx.trials[i];
+            double v = 1000.0 * k + (double)i;
+            ck_assert_int_eq(t->number, (int64_t)i);
+            ck_assert_uint_eq(t->n_params, 1);
+            ck_assert(t->params[0].value == v / 100);
+            ck_assert_uint_eq(t->n_values, 1);
+            ck_assert(t->values[0] == v);
+            ck_assert_uint_eq(t->n_reports, 2);
+            ck_assert(t->reports[0].value == v && t->reports[1].value == v + 0.5);
+        }
+        hpo_trials_free(ctx.trials, ctx.n);
+    }
+}
+END_TEST
+
 static hpo_rc list_fn(hpo_db *db, void *vctx, hpo_error *err)
 {
     list_ctx *ctx = vctx;
@@ -1477,6 +1525,7 @@ static Suite *store_suite(void)
     tcase_add_test(data, test_idempotency_key);
     tcase_add_test(data, test_delete_cascades);
     tcase_add_test(data, test_study_list);
+    tcase_add_test(data, test_load_interleaved_and_dense);
     suite_add_tcase(s, data);
 
     TCase *tx = tcase_create("tx");
