@@ -1,6 +1,7 @@
 /* hpo_service: the study registry and the in-memory state of active studies; ask, suggest,
  * report, heartbeat and finish orchestration. Every change is committed to PostgreSQL (through
- * the store) before the call returns. Thread-safe: one mutex per study. */
+ * the store) before the call returns, and concurrent changes of a study share commits (group
+ * commit). Thread-safe: a study's mutex is held only while deciding in memory. */
 #ifndef HPO_SERVICE_H
 #define HPO_SERVICE_H
 

@@ -1,7 +1,7 @@
-/* test_core: the service core over a real PostgreSQL: concurrent writes share commits and all
- * stay durable, a failed commit fails its requests and the study reloads, idle studies leave
- * memory and come back, the Pareto front and the reports of a trial kept in place match what a
- * full scan and PostgreSQL say. */
+/* test_service_core: the service core over a real PostgreSQL: concurrent writes share commits
+ * and all stay durable, a failed commit fails its requests and the study reloads, idle studies
+ * leave memory and come back, the Pareto front and the reports of a trial kept in place match
+ * what a full scan and PostgreSQL say. */
 #include <check.h>
 #include <libpq-fe.h>
 #include <pthread.h>
