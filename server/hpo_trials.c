@@ -121,6 +121,16 @@ static hpo_rc require_live(const study *st, const hpo_trial *t, hpo_error *err)
     return t->state == HPO_TRIAL_PAUSED ? HPO_OK : require_running(st, t, err);
 }
 
+/* Trial `number` when it may take a change: running, or also paused when paused_ok. */
+static hpo_rc changeable_trial(study *st, int64_t number, bool paused_ok, hpo_trial **ret,
+                               hpo_error *err)
+{
+    hpo_rc rc = trial_at(st, number, ret, err);
+    if (!rc)
+        rc = paused_ok ? require_live(st, *ret, err) : require_running(st, *ret, err);
+    return rc;
+}
+
 /* Trials are created (asked or enqueued) only while the study has room for one more. */
 static hpo_rc check_trial_room(const hpo_limits *lim, const study *st, hpo_error *err)
 {
@@ -518,9 +528,7 @@ static hpo_rc suggest_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err
 {
     suggest_ctx *ctx = vctx;
     hpo_trial *t = NULL;
-    hpo_rc rc = trial_at(st, ctx->number, &t, err);
-    if (!rc)
-        rc = require_running(st, t, err);
+    hpo_rc rc = changeable_trial(st, ctx->number, false, &t, err);
     if (rc)
         return rc;
     const hpo_param *have = hpo_trial_param(t, ctx->name);
@@ -591,9 +599,7 @@ static hpo_rc report_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
 {
     report_ctx *ctx = vctx;
     hpo_trial *t = NULL;
-    hpo_rc rc = trial_at(st, ctx->number, &t, err);
-    if (!rc)
-        rc = require_live(st, t, err);
+    hpo_rc rc = changeable_trial(st, ctx->number, true, &t, err);
     if (rc)
         return rc;
     hpo_report *fresh = malloc((ctx->n ? ctx->n : 1) * sizeof *fresh);
@@ -660,9 +666,7 @@ static hpo_rc heartbeat_fn(hpo_service *svc, study *st, void *vctx, hpo_error *e
     (void)svc;
     heartbeat_ctx *ctx = vctx;
     hpo_trial *t = NULL;
-    hpo_rc rc = trial_at(st, ctx->number, &t, err);
-    if (!rc)
-        rc = require_live(st, t, err);
+    hpo_rc rc = changeable_trial(st, ctx->number, true, &t, err);
     if (rc)
         return rc;
     if (ctx->worker && (!t->worker || strcmp(t->worker, ctx->worker) != 0)) {

@@ -639,9 +639,7 @@ static hpo_action decide_at(const hpo_pruner_config *c, hpo_direction dir,
 hpo_action hpo_pruner_decide(const hpo_pruner_config *c, hpo_direction dir,
                              const hpo_trial *trials, size_t n_trials, const hpo_trial *t)
 {
-    if (!c || !t || t->n_reports == 0)
-        return HPO_ACTION_CONTINUE;
-    return decide_at(c, dir, trials, n_trials, NULL, t);
+    return hpo_pruner_decide_indexed(c, dir, trials, n_trials, NULL, t);
 }
 
 hpo_action hpo_pruner_decide_indexed(const hpo_pruner_config *c, hpo_direction dir,

@@ -23,7 +23,9 @@ char *store_json_text(json_t *j)
     return s;
 }
 
-char *store_float_array(const double *v, size_t n)
+/* "{x,x,...}" of n doubles or int64s, the i-th at base + i * stride (read with memcpy, so base
+ * may point into structs). */
+static char *number_array(const void *base, size_t n, size_t stride, bool is_double)
 {
     char *s = malloc(n * 26 + 3);
     if (!s)
@@ -31,12 +33,30 @@ char *store_float_array(const double *v, size_t n)
     size_t len = 0;
     s[len++] = '{';
     for (size_t i = 0; i < n; i++) {
+        const char *at = (const char *)base + i * stride;
         numbuf b;
-        len += (size_t)sprintf(s + len, "%s%s", i ? "," : "", fmt_double(&b, v[i]));
+        double d;
+        int64_t k;
+        if (is_double)
+            memcpy(&d, at, sizeof d);
+        else
+            memcpy(&k, at, sizeof k);
+        len += (size_t)sprintf(s + len, "%s%s", i ? "," : "",
+                               is_double ? fmt_double(&b, d) : fmt_i64(&b, k));
     }
     s[len++] = '}';
     s[len] = '\0';
     return s;
+}
+
+char *store_float_array(const double *v, size_t n, size_t stride)
+{
+    return number_array(v, n, stride, true);
+}
+
+char *store_i64_array(const int64_t *v, size_t n, size_t stride)
+{
+    return number_array(v, n, stride, false);
 }
 
 /* ---- studies ---- */
@@ -367,21 +387,6 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
  * plan could scan every study's rows, and no sort. */
 #define STUDY_ROWS "trial_id BETWEEN $1 AND $2 AND ($3::bigint[] IS NULL OR trial_id = ANY($3))"
 
-/* "{id,id,...}": the ids of map, ascending, as a bigint[] literal. Owned; NULL on OOM. */
-static char *id_array(const id_index *map, size_t n)
-{
-    char *s = malloc(n * 21 + 3);
-    if (!s)
-        return NULL;
-    size_t len = 0;
-    s[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)sprintf(s + len, "%s%" PRId64, i ? "," : "", map[i].id);
-    s[len++] = '}';
-    s[len] = '\0';
-    return s;
-}
-
 /* The trial of id, looked up once per run of rows of the same trial (rows come ordered by id). */
 typedef struct {
     const id_index *map;
@@ -524,7 +529,7 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
     numbuf lo, hi;
     int64_t first = n ? map[0].id : 0, last = n ? map[n - 1].id : -1;
     bool dense = (uint64_t)(last - first + 1) <= 2 * (uint64_t)n;
-    char *ids = rc == HPO_OK && !dense ? id_array(map, n) : NULL;
+    char *ids = rc == HPO_OK && !dense ? store_i64_array(&map[0].id, n, sizeof *map) : NULL;
     if (rc == HPO_OK && !dense && !ids)
         rc = nomem(err);
     const char *p1[] = {fmt_i64(&lo, first), fmt_i64(&hi, last), ids};

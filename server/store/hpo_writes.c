@@ -127,9 +127,10 @@ static void put(op_builder *b, const char *s)
     b->op.params[b->op.n++] = copy;
 }
 
-static void put_owned(op_builder *b, char *s, bool may_be_null)
+/* s: a value just made, NULL meaning out of memory. */
+static void put_owned(op_builder *b, char *s)
 {
-    if (!s && !may_be_null)
+    if (!s)
         b->nomem = true;
     b->op.params[b->op.n++] = s;
 }
@@ -165,11 +166,7 @@ static void put_params(op_builder *b, const hpo_param *p, size_t first, size_t n
     hpo_buf names, dists;
     hpo_buf_init(&names, (size_t)1 << 30);
     hpo_buf_init(&dists, (size_t)1 << 30);
-    size_t count = n - first;
-    double *values = malloc((count ? count : 1) * sizeof *values);
-    hpo_rc rc = values ? HPO_OK : HPO_E_NOMEM;
-    if (!rc)
-        rc = hpo_buf_append(&names, "{", 1);
+    hpo_rc rc = hpo_buf_append(&names, "{", 1);
     if (!rc)
         rc = hpo_buf_append(&dists, "{", 1);
     for (size_t i = first; i < n && !rc; i++) {
@@ -178,7 +175,6 @@ static void put_params(op_builder *b, const hpo_param *p, size_t first, size_t n
         free(dist);
         if (!rc)
             rc = array_add_text(&names, p[i].name);
-        values[i - first] = p[i].value;
     }
     if (!rc)
         rc = hpo_buf_append(&names, "}", 2); /* with the terminating NUL */
@@ -189,30 +185,15 @@ static void put_params(op_builder *b, const hpo_param *p, size_t first, size_t n
         hpo_buf_free(&names);
         hpo_buf_free(&dists);
     }
-    put_owned(b, rc ? NULL : names.data, false);
-    put_owned(b, rc ? NULL : dists.data, false);
-    put_owned(b, values ? store_float_array(values, count) : NULL, false);
-    free(values);
+    put_owned(b, rc ? NULL : names.data);
+    put_owned(b, rc ? NULL : dists.data);
+    put_owned(b, store_float_array(first < n ? &p[first].value : NULL, n - first, sizeof *p));
 }
 
 static void put_reports(op_builder *b, const hpo_report *r, size_t n)
 {
-    char *steps = malloc(n * 21 + 3);
-    double *values = malloc((n ? n : 1) * sizeof *values);
-    if (steps) {
-        size_t len = 0;
-        steps[len++] = '{';
-        for (size_t i = 0; i < n; i++) {
-            len += (size_t)sprintf(steps + len, "%s%" PRId64, i ? "," : "", r[i].step);
-            if (values)
-                values[i] = r[i].value;
-        }
-        steps[len++] = '}';
-        steps[len] = '\0';
-    }
-    put_owned(b, steps, false);
-    put_owned(b, values ? store_float_array(values, n) : NULL, false);
-    free(values);
+    put_owned(b, store_i64_array(n ? &r[0].step : NULL, n, sizeof *r));
+    put_owned(b, store_float_array(n ? &r[0].value : NULL, n, sizeof *r));
 }
 
 static hpo_rc add_op(hpo_writes *w, op_builder *b)
@@ -256,7 +237,7 @@ hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial 
     put_ms(&b, t->finished_ms);
     put_ms(&b, t->heartbeat_ms);
     put_params(&b, t->params, 0, t->n_params);
-    put_owned(&b, store_float_array(t->values, t->n_values), false);
+    put_owned(&b, store_float_array(t->values, t->n_values, sizeof *t->values));
     put_reports(&b, t->reports, t->n_reports);
     return add_op(w, &b);
 }
@@ -272,7 +253,7 @@ hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial 
     put_ms(&b, t->finished_ms);
     put_ms(&b, t->heartbeat_ms);
     put(&b, t->idempotency_key);
-    put_owned(&b, store_float_array(t->values, t->n_values), false);
+    put_owned(&b, store_float_array(t->values, t->n_values, sizeof *t->values));
     return add_op(w, &b);
 }
 

@@ -50,8 +50,11 @@ hpo_rc store_result_error(PGconn *c, PGresult *r, bool *ret_lost, hpo_error *err
 struct json_t;
 /* Compact JSON in insertion order; takes j (decref'd). Owned; NULL on OOM. */
 char *store_json_text(struct json_t *j);
-/* "{v1,v2,...}": a float8[] literal. Owned; NULL on OOM. */
-char *store_float_array(const double *v, size_t n);
+/* "{v1,v2,...}": a float8[] / bigint[] literal of n values, the i-th at byte offset i * stride
+ * from v (sizeof *v for a plain array, or the size of the structs they are fields of). Owned;
+ * NULL on OOM. */
+char *store_float_array(const double *v, size_t n, size_t stride);
+char *store_i64_array(const int64_t *v, size_t n, size_t stride);
 
 /* The model keeps epoch milliseconds (0 = not set); the schema keeps timestamptz. */
 #define TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"

@@ -7,29 +7,23 @@
 #include <unistd.h>
 
 #include "hpo_codec.h"
-#include "hpo_service.h"
-#include "hpo_store.h"
 #include "hpo_testdb.h"
+#include "hpo_testsvc.h"
 
 static char *db;
-static hpo_store *store;
-static hpo_service *svc;
+static hpo_testsvc ts;
 static char artifact_dir[64];
 
 static void setup(void)
 {
-    hpo_error err = {0};
     db = hpo_testdb_create();
-    ck_assert_msg(hpo_store_open(db, 4, &store, &err) == HPO_OK, "%s", err.message);
-    ck_assert_msg(hpo_store_migrate(store, NULL, &err) == HPO_OK, "%s", err.message);
-    ck_assert_int_eq(hpo_service_new(store, &svc, &err), HPO_OK);
+    hpo_testsvc_open(&ts, db, 4);
     artifact_dir[0] = '\0';
 }
 
 static void teardown(void)
 {
-    hpo_service_free(svc);
-    hpo_store_close(store);
+    hpo_testsvc_close(&ts);
     hpo_testdb_drop(db);
     free(db);
     if (artifact_dir[0]) {
@@ -52,7 +46,7 @@ static void limit(const char *flag, const char *value)
     if (!flag)
         return;
     ck_assert_msg(hpo_limits_set(&l, flag, value, &err) == HPO_OK, "%s", err.message);
-    ck_assert_msg(hpo_service_set_limits(svc, &l, &err) == HPO_OK, "%s", err.message);
+    ck_assert_msg(hpo_service_set_limits(ts.svc, &l, &err) == HPO_OK, "%s", err.message);
 }
 
 /* Asserts rc and that the message names the flag. */
@@ -86,7 +80,7 @@ static hpo_rc create_study(const char *name, size_t n_params, size_t n_choices,
     }
     hpo_study_info info = {0};
     bool created;
-    hpo_rc rc = hpo_service_study_create(svc, &c, true, &info, &created, err);
+    hpo_rc rc = hpo_service_study_create(ts.svc, &c, true, &info, &created, err);
     hpo_study_info_clear(&info);
     hpo_space_clear(&c.space);
     return rc;
@@ -100,7 +94,7 @@ static hpo_rc ask(const char *study, const json_t *params, int64_t *ret_number, 
     hpo_ask_request req = {.params = params ? &fixed : NULL};
     hpo_trial t = {0};
     bool replayed;
-    hpo_rc rc = hpo_service_ask(svc, study, &req, &t, &replayed, NULL, err);
+    hpo_rc rc = hpo_service_ask(ts.svc, study, &req, &t, &replayed, NULL, err);
     hpo_fixed_params_clear(&fixed);
     if (ret_number)
         *ret_number = t.number;
@@ -118,7 +112,7 @@ START_TEST(studies)
     expect(create_study("c", 1, 0, NULL, &err), &err, HPO_E_LIMIT, "--max-studies");
     /* an existing name is still loaded at the limit (load_if_exists) */
     ck_assert_int_eq(create_study("b", 1, 0, NULL, &err), HPO_OK);
-    ck_assert_int_eq(hpo_service_study_delete(svc, "a", &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_delete(ts.svc, "a", &err), HPO_OK);
     ck_assert_int_eq(create_study("c", 1, 0, NULL, &err), HPO_OK);
 }
 END_TEST
@@ -135,11 +129,11 @@ START_TEST(trials_per_study)
     hpo_fixed_param p0 = {"p0", {.kind = HPO_CHOICE_NUMBER, .number = 0.5}};
     hpo_fixed_params p = {1, &p0};
     hpo_trial t = {0};
-    expect(hpo_service_enqueue(svc, "s", &p, &t, &err), &err, HPO_E_LIMIT,
+    expect(hpo_service_enqueue(ts.svc, "s", &p, &t, &err), &err, HPO_E_LIMIT,
            "--max-trials-per-study");
     hpo_trial_clear(&t);
     hpo_study_info info = {0};
-    ck_assert_int_eq(hpo_service_study_get(svc, "s", &info, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, "s", &info, &err), HPO_OK);
     ck_assert_int_eq(info.n_trials, 3);
     hpo_study_info_clear(&info);
 }
@@ -160,11 +154,11 @@ START_TEST(params_per_trial)
     ck_assert_int_eq(ask("s", NULL, &n, &err), HPO_OK);
     hpo_dist d = {.type = HPO_DIST_FLOAT, .low = 0, .high = 1};
     double v;
-    ck_assert_int_eq(hpo_service_suggest(svc, "s", n, "x", &d, &v, &err), HPO_OK);
-    expect(hpo_service_suggest(svc, "s", n, "y", &d, &v, &err), &err, HPO_E_LIMIT,
+    ck_assert_int_eq(hpo_service_suggest(ts.svc, "s", n, "x", &d, &v, &err), HPO_OK);
+    expect(hpo_service_suggest(ts.svc, "s", n, "y", &d, &v, &err), &err, HPO_E_LIMIT,
            "--max-params-per-trial");
     /* a param the trial has is answered still */
-    ck_assert_int_eq(hpo_service_suggest(svc, "s", n, "x", &d, &v, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_suggest(ts.svc, "s", n, "x", &d, &v, &err), HPO_OK);
 }
 END_TEST
 
@@ -183,10 +177,10 @@ START_TEST(choices)
                        {.kind = HPO_CHOICE_NUMBER, .number = 4}};
     hpo_dist d = {.type = HPO_DIST_CATEGORICAL, .n_choices = 4, .choices = c};
     double v;
-    expect(hpo_service_suggest(svc, "s", n, "c", &d, &v, &err), &err, HPO_E_LIMIT,
+    expect(hpo_service_suggest(ts.svc, "s", n, "c", &d, &v, &err), &err, HPO_E_LIMIT,
            "--max-choices");
     d.n_choices = 3;
-    ck_assert_int_eq(hpo_service_suggest(svc, "s", n, "c", &d, &v, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_suggest(ts.svc, "s", n, "c", &d, &v, &err), HPO_OK);
 }
 END_TEST
 
@@ -200,14 +194,14 @@ START_TEST(reports_per_trial)
     ck_assert_int_eq(ask("s", NULL, &n, &err), HPO_OK);
     hpo_report r[3] = {{0, 1.0}, {1, 0.9}, {2, 0.8}};
     hpo_action a;
-    ck_assert_int_eq(hpo_service_report(svc, "s", n, r, 3, &a, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_report(ts.svc, "s", n, r, 3, &a, &err), HPO_OK);
     hpo_report more = {3, 0.7};
-    expect(hpo_service_report(svc, "s", n, &more, 1, &a, &err), &err, HPO_E_LIMIT,
+    expect(hpo_service_report(ts.svc, "s", n, &more, 1, &a, &err), &err, HPO_E_LIMIT,
            "--max-reports-per-trial");
     /* a repeated step adds nothing: still answered */
-    ck_assert_int_eq(hpo_service_report(svc, "s", n, &r[2], 1, &a, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_report(ts.svc, "s", n, &r[2], 1, &a, &err), HPO_OK);
     hpo_trial t = {0};
-    ck_assert_int_eq(hpo_service_trial(svc, "s", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_trial(ts.svc, "s", n, &t, &err), HPO_OK);
     ck_assert_int_eq(t.n_reports, 3);
     hpo_trial_clear(&t);
 }
@@ -227,21 +221,21 @@ START_TEST(name_length)
     ck_assert_int_eq(ask("s", NULL, &n, &err), HPO_OK);
     hpo_dist d = {.type = HPO_DIST_FLOAT, .low = 0, .high = 1};
     double v;
-    expect(hpo_service_suggest(svc, "s", n, "ninechars", &d, &v, &err), &err, HPO_E_INVALID,
+    expect(hpo_service_suggest(ts.svc, "s", n, "ninechars", &d, &v, &err), &err, HPO_E_INVALID,
            "--max-name-length");
     json_t *p = json_pack("{s:i}", "ninechars", 1);
     expect(ask("s", p, NULL, &err), &err, HPO_E_INVALID, "--max-name-length");
     json_decref(p);
-    expect(hpo_service_worker_register(svc, "ninechars", "h", 1, "{}", &err), &err,
+    expect(hpo_service_worker_register(ts.svc, "ninechars", "h", 1, "{}", &err), &err,
            HPO_E_INVALID, "--max-name-length");
-    ck_assert_int_eq(hpo_service_worker_register(svc, "w1", "h", 1, "{}", &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_worker_register(ts.svc, "w1", "h", 1, "{}", &err), HPO_OK);
     hpo_ask_request by = {.worker = "ninechars"};
     hpo_trial t = {0};
     bool replayed;
-    expect(hpo_service_ask(svc, "s", &by, &t, &replayed, NULL, &err), &err, HPO_E_INVALID,
+    expect(hpo_service_ask(ts.svc, "s", &by, &t, &replayed, NULL, &err), &err, HPO_E_INVALID,
            "--max-name-length");
     hpo_action a;
-    expect(hpo_service_heartbeat(svc, "s", n, "ninechars", &a, &err), &err, HPO_E_INVALID,
+    expect(hpo_service_heartbeat(ts.svc, "s", n, "ninechars", &a, &err), &err, HPO_E_INVALID,
            "--max-name-length");
 }
 END_TEST
@@ -251,7 +245,7 @@ static hpo_rc put_artifact(const char *study, int64_t number, const char *name, 
                            char ret_tmp[4096], hpo_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/upload-XXXXXX", hpo_service_artifact_tmp_dir(svc));
+    snprintf(path, sizeof path, "%s/upload-XXXXXX", hpo_service_artifact_tmp_dir(ts.svc));
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     char buf[256];
@@ -266,7 +260,7 @@ static hpo_rc put_artifact(const char *study, int64_t number, const char *name, 
     sha[64] = '\0';
     snprintf(sha, sizeof sha, "%064zu", size); /* tells the versions apart */
     hpo_artifact a = {0};
-    hpo_rc rc = hpo_service_artifact_commit(svc, study, number, name, path, (int64_t)size, sha,
+    hpo_rc rc = hpo_service_artifact_commit(ts.svc, study, number, name, path, (int64_t)size, sha,
                                             &a, NULL, err);
     free(a.name);
     return rc;
@@ -277,7 +271,7 @@ static int64_t artifact_size(const char *study, int64_t number, const char *name
     hpo_error err = {0};
     hpo_artifact a = {0};
     char *path = NULL;
-    ck_assert_msg(hpo_service_artifact_find(svc, study, number, name, &a, &path, &err) == HPO_OK,
+    ck_assert_msg(hpo_service_artifact_find(ts.svc, study, number, name, &a, &path, &err) == HPO_OK,
                   "%s", err.message);
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -294,7 +288,7 @@ START_TEST(artifact_bytes)
     hpo_error err = {0};
     snprintf(artifact_dir, sizeof artifact_dir, "/tmp/hpo-limits-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(artifact_dir));
-    ck_assert_int_eq(hpo_service_set_artifact_dir(svc, artifact_dir, 200, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_set_artifact_dir(ts.svc, artifact_dir, 200, &err), HPO_OK);
     limit(NULL, NULL);
     limit("max-artifact-bytes-per-trial", "100");
     limit("max-artifact-bytes-per-study", "150");
@@ -322,7 +316,7 @@ START_TEST(artifact_bytes)
     expect(put_artifact("t", 0, "b", 1, NULL, &err), &err, HPO_E_TOO_LARGE,
            "--max-artifact-bytes-total");
     /* a deleted study's bytes are free again */
-    ck_assert_int_eq(hpo_service_study_delete(svc, "s", &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_delete(ts.svc, "s", &err), HPO_OK);
     ck_assert_int_eq(put_artifact("t", 0, "b", 100, NULL, &err), HPO_E_TOO_LARGE);
     ck_assert_int_eq(put_artifact("t", 0, "b", 50, NULL, &err), HPO_OK);
 }
@@ -334,7 +328,7 @@ START_TEST(limits_out_of_range_are_refused)
     hpo_limits l;
     hpo_limits_default(&l);
     l.reports_per_trial = 0;
-    ck_assert_int_eq(hpo_service_set_limits(svc, &l, &err), HPO_E_INVALID);
+    ck_assert_int_eq(hpo_service_set_limits(ts.svc, &l, &err), HPO_E_INVALID);
     ck_assert_ptr_nonnull(strstr(err.message, "--max-reports-per-trial"));
     /* nothing changed: the default still holds */
     ck_assert_int_eq(create_study("s", 1, 0, NULL, &err), HPO_OK);
@@ -342,7 +336,7 @@ START_TEST(limits_out_of_range_are_refused)
     ck_assert_int_eq(ask("s", NULL, &n, &err), HPO_OK);
     hpo_report r = {0, 1.0};
     hpo_action a;
-    ck_assert_int_eq(hpo_service_report(svc, "s", n, &r, 1, &a, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_report(ts.svc, "s", n, &r, 1, &a, &err), HPO_OK);
 }
 END_TEST
 

@@ -7,28 +7,21 @@
 #include <string.h>
 
 #include "hpo_codec.h"
-#include "hpo_service.h"
-#include "hpo_store.h"
 #include "hpo_testdb.h"
+#include "hpo_testsvc.h"
 
 static char *db;
-static hpo_store *store;
-static hpo_service *svc;
+static hpo_testsvc ts;
 
+/* A restart: the service and its store opened again on the same database. */
 static void open_service(void)
 {
-    hpo_error err = {0};
-    ck_assert_msg(hpo_store_open(db, 20, &store, &err) == HPO_OK, "%s", err.message);
-    ck_assert_msg(hpo_store_migrate(store, NULL, &err) == HPO_OK, "%s", err.message);
-    ck_assert_int_eq(hpo_service_new(store, &svc, &err), HPO_OK);
+    hpo_testsvc_open(&ts, db, 20);
 }
 
 static void close_service(void)
 {
-    hpo_service_free(svc);
-    hpo_store_close(store);
-    svc = NULL;
-    store = NULL;
+    hpo_testsvc_close(&ts);
 }
 
 static void setup(void)
@@ -59,8 +52,8 @@ static void create_study(const char *name, int64_t max_trials, size_t n_directio
     hpo_study_info info = {0};
     bool created = false;
     hpo_error err = {0};
-    ck_assert_msg(hpo_service_study_create(svc, &c, false, &info, &created, &err) == HPO_OK, "%s",
-                  err.message);
+    ck_assert_msg(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err) == HPO_OK,
+                  "%s", err.message);
     ck_assert(created);
     hpo_study_info_clear(&info);
     hpo_space_clear(&c.space);
@@ -83,7 +76,7 @@ static void *ask_loop(void *arg)
         bool replayed;
         hpo_error err = {0};
         hpo_ask_request req = {.worker = "loop"};
-        r->last = hpo_service_ask(svc, "load", &req, &t, &replayed, NULL, &err);
+        r->last = hpo_service_ask(ts.svc, "load", &req, &t, &replayed, NULL, &err);
         if (r->last)
             return NULL;
         r->numbers[r->n++] = (int)t.number;
@@ -91,7 +84,7 @@ static void *ask_loop(void *arg)
         hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL};
         hpo_trial done = {0};
         if (t.number % 3 == 0)
-            r->last = hpo_service_finish(svc, "load", t.number, &fin, &done, &err);
+            r->last = hpo_service_finish(ts.svc, "load", t.number, &fin, &done, &err);
         hpo_trial_clear(&t);
         hpo_trial_clear(&done);
         if (r->last)
@@ -129,7 +122,7 @@ START_TEST(concurrent_ask_loops_number_0_to_499)
     open_service();
     hpo_study_info info = {0};
     hpo_error err = {0};
-    ck_assert_int_eq(hpo_service_study_get(svc, "load", &info, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, "load", &info, &err), HPO_OK);
     ck_assert_int_eq(info.n_trials, N_MAX);
     ck_assert_int_eq(info.counts[HPO_TRIAL_COMPLETE], (N_MAX + 2) / 3);
     ck_assert_int_eq(info.counts[HPO_TRIAL_RUNNING], N_MAX - (N_MAX + 2) / 3);
@@ -141,11 +134,12 @@ static char *dump_study(const char *name)
 {
     hpo_error err = {0};
     hpo_study_info info = {0};
-    ck_assert_int_eq(hpo_service_study_get(svc, name, &info, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, name, &info, &err), HPO_OK);
     hpo_trial *list = NULL;
     size_t n = 0;
     bool more = false;
-    ck_assert_int_eq(hpo_service_trials(svc, name, -1, -1, 1000, &list, &n, &more, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_trials(ts.svc, name, -1, -1, 1000, &list, &n, &more, &err),
+                     HPO_OK);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *t = hpo_trial_to_json(&list[i], name, list[i].n_values > 1 ? list[i].n_values : 1);
@@ -174,21 +168,22 @@ START_TEST(restart_keeps_every_study)
         char key[16];
         snprintf(key, sizeof key, "key-%d", i);
         hpo_ask_request req = {.worker = "w", .idempotency_key = key};
-        ck_assert_int_eq(hpo_service_ask(svc, "a", &req, &t, &replayed, NULL, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_ask(ts.svc, "a", &req, &t, &replayed, NULL, &err), HPO_OK);
         hpo_report reps[2] = {{0, 1.0 / (i + 1)}, {1, 0.1}};
         hpo_action act;
-        ck_assert_int_eq(hpo_service_report(svc, "a", t.number, reps, 2, &act, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_report(ts.svc, "a", t.number, reps, 2, &act, &err), HPO_OK);
         hpo_dist cat = {.type = HPO_DIST_CATEGORICAL, .n_choices = 2,
                         .choices = (hpo_choice[]){{.kind = HPO_CHOICE_STRING, .str = "SGD"},
                                                   {.kind = HPO_CHOICE_NULL}}};
         double v;
-        ck_assert_int_eq(hpo_service_suggest(svc, "a", t.number, "opt", &cat, &v, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_suggest(ts.svc, "a", t.number, "opt", &cat, &v, &err), HPO_OK);
         double value = 0.1 * i;
         hpo_finish_request fin[3] = {{HPO_TRIAL_COMPLETE, &value, 1, NULL},
                                      {HPO_TRIAL_PRUNED, NULL, 0, NULL},
                                      {HPO_TRIAL_FAIL, NULL, 0, "oom"}};
         if (i < 3)
-            ck_assert_int_eq(hpo_service_finish(svc, "a", t.number, &fin[i], &done, &err), HPO_OK);
+            ck_assert_int_eq(hpo_service_finish(ts.svc, "a", t.number, &fin[i], &done, &err),
+                             HPO_OK);
         hpo_trial_clear(&t);
         hpo_trial_clear(&done);
     }
@@ -196,15 +191,15 @@ START_TEST(restart_keeps_every_study)
                            {"later", {.kind = HPO_CHOICE_STRING, .str = "yes"}}};
     hpo_fixed_params qs = {2, q};
     hpo_trial w = {0};
-    ck_assert_int_eq(hpo_service_enqueue(svc, "a", &qs, &w, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_enqueue(ts.svc, "a", &qs, &w, &err), HPO_OK);
     hpo_trial_clear(&w);
     hpo_trial t = {0}, done = {0};
     bool replayed;
     hpo_ask_request req = {0};
-    ck_assert_int_eq(hpo_service_ask(svc, "b", &req, &t, &replayed, NULL, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "b", &req, &t, &replayed, NULL, &err), HPO_OK);
     double two[2] = {1.25, -3};
     hpo_finish_request fin = {HPO_TRIAL_COMPLETE, two, 2, NULL};
-    ck_assert_int_eq(hpo_service_finish(svc, "b", t.number, &fin, &done, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_finish(ts.svc, "b", t.number, &fin, &done, &err), HPO_OK);
     hpo_trial_clear(&t);
     hpo_trial_clear(&done);
 
@@ -218,19 +213,19 @@ START_TEST(restart_keeps_every_study)
 
     /* the idempotency keys survive: asking again with one gives the same trial */
     hpo_ask_request again = {.idempotency_key = "key-3"};
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &again, &t, &replayed, NULL, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "a", &again, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert(replayed);
     ck_assert_int_eq(t.number, 3);
     hpo_trial_clear(&t);
     /* the queued trial comes next and keeps its define-by-run value */
     hpo_ask_request next = {.idempotency_key = "key-q"};
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert_int_eq(t.number, 5);
     ck_assert(hpo_trial_param(&t, "x")->value == 1.5);
     hpo_trial_clear(&t);
     close_service();
     open_service();
-    ck_assert_int_eq(hpo_service_ask(svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "a", &next, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert(replayed);
     ck_assert_int_eq(t.number, 5);
     ck_assert_str_eq(t.fixed_params, "{\"later\":\"yes\"}");
@@ -255,7 +250,7 @@ START_TEST(two_services_share_numbers)
     hpo_trial t = {0};
     bool replayed;
     hpo_ask_request req = {0};
-    ck_assert_int_eq(hpo_service_ask(svc, "shared", &req, &t, &replayed, NULL, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "shared", &req, &t, &replayed, NULL, &err), HPO_OK);
     ck_assert_int_eq(t.number, 0);
     hpo_trial_clear(&t);
     ck_assert_int_eq(hpo_service_ask(svc2, "shared", &req, &t, &replayed, NULL, &err), HPO_OK);

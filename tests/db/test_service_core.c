@@ -10,28 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hpo_service.h"
-#include "hpo_store.h"
 #include "hpo_testdb.h"
+#include "hpo_testsvc.h"
 
 static char *db;
-static hpo_store *store;
-static hpo_service *svc;
+static hpo_testsvc ts;
 
+/* A restart: the service and its store opened again on the same database. */
 static void open_service(void)
 {
-    hpo_error err = {0};
-    ck_assert_msg(hpo_store_open(db, 8, &store, &err) == HPO_OK, "%s", err.message);
-    ck_assert_msg(hpo_store_migrate(store, NULL, &err) == HPO_OK, "%s", err.message);
-    ck_assert_int_eq(hpo_service_new(store, &svc, &err), HPO_OK);
+    hpo_testsvc_open(&ts, db, 8);
 }
 
 static void close_service(void)
 {
-    hpo_service_free(svc);
-    hpo_store_close(store);
-    svc = NULL;
-    store = NULL;
+    hpo_testsvc_close(&ts);
 }
 
 static void setup(void)
@@ -84,8 +77,8 @@ static void create_study(const char *name, size_t n_directions, const char *prun
     hpo_study_info info = {0};
     bool created = false;
     hpo_error err = {0};
-    ck_assert_msg(hpo_service_study_create(svc, &c, false, &info, &created, &err) == HPO_OK, "%s",
-                  err.message);
+    ck_assert_msg(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err) == HPO_OK,
+                  "%s", err.message);
     hpo_study_info_clear(&info);
     hpo_space_clear(&c.space);
 }
@@ -96,7 +89,7 @@ static int64_t ask(const char *study)
     bool replayed;
     hpo_error err = {0};
     hpo_ask_request req = {.worker = "w"};
-    ck_assert_msg(hpo_service_ask(svc, study, &req, &t, &replayed, NULL, &err) == HPO_OK, "%s",
+    ck_assert_msg(hpo_service_ask(ts.svc, study, &req, &t, &replayed, NULL, &err) == HPO_OK, "%s",
                   err.message);
     int64_t n = t.number;
     hpo_trial_clear(&t);
@@ -108,7 +101,7 @@ static hpo_rc report(const char *study, int64_t number, int64_t step, double val
 {
     hpo_report r = {step, value};
     hpo_action action;
-    return hpo_service_report(svc, study, number, &r, 1, &action, err);
+    return hpo_service_report(ts.svc, study, number, &r, 1, &action, err);
 }
 
 /* ---- group commit ---- */
@@ -125,7 +118,7 @@ static void *life_cycles(void *arg)
         bool replayed;
         hpo_error err = {0};
         hpo_ask_request req = {.worker = "w"};
-        if (hpo_service_ask(svc, "busy", &req, &t, &replayed, NULL, &err)) {
+        if (hpo_service_ask(ts.svc, "busy", &req, &t, &replayed, NULL, &err)) {
             (*failures)++;
             continue;
         }
@@ -134,7 +127,7 @@ static void *life_cycles(void *arg)
                 (*failures)++;
         double v = (double)t.number;
         hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL};
-        if (hpo_service_finish(svc, "busy", t.number, &fin, &done, &err))
+        if (hpo_service_finish(ts.svc, "busy", t.number, &fin, &done, &err))
             (*failures)++;
         hpo_trial_clear(&t);
         hpo_trial_clear(&done);
@@ -207,13 +200,13 @@ START_TEST(failed_commit_fails_its_request_and_reloads)
     ck_assert_msg(strstr(err.message, "retry") != NULL, "%s", err.message);
     /* memory went back to what PostgreSQL holds: step 1 is not there */
     hpo_trial t = {0};
-    ck_assert_int_eq(hpo_service_trial(svc, "fragile", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_trial(ts.svc, "fragile", n, &t, &err), HPO_OK);
     ck_assert_int_eq(t.n_reports, 1);
     ck_assert_int_eq(t.reports[0].step, 0);
     hpo_trial_clear(&t);
     /* and the study goes on */
     ck_assert_int_eq(report("fragile", n, 1, 2.0, &err), HPO_OK);
-    ck_assert_int_eq(hpo_service_trial(svc, "fragile", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_trial(ts.svc, "fragile", n, &t, &err), HPO_OK);
     ck_assert_int_eq(t.n_reports, 2);
     ck_assert(t.reports[1].value == 2.0);
     hpo_trial_clear(&t);
@@ -242,24 +235,24 @@ START_TEST(idle_studies_leave_memory_and_come_back)
     hpo_limits_default(&lim);
     lim.study_idle_s = 1;
     hpo_error err = {0};
-    ck_assert_int_eq(hpo_service_set_limits(svc, &lim, &err), HPO_OK);
-    ck_assert_int_eq(hpo_service_start_reaper(svc, 100, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_set_limits(ts.svc, &lim, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_start_reaper(ts.svc, 100, &err), HPO_OK);
     const char *names[] = {"idle-a", "idle-b", "idle-c"};
     for (int i = 0; i < 3; i++) {
         create_study(names[i], 1, NULL);
         ask(names[i]);
     }
-    ck_assert_int_eq(hpo_service_loaded_studies(svc), 3);
-    for (int i = 0; i < 50 && hpo_service_loaded_studies(svc) > 0; i++)
+    ck_assert_int_eq(hpo_service_loaded_studies(ts.svc), 3);
+    for (int i = 0; i < 50 && hpo_service_loaded_studies(ts.svc) > 0; i++)
         usleep(100 * 1000);
-    ck_assert_int_eq(hpo_service_loaded_studies(svc), 0);
+    ck_assert_int_eq(hpo_service_loaded_studies(ts.svc), 0);
     /* loaded again on use, as it was */
     hpo_study_info info = {0};
-    ck_assert_int_eq(hpo_service_study_get(svc, "idle-b", &info, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, "idle-b", &info, &err), HPO_OK);
     ck_assert_int_eq(info.n_trials, 1);
     ck_assert_int_eq(info.counts[HPO_TRIAL_RUNNING], 1);
     hpo_study_info_clear(&info);
-    ck_assert_int_eq(hpo_service_loaded_studies(svc), 1);
+    ck_assert_int_eq(hpo_service_loaded_studies(ts.svc), 1);
 }
 END_TEST
 
@@ -278,9 +271,9 @@ static void check_front(void)
     hpo_trial *all = NULL, *best = NULL;
     size_t n = 0, nb = 0, nd = 0;
     bool more;
-    ck_assert_int_eq(hpo_service_trials(svc, "pareto", HPO_TRIAL_COMPLETE, -1, 1000, &all, &n,
+    ck_assert_int_eq(hpo_service_trials(ts.svc, "pareto", HPO_TRIAL_COMPLETE, -1, 1000, &all, &n,
                                         &more, &err), HPO_OK);
-    ck_assert_int_eq(hpo_service_best(svc, "pareto", &best, &nb, &nd, &err), HPO_OK);
+    ck_assert_int_eq(hpo_service_best(ts.svc, "pareto", &best, &nb, &nd, &err), HPO_OK);
     ck_assert_int_eq(nd, 2);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -309,7 +302,7 @@ START_TEST(pareto_front_matches_a_full_scan)
         hpo_finish_request fin = {HPO_TRIAL_COMPLETE, v, 2, NULL};
         hpo_trial done = {0};
         hpo_error err = {0};
-        ck_assert_int_eq(hpo_service_finish(svc, "pareto", n, &fin, &done, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_finish(ts.svc, "pareto", n, &fin, &done, &err), HPO_OK);
         hpo_trial_clear(&done);
         if (i % 20 == 19)
             check_front();
@@ -333,7 +326,7 @@ START_TEST(reports_added_in_place_keep_first_values)
         ck_assert_int_eq(report("long", n, s, s % 2 ? (double)s : -1.0, &err), HPO_OK);
     for (int round = 0; round < 2; round++) {
         hpo_trial t = {0};
-        ck_assert_int_eq(hpo_service_trial(svc, "long", n, &t, &err), HPO_OK);
+        ck_assert_int_eq(hpo_service_trial(ts.svc, "long", n, &t, &err), HPO_OK);
         ck_assert_int_eq(t.n_reports, STEPS);
         for (int s = 0; s < STEPS; s++) {
             ck_assert_int_eq(t.reports[s].step, s);
