@@ -1,7 +1,9 @@
-/* hpo_parzen: the Parzen estimator (see hpo_parzen.h): building the mixtures (Optuna 3.1's
- * bandwidths, the prior, normalisers computed exactly, tabulated or on use), drawing from them,
- * and their log density at candidates, with vector kernels (SSE2 where available) and windows
- * that leave out the components below e^-40 of the sum; then the estimator's API for tests. */
+/* hpo_parzen: the Parzen estimator (see hpo_parzen.h), building the mixtures: Optuna 3.1's
+ * bandwidths (univariate neighbour gaps, the joint rule), weights, the prior, categorical
+ * kernels, normalisers computed exactly, tabulated or on first use; the univariate mixture
+ * sorted and merged for the windowed density; drawing from a mixture; then the estimator's
+ * API for tests. The density is in hpo_parzen_pdf.c, the numeric kernels in
+ * hpo_parzen_kernel.c. */
 #include "hpo_parzen.h"
 
 #include <math.h>
@@ -11,15 +13,13 @@
 #include <emmintrin.h>
 #endif
 
+#include "hpo_parzen_kernel.h"
 #include "hpo_sort.h"
 #include "hpo_truncnorm.h"
 
 #define INV_SQRT_2PI 0.39894228040143267793994605993438
 #define TPE_EPS 1e-12       /* Optuna's minimum sigma without the magic clip */
 #define SIGMA0_MAGNITUDE 0.2
-/* Terms of a log-sum-exp this far below the largest change the sum by less than e^-40 each. */
-#define LSE_CUTOFF 40.0
-#define SERIES_MAX_H 0.1 /* cells narrower than this many sigmas: by series */
 
 /* A value and its index, sorted by value. */
 typedef struct {
@@ -118,24 +118,15 @@ static hpo_rc univariate_sigmas(hpo_arena *a, const hpo_tpe_config *c, const dou
     return HPO_OK;
 }
 
-static double cell_log_mass(double za, double zb);
-static void series_coefs(double h, double *b);
-
-/* Well inside the bounds a component's mass is 1 - O(1e-17): no erfc needed. */
-static bool interior(double za, double zb)
-{
-    return za < -8.5 && zb > 8.5;
-}
-
 /* The log mass on [low, high] of component k, computed on first use. */
-static double comp_log_mass(const pz_dim *dm, size_t k)
+double hpo_parzen_comp_log_mass(const pz_dim *dm, size_t k)
 {
     double lm = dm->log_mass[k];
     if (!isnan(lm))
         return lm;
     double s = dm->sigma[k], mu = dm->mu[k];
     double za = (dm->low - mu) / s, zb = (dm->high - mu) / s;
-    lm = interior(za, zb) ? 0.0 : cell_log_mass(za, zb);
+    lm = hpo_parzen_interior(za, zb) ? 0.0 : hpo_parzen_cell_log_mass(za, zb);
     if (isnan(lm))
         lm = 0; /* not reached for finite bounds; never recomputed */
     dm->log_mass[k] = lm;
@@ -190,7 +181,7 @@ static hpo_rc group_step_dim(hpo_arena *a, pz_dim *dm, size_t n)
     dm->cid = cid;
     dm->n_distinct = D;
     if (q * dm->inv_obs <= SERIES_MAX_H)
-        series_coefs(q * dm->inv_obs, dm->series_b);
+        hpo_parzen_series_coefs(q * dm->inv_obs, dm->series_b);
     dm->dmu = dmu;
     dm->dlnm = dlnm;
     dm->tab = tab;
@@ -230,7 +221,7 @@ static hpo_rc tabulate_log_masses(hpo_arena *a, pz_dim *dm, size_t n)
         /* few components: exactly, now (a joint estimator's components all matter) */
         for (size_t k = 0; k < n; k++)
             if (isnan(dm->log_mass[k]))
-                comp_log_mass(dm, k);
+                hpo_parzen_comp_log_mass(dm, k);
         dm->n_lazy = 0;
         return HPO_OK;
     }
@@ -337,14 +328,14 @@ static hpo_rc build_numeric_dim(hpo_arena *a, const hpo_tpe_config *c, pz_dim *d
         dm->inv_sigma[k] = inv;
         double lm;
         /* the interior test needs no division (and is not sharp at 8.5 sigmas) */
-        if (interior((low - dm->mu[k]) * inv, (high - dm->mu[k]) * inv)) {
+        if (hpo_parzen_interior((low - dm->mu[k]) * inv, (high - dm->mu[k]) * inv)) {
             lm = 0.0;
         } else if (lazy && k < n) {
             lm = NAN;
             dm->n_lazy++;
         } else {
             double za = (low - dm->mu[k]) / s, zb = (high - dm->mu[k]) / s;
-            lm = interior(za, zb) ? 0.0 : cell_log_mass(za, zb);
+            lm = hpo_parzen_interior(za, zb) ? 0.0 : hpo_parzen_cell_log_mass(za, zb);
         }
         dm->log_mass[k] = lm;
         if (dm->kind == PZ_STEP) {
@@ -572,7 +563,7 @@ static hpo_rc build_sorted(hpo_arena *a, const hpo_tpe_config *c, const pz_dim *
         }
         dm->inv_sigma[k] = inv;
         s_max = s > s_max ? s : s_max;
-        bool in = interior((low - mu[k]) * inv, (high - mu[k]) * inv);
+        bool in = hpo_parzen_interior((low - mu[k]) * inv, (high - mu[k]) * inv);
         dm->log_mass[k] = in ? 0.0 : NAN;
         dm->n_lazy += !in;
         double lin = w[k] * (step ? inv : 1.0) * peak;
@@ -600,7 +591,7 @@ static hpo_rc build_sorted(hpo_arena *a, const hpo_tpe_config *c, const pz_dim *
     }
     /* the prior: exact */
     double za = (low - prior) / range, zb = (high - prior) / range;
-    double lm = interior(za, zb) ? 0.0 : cell_log_mass(za, zb);
+    double lm = hpo_parzen_interior(za, zb) ? 0.0 : hpo_parzen_cell_log_mass(za, zb);
     dm->inv_sigma[P] = 1.0 / range;
     dm->log_mass[P] = lm;
     dm->lnorm[P] = step ? -lm : -HPO_LOG_SQRT_2PI - lm;
@@ -723,536 +714,11 @@ void hpo_parzen_mix_sample(const pz_mix *m, hpo_rng *rng, double *x)
         }
         double mu = dm->mu[k], s = dm->sigma[k];
         double za = (dm->low - mu) / s, zb = (dm->high - mu) / s;
-        double z = hpo_truncnorm_ppf(hpo_rng_uniform(rng), za, zb, comp_log_mass(dm, k));
+        double z = hpo_truncnorm_ppf(hpo_rng_uniform(rng), za, zb, hpo_parzen_comp_log_mass(dm, k));
         double t = mu + s * z;
         t = t < dm->low ? dm->low : t > dm->high ? dm->high : t;
         x[i] = hpo_dist_round(dm->d, dm->d->log ? exp(t) : t);
     }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Log density: vector kernels, cell masses, and windows over the components that matter. */
-
-/* 2^(j/64), j = 0..63, correctly rounded. */
-static const double EXP2_64[64] = {
-    0x1.0000000000000p+0, 0x1.02c9a3e778061p+0, 0x1.059b0d3158574p+0, 0x1.0874518759bc8p+0,
-    0x1.0b5586cf9890fp+0, 0x1.0e3ec32d3d1a2p+0, 0x1.11301d0125b51p+0, 0x1.1429aaea92de0p+0,
-    0x1.172b83c7d517bp+0, 0x1.1a35beb6fcb75p+0, 0x1.1d4873168b9aap+0, 0x1.2063b88628cd6p+0,
-    0x1.2387a6e756238p+0, 0x1.26b4565e27cddp+0, 0x1.29e9df51fdee1p+0, 0x1.2d285a6e4030bp+0,
-    0x1.306fe0a31b715p+0, 0x1.33c08b26416ffp+0, 0x1.371a7373aa9cbp+0, 0x1.3a7db34e59ff7p+0,
-    0x1.3dea64c123422p+0, 0x1.4160a21f72e2ap+0, 0x1.44e086061892dp+0, 0x1.486a2b5c13cd0p+0,
-    0x1.4bfdad5362a27p+0, 0x1.4f9b2769d2ca7p+0, 0x1.5342b569d4f82p+0, 0x1.56f4736b527dap+0,
-    0x1.5ab07dd485429p+0, 0x1.5e76f15ad2148p+0, 0x1.6247eb03a5585p+0, 0x1.6623882552225p+0,
-    0x1.6a09e667f3bcdp+0, 0x1.6dfb23c651a2fp+0, 0x1.71f75e8ec5f74p+0, 0x1.75feb564267c9p+0,
-    0x1.7a11473eb0187p+0, 0x1.7e2f336cf4e62p+0, 0x1.82589994cce13p+0, 0x1.868d99b4492edp+0,
-    0x1.8ace5422aa0dbp+0, 0x1.8f1ae99157736p+0, 0x1.93737b0cdc5e5p+0, 0x1.97d829fde4e50p+0,
-    0x1.9c49182a3f090p+0, 0x1.a0c667b5de565p+0, 0x1.a5503b23e255dp+0, 0x1.a9e6b5579fdbfp+0,
-    0x1.ae89f995ad3adp+0, 0x1.b33a2b84f15fbp+0, 0x1.b7f76f2fb5e47p+0, 0x1.bcc1e904bc1d2p+0,
-    0x1.c199bdd85529cp+0, 0x1.c67f12e57d14bp+0, 0x1.cb720dcef9069p+0, 0x1.d072d4a07897cp+0,
-    0x1.d5818dcfba487p+0, 0x1.da9e603db3285p+0, 0x1.dfc97337b9b5fp+0, 0x1.e502ee78b3ff6p+0,
-    0x1.ea4afa2a490dap+0, 0x1.efa1bee615a27p+0, 0x1.f50765b6e4540p+0, 0x1.fa7c1819e90d8p+0
-};
-
-/* e^x for x in [-700, 0], branch-free (the log-sum-exp's inner loop): x = (64 m + j) ln2/64 + r
- * with |r| <= ln2/128; e^r by its Taylor series to degree 5 (error < 4e-17). */
-static double exp_nonpos(double x)
-{
-    const double shift = 0x1.8p52;
-    x = x < -700 ? -700 : x;
-    double kd = x * 0x1.71547652b82fep+6 + shift;
-    uint64_t ki;
-    memcpy(&ki, &kd, sizeof(ki));
-    kd -= shift;
-    /* ln2/64 split so that kd * hi is exact */
-    double r = x - kd * 0x1.62e42fefa0000p-7 - kd * 0x1.cf79abc9e3b3ap-46;
-    double r2 = r * r;
-    double p = (1 + r) + r2 * (0.5 + r * (1.0 / 6)) + r2 * r2 * (1.0 / 24 + r * (1.0 / 120));
-    uint64_t bits = ((ki >> 6) + 1023) << 52;
-    double scale;
-    memcpy(&scale, &bits, sizeof(scale));
-    return EXP2_64[ki & 63] * scale * p;
-}
-
-#if defined(__SSE2__)
-/* exp_nonpos on two lanes, the same operations in the same order (identical results). */
-static __m128d exp_nonpos2(__m128d x)
-{
-    const __m128d shift = _mm_set1_pd(0x1.8p52);
-    x = _mm_max_pd(_mm_set1_pd(-700), x);
-    __m128d kd = _mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(0x1.71547652b82fep+6)), shift);
-    __m128i ki = _mm_castpd_si128(kd);
-    kd = _mm_sub_pd(kd, shift);
-    __m128d r = _mm_sub_pd(_mm_sub_pd(x, _mm_mul_pd(kd, _mm_set1_pd(0x1.62e42fefa0000p-7))),
-                           _mm_mul_pd(kd, _mm_set1_pd(0x1.cf79abc9e3b3ap-46)));
-    __m128d r2 = _mm_mul_pd(r, r);
-    __m128d p1 = _mm_add_pd(_mm_set1_pd(1), r);
-    __m128d p2 = _mm_mul_pd(r2, _mm_add_pd(_mm_set1_pd(0.5), _mm_mul_pd(r, _mm_set1_pd(1.0 / 6))));
-    __m128d p3 = _mm_mul_pd(_mm_mul_pd(r2, r2), _mm_add_pd(_mm_set1_pd(1.0 / 24),
-                                                           _mm_mul_pd(r, _mm_set1_pd(1.0 / 120))));
-    __m128d p = _mm_add_pd(_mm_add_pd(p1, p2), p3);
-    __m128i bits = _mm_slli_epi64(_mm_add_epi64(_mm_srli_epi64(ki, 6), _mm_set1_epi64x(1023)), 52);
-    uint64_t k0 = (uint64_t)_mm_cvtsi128_si64(ki);
-    uint64_t k1 = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(ki, ki));
-    __m128d tab = _mm_set_pd(EXP2_64[k1 & 63], EXP2_64[k0 & 63]);
-    return _mm_mul_pd(_mm_mul_pd(tab, _mm_castsi128_pd(bits)), p);
-}
-#endif
-
-/* row[k] -= (z^2 / 2 + lm[k]) (lm NULL: 0) with z = (t - mu[k]) inv, for k < n: a joint
- * estimator's dim at one candidate. */
-static void rows_sub_sq(double *row, const double *mu, const double *lm, double t, double inv,
-                        size_t n)
-{
-    size_t k = 0;
-#if defined(__SSE2__)
-    const __m128d vt = _mm_set1_pd(t), vi = _mm_set1_pd(inv), half = _mm_set1_pd(0.5);
-    for (; k + 2 <= n; k += 2) {
-        __m128d z = _mm_mul_pd(_mm_sub_pd(vt, _mm_loadu_pd(mu + k)), vi);
-        __m128d v = _mm_mul_pd(half, _mm_mul_pd(z, z));
-        if (lm != NULL)
-            v = _mm_add_pd(v, _mm_loadu_pd(lm + k));
-        _mm_storeu_pd(row + k, _mm_sub_pd(_mm_loadu_pd(row + k), v));
-    }
-#endif
-    for (; k < n; k++) {
-        double z = (t - mu[k]) * inv;
-        double v = 0.5 * (z * z);
-        if (lm != NULL)
-            v += lm[k];
-        row[k] -= v;
-    }
-}
-/* log of the normal's mass on a grid cell [za, zb] (standardised), by direct differences of
- * Phi on the tail side, falling back to the log-space form where they would underflow. */
-static double cell_log_mass(double za, double zb)
-{
-    if (zb - za > 1e-6) {
-        double d = 0;
-        if (zb <= 0 && za > -37)
-            d = hpo_truncnorm_ndtr(zb) - hpo_truncnorm_ndtr(za);
-        else if (za > 0 && zb < 37)
-            d = hpo_truncnorm_ndtr(-za) - hpo_truncnorm_ndtr(-zb);
-        else if (za <= 0 && zb > 0)
-            return log1p(-hpo_truncnorm_ndtr(za) - hpo_truncnorm_ndtr(-zb));
-        if (d > 1e-300)
-            return log(d);
-    }
-    return hpo_tpe_log_gauss_mass(za, zb);
-}
-
-/* Cells much narrower than the bandwidth: the log mass of the standard normal on
- * [z - h/2, z + h/2] by its expansion around the midpoint,
- *   h phi(z) (1 + sum_n>=1 He_2n(z) (h/2)^2n / (2n+1)!),
- * valid (relative error < 1e-16 with n <= 7) for h <= SERIES_MAX_H and h |z| <= 1. For a fixed
- * h the sum is a polynomial in z^2: series_coefs gives its 8 coefficients (lowest first). */
-
-static void series_coefs(double h, double *b)
-{
-    double a = 0.25 * h * h, cn = 1, fact = 1;
-    for (int j = 0; j <= PZ_SERIES_TERMS; j++)
-        b[j] = 0;
-    for (int n = 1; n <= PZ_SERIES_TERMS; n++) {
-        fact *= (double)(2 * n) * (double)(2 * n + 1);
-        cn *= a;
-        double c = cn / fact; /* (h/2)^2n / (2n+1)! */
-        /* He_2n(z) = sum_k (-1)^k (2n)! / (k! (2n-2k)! 2^k) z^(2n-2k) */
-        double coef = 1; /* k = 0 */
-        for (int k = 0; k <= n; k++) {
-            b[n - k] += c * coef;
-            /* coef(k+1) = -coef(k) (2n-2k)(2n-2k-1) / (2 (k+1)) */
-            coef = -coef * (double)(2 * n - 2 * k) * (double)(2 * n - 2 * k - 1) /
-                   (2.0 * (double)(k + 1));
-        }
-    }
-}
-
-/* log1p(x) for |x| <= 0.05: 2 atanh(y), y = x / (2 + x), |y| < 0.026: exact to 1e-19 */
-static double log1p_small(double x)
-{
-    double y = x / (2 + x), y2 = y * y;
-    return 2 * y *
-           (1 + y2 * (1.0 / 3 + y2 * (1.0 / 5 + y2 * (1.0 / 7 + y2 * (1.0 / 9 + y2 * (1.0 / 11))))));
-}
-
-static double cell_log_mass_series(double z, const double *b, double log_h)
-{
-    double w = z * z;
-    double sum = b[7];
-    for (int j = PZ_SERIES_TERMS - 1; j >= 0; j--)
-        sum = sum * w + b[j];
-    double lg = fabs(sum) <= 0.05 ? log1p_small(sum) : log1p(sum);
-    return log_h - HPO_LOG_SQRT_2PI - 0.5 * w + lg;
-}
-
-/* The log kernel of component k of a numeric dim at transformed t. */
-static double numeric_log_kernel(const pz_dim *dm, size_t k, double t)
-{
-    if (dm->kind == PZ_STEP) {
-        double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
-        return cell_log_mass((lo - dm->mu[k]) * dm->inv_sigma[k],
-                             (hi - dm->mu[k]) * dm->inv_sigma[k]) +
-               dm->lnorm[k];
-    }
-    double z = (t - dm->mu[k]) * dm->inv_sigma[k];
-    return dm->lnorm[k] - 0.5 * z * z;
-}
-
-/* sum of a[k] e^(-z^2/2) over [lo, hi) of a sorted CONT dim, normalisers computed first */
-static double window_sum(const pz_dim *dm, double t, size_t lo, size_t hi)
-{
-    if (dm->n_lazy > 0)
-        for (size_t k = lo; k < hi; k++)
-            if (isnan(dm->log_mass[k]))
-                comp_log_mass(dm, k);
-    const double *mu = dm->mu, *is = dm->inv_sigma, *a = dm->a;
-    /* two partial sums (even and odd k), as the SSE2 lanes keep them */
-    double s0 = 0, s1 = 0;
-    size_t k = lo;
-#if defined(__SSE2__)
-    __m128d acc = _mm_setzero_pd();
-    const __m128d vt = _mm_set1_pd(t), mhalf = _mm_set1_pd(-0.5);
-    for (; k + 2 <= hi; k += 2) {
-        __m128d z = _mm_mul_pd(_mm_sub_pd(vt, _mm_loadu_pd(mu + k)), _mm_loadu_pd(is + k));
-        __m128d e = exp_nonpos2(_mm_mul_pd(mhalf, _mm_mul_pd(z, z)));
-        acc = _mm_add_pd(acc, _mm_mul_pd(_mm_loadu_pd(a + k), e));
-    }
-    s0 = _mm_cvtsd_f64(acc);
-    s1 = _mm_cvtsd_f64(_mm_unpackhi_pd(acc, acc));
-#else
-    for (; k + 2 <= hi; k += 2) {
-        double z0 = (t - mu[k]) * is[k], z1 = (t - mu[k + 1]) * is[k + 1];
-        s0 += a[k] * exp_nonpos(-0.5 * (z0 * z0));
-        s1 += a[k + 1] * exp_nonpos(-0.5 * (z1 * z1));
-    }
-#endif
-    for (; k < hi; k++) {
-        double z = (t - mu[k]) * is[k];
-        s0 += a[k] * exp_nonpos(-0.5 * (z * z));
-    }
-    return s0 + s1;
-}
-
-/* The last Phi(-|z|) computed: neighbouring grid components share a cell edge (the same z,
- * bit for bit, for ints), so walking them in order needs one erfc per component. */
-typedef struct {
-    double z, p;
-} ndtr_memo;
-
-static double ndtr_tail(double z, ndtr_memo *memo)
-{
-    double x = -fabs(z);
-    if (x != memo->z) {
-        memo->z = x;
-        memo->p = hpo_truncnorm_ndtr(x);
-    }
-    return memo->p;
-}
-
-/* cell_log_mass with the tails through the memo (the same branches and values). */
-static double cell_log_mass_memo(double za, double zb, ndtr_memo *memo)
-{
-    if (zb - za > 1e-6) {
-        double d = 0;
-        /* zb first: in ascending mu, this component's za is the next one's zb */
-        if (zb <= 0 && za > -37) {
-            double pb = ndtr_tail(zb, memo);
-            d = pb - ndtr_tail(za, memo);
-        } else if (za > 0 && zb < 37) {
-            double pb = ndtr_tail(zb, memo);
-            d = ndtr_tail(za, memo) - pb;
-        } else if (za <= 0 && zb > 0) {
-            double pb = ndtr_tail(zb, memo);
-            return log1p(-ndtr_tail(za, memo) - pb);
-        }
-        if (d > 1e-300)
-            return log(d);
-    }
-    return hpo_tpe_log_gauss_mass(za, zb);
-}
-
-/* log w + log kernel of component k of a sorted STEP mixture on the cell [lo, hi]. */
-static double step_term(const pz_mix *m, const pz_dim *dm, size_t k, double lo, double hi,
-                        ndtr_memo *memo)
-{
-    if (isnan(dm->log_mass[k]))
-        comp_log_mass(dm, k);
-    if (isnan(m->logw[k]))
-        m->logw[k] = log(m->w[k]);
-    double za = (lo - dm->mu[k]) * dm->inv_sigma[k], zb = (hi - dm->mu[k]) * dm->inv_sigma[k];
-    double cm;
-    double off = (0.5 * (lo + hi) - dm->mu[k]) / dm->q;
-    if (dm->cells != NULL && off > -(double)dm->n_grid - 0.5 && off < (double)dm->n_grid + 0.5) {
-        struct pz_cell_entry *e = &dm->cells[(size_t)(off + (double)dm->n_grid + 0.5)];
-        if (e->za != za || e->zb != zb) {
-            e->za = za;
-            e->zb = zb;
-            e->v = cell_log_mass_memo(za, zb, memo);
-        }
-        cm = e->v;
-    } else {
-        cm = cell_log_mass_memo(za, zb, memo);
-    }
-    return m->logw[k] + cm + dm->lnorm[k];
-}
-
-/* log density of a sorted univariate mixture at internal x. The terms that matter are those
- * within LSE_CUTOFF of the sum: a lower bound of the sum (the prior's term, and the components
- * within 3 sigma_max of x) and the largest peak c_max bound the window that can matter.
- * row: scratch of K doubles (stepped). */
-static double uni_log_pdf(const pz_mix *m, double x, double *row)
-{
-    const pz_dim *dm = &m->dims[0];
-    size_t P = m->K - 1;
-    double t = hpo_parzen_transform(dm, x);
-    double vp = m->logw_p + numeric_log_kernel(dm, P, t);
-    if (P == 0)
-        return vp;
-    const double *mu = dm->mu;
-    if (dm->kind == PZ_CONT) {
-        /* the window the prior's term bounds: few components, sum them */
-        double slack0 = dm->c_max - vp + LSE_CUTOFF;
-        if (slack0 > 0) {
-            double w0 = dm->s_max * sqrt(2 * slack0);
-            size_t lo0 = hpo_sort_search(mu, P, t - w0, false);
-            size_t hi0 = lo0 + hpo_sort_search(mu + lo0, P - lo0, t + w0, true);
-            if (hi0 - lo0 <= 64) {
-                double sum = window_sum(dm, t, lo0, hi0);
-                double u = dm->c_max > vp ? dm->c_max : vp;
-                return u + log(exp_nonpos(vp - u) + exp_nonpos(dm->c_max - u) * sum);
-            }
-        }
-        double inner = 3 * dm->s_max;
-        size_t c0 = hpo_sort_search(mu, P, t - inner, false);
-        size_t c1 = c0 + hpo_sort_search(mu + c0, P - c0, t + inner, true);
-        double sum = window_sum(dm, t, c0, c1);
-        double lb = vp;
-        if (sum > 0) {
-            double ls = dm->c_max + log(sum);
-            lb = ls > lb ? ls : lb;
-        }
-        double slack = dm->c_max - lb + LSE_CUTOFF;
-        double w = slack > 0 ? dm->s_max * sqrt(2 * slack) : 0;
-        if (w > inner) {
-            size_t lo = hpo_sort_search(mu, c0, t - w, false);
-            size_t hi = c1 + hpo_sort_search(mu + c1, P - c1, t + w, true);
-            sum += window_sum(dm, t, lo, c0) + window_sum(dm, t, c1, hi);
-        }
-        double u = dm->c_max > vp ? dm->c_max : vp;
-        return u + log(exp_nonpos(vp - u) + exp_nonpos(dm->c_max - u) * sum);
-    }
-    /* the components nearest x first: their exact terms and the prior's bound the sum from
-     * below; then within the window, a component is computed exactly only when its bound
-     * (peak cb[k], Gaussian decay from the cell) comes within LSE_CUTOFF of that */
-    double lo_c = fmax(t - 0.5 * dm->q, dm->low), hi_c = fmin(t + 0.5 * dm->q, dm->high);
-    size_t at = hpo_sort_search(mu, P, t, false);
-    size_t n0 = at > 0 ? at - 1 : 0, n1 = at + 1 < P ? at + 1 : P;
-    double mx = vp;
-    size_t nr = 0;
-    ndtr_memo memo = { NAN, 0 };
-    for (size_t k = n0; k < n1; k++) {
-        double v = step_term(m, dm, k, lo_c, hi_c, &memo);
-        row[nr++] = v;
-        mx = v > mx ? v : mx;
-    }
-    double slack = dm->c_max - mx + LSE_CUTOFF;
-    size_t lo = n0, hi = n1;
-    if (slack > 0) {
-        double w = dm->s_max * sqrt(2 * slack) + 0.5 * dm->q;
-        lo = hpo_sort_search(mu, n0, t - w, false);
-        hi = n1 + hpo_sort_search(mu + n1, P - n1, t + w, true);
-    }
-    double floor_ = mx - LSE_CUTOFF;
-    for (size_t k = lo; k < hi; k++) {
-        if (k == n0) {
-            k = n1 - 1;
-            continue;
-        }
-        double zn = mu[k] < lo_c ? (lo_c - mu[k]) * dm->inv_sigma[k]
-                  : mu[k] > hi_c ? (mu[k] - hi_c) * dm->inv_sigma[k] : 0;
-        if (dm->cb[k] - 0.5 * zn * zn < floor_)
-            continue;
-        double v = step_term(m, dm, k, lo_c, hi_c, &memo);
-        row[nr++] = v;
-        mx = v > mx ? v : mx;
-    }
-    if (!isfinite(mx))
-        return mx;
-    double sum = exp_nonpos(vp - mx);
-    for (size_t j = 0; j < nr; j++)
-        sum += exp_nonpos(row[j] - mx);
-    return mx + log(sum);
-}
-
-/* Log of the mass of component k's normal on [lo, hi] over its mass on the dim's bounds. */
-static double step_log_kernel(const pz_dim *dm, size_t k, double lo, double hi)
-{
-    double za = (lo - dm->mu[k]) * dm->inv_sigma[k], zb = (hi - dm->mu[k]) * dm->inv_sigma[k];
-    return cell_log_mass(za, zb) + dm->lnorm[k];
-}
-
-/* A grouped STEP dim's kernel at the cell [lo, hi] (centre t) of the components with distinct
- * mu d. series: the cell is whole and narrow (h = q / sigma <= SERIES_MAX_H). */
-static double step_group_kernel(const pz_dim *dm, size_t d, double t, double lo, double hi,
-                                bool series, double h, double log_h)
-{
-    double mu = dm->dmu[d], lnm = dm->dlnm[d];
-    if (isnan(lnm)) {
-        double s = dm->sigma_obs;
-        double za = (dm->low - mu) / s, zb = (dm->high - mu) / s;
-        lnm = interior(za, zb) ? 0.0 : -cell_log_mass(za, zb);
-        dm->dlnm[d] = lnm;
-    }
-    double inv = dm->inv_obs;
-    if (series) {
-        double z = (t - mu) * inv;
-        if (fabs(z) * h <= 1)
-            return cell_log_mass_series(z, dm->series_b, log_h) + lnm;
-    }
-    return cell_log_mass((lo - mu) * inv, (hi - mu) * inv) + lnm;
-}
-
-/* log density of the mixture at nc candidates (internal values, nc x nd, row-major); row and
- * kept are scratch of K entries. Joint estimators: the normalisers are bounded first and
- * computed only for the components within LSE_CUTOFF of the largest; the terms below that
- * are left out of the sum (each is < e^-40 of it). */
-static void mix_log_pdf(const pz_mix *m, const double *x, size_t nc, double *row, uint32_t *kept,
-                        double *ret)
-{
-    size_t K = m->K, P = K - 1;
-    for (size_t c = 0; c < nc; c++) {
-        const double *xc = x + c * m->nd;
-        memcpy(row, m->lwb, K * sizeof(double));
-        double lazy = 0; /* the normalisers not yet in row[k] add at most this */
-        bool ungrouped_step = false;
-        for (size_t i = 0; i < m->nd; i++) {
-            const pz_dim *dm = &m->dims[i];
-            if (dm->kind == PZ_CONT) {
-                double t = hpo_parzen_transform(dm, xc[i]);
-                const double *mu = dm->mu;
-                if (dm->shared) {
-                    double inv = dm->inv_obs;
-                    if (dm->has_nlm && dm->n_lazy == 0) {
-                        rows_sub_sq(row, mu, dm->log_mass, t, inv, P);
-                    } else {
-                        rows_sub_sq(row, mu, NULL, t, inv, P);
-                        if (dm->has_nlm)
-                            lazy += dm->nlm_bound;
-                    }
-                    row[P] += numeric_log_kernel(dm, P, t);
-                } else {
-                    const double *is = dm->inv_sigma, *ln = dm->lnorm;
-                    for (size_t k = 0; k < K; k++) {
-                        double z = (t - mu[k]) * is[k];
-                        row[k] += ln[k] - 0.5 * z * z;
-                    }
-                }
-            } else if (dm->kind == PZ_CAT) {
-                double v = xc[i];
-                for (size_t k = 0; k < P; k++)
-                    row[k] += dm->choice[k] == v ? dm->log_hit : dm->log_miss;
-                row[P] += dm->log_uniform;
-            } else if (dm->cid != NULL) {
-                double t = hpo_parzen_transform(dm, xc[i]);
-                double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
-                double h = dm->q * dm->inv_obs;
-                bool series = h <= SERIES_MAX_H && lo == t - 0.5 * dm->q && hi == t + 0.5 * dm->q;
-                double log_h = series ? log(h) : 0;
-                double *tab = dm->tab;
-                for (size_t d = 0; d < dm->n_distinct; d++)
-                    tab[d] = step_group_kernel(dm, d, t, lo, hi, series, h, log_h);
-                const uint32_t *cid = dm->cid;
-                for (size_t k = 0; k < P; k++)
-                    row[k] += tab[cid[k]];
-                row[P] += step_log_kernel(dm, P, lo, hi);
-            } else {
-                ungrouped_step = true;
-            }
-        }
-        if (ungrouped_step) {
-            /* Cell masses cost two erfc each; skip the components that cannot matter: the
-             * prior's total bounds the sum from below, and a cell's log kernel is <= 0. */
-            double lb = row[P];
-            for (size_t i = 0; i < m->nd; i++) {
-                const pz_dim *dm = &m->dims[i];
-                if (dm->kind != PZ_STEP || dm->cid != NULL)
-                    continue;
-                double t = hpo_parzen_transform(dm, xc[i]);
-                double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
-                double pk = step_log_kernel(dm, P, lo, hi);
-                row[P] += pk;
-                lb += pk;
-            }
-            double floor_ = lb - LSE_CUTOFF;
-            for (size_t i = 0; i < m->nd; i++) {
-                const pz_dim *dm = &m->dims[i];
-                if (dm->kind != PZ_STEP || dm->cid != NULL)
-                    continue;
-                double t = hpo_parzen_transform(dm, xc[i]);
-                double lo = fmax(t - 0.5 * dm->q, dm->low), hi = fmin(t + 0.5 * dm->q, dm->high);
-                for (size_t k = 0; k < P; k++) {
-                    double za = (lo - dm->mu[k]) * dm->inv_sigma[k];
-                    double zb = (hi - dm->mu[k]) * dm->inv_sigma[k];
-                    if (za > 0 || zb < 0) {
-                        double zn = za > 0 ? za : -zb;
-                        double ln = isnan(dm->lnorm[k]) ? dm->nlm_bound : dm->lnorm[k];
-                        double ub = dm->log_q_s[k] - 0.5 * zn * zn + ln;
-                        if (ub > 0)
-                            ub = 0;
-                        if (row[k] + lazy + ub < floor_) {
-                            row[k] += ub;
-                            continue;
-                        }
-                    }
-                    if (isnan(dm->lnorm[k]))
-                        comp_log_mass(dm, k);
-                    row[k] += cell_log_mass(za, zb) + dm->lnorm[k];
-                }
-            }
-        }
-        double mx = -INFINITY;
-        for (size_t k = 0; k < K; k++)
-            mx = row[k] > mx ? row[k] : mx;
-        if (!isfinite(mx)) {
-            ret[c] = mx;
-            continue;
-        }
-        /* the components that can matter: their normalisers, then the sum over them */
-        double floor_ = mx - LSE_CUTOFF - lazy;
-        size_t nk = 0;
-        for (size_t k = 0; k < P; k++) {
-            kept[nk] = (uint32_t)k;
-            nk += row[k] >= floor_;
-        }
-        if (lazy > 0) {
-            for (size_t i = 0; i < m->nd; i++) {
-                const pz_dim *dm = &m->dims[i];
-                if (dm->kind != PZ_CONT || !dm->shared || dm->n_lazy == 0)
-                    continue;
-                for (size_t j = 0; j < nk; j++) {
-                    size_t k = kept[j];
-                    double lm = dm->log_mass[k];
-                    row[k] -= isnan(lm) ? comp_log_mass(dm, k) : lm;
-                }
-            }
-            for (size_t j = 0; j < nk; j++)
-                mx = row[kept[j]] > mx ? row[kept[j]] : mx;
-        }
-        double sum = exp_nonpos(row[P] - mx);
-        for (size_t j = 0; j < nk; j++)
-            sum += exp_nonpos(row[kept[j]] - mx);
-        ret[c] = mx + log(sum);
-    }
-}
-
-void hpo_parzen_mix_log_pdf(const pz_mix *m, const double *x, size_t nc, double *row,
-                            uint32_t *kept, double *ret)
-{
-    if (!m->sorted) {
-        mix_log_pdf(m, x, nc, row, kept, ret);
-        return;
-    }
-    for (size_t c = 0; c < nc; c++)
-        ret[c] = uni_log_pdf(m, x[c], row);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1370,7 +836,7 @@ hpo_rc hpo_parzen_categorical(const hpo_tpe_config *c, size_t n_choices, const d
     if (rc == HPO_OK) {
         for (size_t j = 0; j < n_choices; j++) {
             double x = (double)j, lp;
-            mix_log_pdf(&mix, &x, 1, row, kept, &lp);
+            hpo_parzen_mix_log_pdf(&mix, &x, 1, row, kept, &lp);
             ret_probs[j] = exp(lp);
         }
     }
@@ -1408,7 +874,7 @@ hpo_rc hpo_parzen_joint_log_pdf(const hpo_tpe_config *c, const hpo_dist *dists, 
     rc = HPO_E_NOMEM;
     if (row == NULL || kept == NULL)
         goto out;
-    mix_log_pdf(&mix, x, nx, row, kept, ret);
+    hpo_parzen_mix_log_pdf(&mix, x, nx, row, kept, ret);
     rc = HPO_OK;
 out:
     hpo_arena_free(&a);

@@ -4,7 +4,9 @@
  * their mass on the grid cell for int and stepped dims, a smoothed choice for categorical ones;
  * the observations' components, then the prior's. The sampler builds one for the observations
  * below and one for those above, draws candidates from the first and scores them by the ratio.
- * All memory comes from the caller's arena. Pure: no I/O. */
+ * All memory comes from the caller's arena. Pure: no I/O. Three files: hpo_parzen.c builds
+ * and draws (and holds the API for tests), hpo_parzen_pdf.c the density, hpo_parzen_kernel.c
+ * (hpo_parzen_kernel.h) the numeric kernels over arrays. */
 #ifndef HPO_PARZEN_H
 #define HPO_PARZEN_H
 
@@ -15,11 +17,10 @@
 
 #include "hpo_arena.h"
 #include "hpo_error.h"
+#include "hpo_parzen_kernel.h"
 #include "hpo_rng.h"
 #include "hpo_space.h"
 #include "hpo_tpe.h"
-
-#define PZ_SERIES_TERMS 7
 
 typedef enum { PZ_CONT, PZ_STEP, PZ_CAT } pz_kind;
 
@@ -36,7 +37,7 @@ typedef struct {
     /* log mass of the component's normal on [low, high], and CONT: -log sqrt(2 pi) - log_mass
      * (no -log sigma: Optuna 3.1's kernel, see hpo_parzen_log_pdf), STEP: -log_mass. Well
      * inside the bounds the mass is 1; the others may be computed on first use (NaN until
-     * then: comp_log_mass) */
+     * then: hpo_parzen_comp_log_mass) */
     double *log_mass;
     double *lnorm;
     double *log_q_s;     /* STEP: log(q / sigma) - log sqrt(2 pi), for a cheap upper bound */
@@ -102,6 +103,9 @@ static inline double hpo_parzen_transform(const pz_dim *dm, double x)
 hpo_rc hpo_parzen_mix_build(hpo_arena *a, const hpo_tpe_config *c, const pz_dim *proto, size_t nd,
                             double *const *obs, size_t n, const double *weights, bool multivariate,
                             bool sorted, pz_mix *ret);
+/* The log mass on [low, high] of numeric component k, computed on first use (filling the dim's
+ * caches: log_mass, lnorm, a); the mixture is const but its caches are not. */
+double hpo_parzen_comp_log_mass(const pz_dim *dm, size_t k);
 /* One candidate from the mixture: x[i] gets dim i's internal value, rounded onto its dist. */
 void hpo_parzen_mix_sample(const pz_mix *m, hpo_rng *rng, double *x);
 /* log density of the mixture at nc candidates (internal values, nc x nd, row-major); row and
