@@ -18,7 +18,6 @@
  * rate can be read against the study's size. Exits 1 on any unexpected answer.
  * The token in HPO_TOKEN, when set, goes with every request.
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,10 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-struct buf {
-    char *data;
-    size_t len, cap;
-};
+#include "bench_http.h"
 
 struct series {
     double *ms;
@@ -39,9 +35,7 @@ struct series {
 struct worker {
     pthread_t tid;
     int id;
-    CURL *curl;
-    struct curl_slist *headers;
-    struct buf body;
+    bench_http http;
     struct series ask, report, finish; /* latencies of answered requests */
     long requests;
     long reports, pruned;
@@ -65,60 +59,26 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buf *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
 /* POSTs body (a JSON object, consumed) to url; returns the HTTP status, or -1 on a transport error.
- * The answer is in w->body. */
+ * The answer is in w->http.body. */
 static long post(struct worker *w, const char *url, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!text)
-        return -1;
-    w->body.len = 0;
-    if (w->body.data)
-        w->body.data[0] = '\0';
-    curl_easy_setopt(w->curl, CURLOPT_URL, url);
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-    CURLcode rc = curl_easy_perform(w->curl);
-    free(text);
+    long status = bench_http_request_json(&w->http, url, body);
     w->requests++;
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "bench_client: worker %d: POST %s: %s\n", w->id, url, curl_easy_strerror(rc));
-        return -1;
-    }
-    long status = 0;
-    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 0)
+        fprintf(stderr, "bench_client: worker %d: POST %s: %s\n", w->id, url,
+                curl_easy_strerror(w->http.err));
     return status;
 }
 
 static void complain(struct worker *w, const char *what, long status)
 {
     fprintf(stderr, "bench_client: worker %d: %s answered %ld: %.300s\n", w->id, what, status,
-            w->body.data ? w->body.data : "");
+            w->http.body.data ? w->http.body.data : "");
     w->failed = 1;
 }
 
-static int error_code_is(const struct buf *b, const char *code)
+static int error_code_is(const hpo_buf *b, const char *code)
 {
     json_t *root = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
     int yes = 0;
@@ -162,7 +122,7 @@ static void *worker_main(void *arg)
         double t0 = now_s();
         long st = post(w, ask_url, json_pack("{s:s}", "worker", wname));
         double t1 = now_s();
-        if (st == 409 && error_code_is(&w->body, "study_complete"))
+        if (st == 409 && error_code_is(&w->http.body, "study_complete"))
             break;
         if (st != 201 && st != 200) {
             complain(w, "ask", st);
@@ -170,7 +130,7 @@ static void *worker_main(void *arg)
         }
         record(&w->ask, (t1 - t0) * 1000.0);
 
-        json_t *trial = json_loadb(w->body.data, w->body.len, 0, NULL);
+        json_t *trial = json_loadb(w->http.body.data, w->http.body.len, 0, NULL);
         json_t *jn = trial ? json_object_get(trial, "number") : NULL;
         if (!json_is_integer(jn)) {
             complain(w, "ask (no trial number)", st);
@@ -202,7 +162,7 @@ static void *worker_main(void *arg)
             }
             record(&w->report, (t1 - t0) * 1000.0);
             w->reports++;
-            json_t *act = json_loadb(w->body.data, w->body.len, 0, NULL);
+            json_t *act = json_loadb(w->http.body.data, w->http.body.len, 0, NULL);
             const char *a = act ? json_string_value(json_object_get(act, "action")) : NULL;
             pruned = a && strcmp(a, "prune") == 0;
             json_decref(act);
@@ -322,22 +282,8 @@ int main(int argc, char **argv)
     for (long i = 0; i < workers; i++) {
         struct worker *w = &ws[i];
         w->id = (int)i;
-        w->curl = curl_easy_init();
-        if (!w->curl)
+        if (bench_http_init(&w->http, 60) != 0)
             return 1;
-        w->headers = curl_slist_append(NULL, "Content-Type: application/json");
-        w->headers = curl_slist_append(w->headers, "Expect:");
-        if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) { /* the server's token, if it wants one */
-            char auth[256];
-            snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
-            w->headers = curl_slist_append(w->headers, auth);
-        }
-        curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
-        curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, &w->body);
-        curl_easy_setopt(w->curl, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(w->curl, CURLOPT_TIMEOUT, 60L);
     }
 
     double t0 = now_s();
@@ -386,9 +332,7 @@ int main(int argc, char **argv)
     printf("}\n");
 
     for (long i = 0; i < workers; i++) {
-        curl_slist_free_all(ws[i].headers);
-        curl_easy_cleanup(ws[i].curl);
-        free(ws[i].body.data);
+        bench_http_clear(&ws[i].http);
         free(ws[i].ask.ms);
         free(ws[i].report.ms);
         free(ws[i].finish.ms);

@@ -23,7 +23,6 @@
  *       tenths_p50_ms the p50 of each tenth of the K reports, in order.
  * Exits 1 on any unexpected answer. The token in HPO_TOKEN, when set, goes with every request.
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,19 +31,14 @@
 #include <time.h>
 #include <unistd.h>
 
-struct buf {
-    char *data;
-    size_t len, cap;
-};
+#include "bench_http.h"
 
 struct series {
     double *ms;
     size_t n, cap;
 };
 
-static CURL *g_curl;
-static struct curl_slist *g_headers;
-static struct buf g_body;
+static bench_http g_http;
 static const char *g_server, *g_study, *g_path, *g_finish = "fail";
 static long g_count = -1, g_warmup, g_reports, g_trial = -1, g_start, g_window = 1000;
 static double g_retry_s;
@@ -63,26 +57,6 @@ static long long unix_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buf *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 8192;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
 static void record(struct series *se, double ms)
 {
     if (se->n == se->cap) {
@@ -99,7 +73,7 @@ static void record(struct series *se, double ms)
 }
 
 /* One request: POST of body (consumed) when body is not NULL, else GET. Returns the HTTP status, or
- * -1 on a transport error; the answer is in g_body, the time taken in *ret_ms. */
+ * -1 on a transport error; the answer is in g_http.body, the time taken in *ret_ms. */
 static long request(const char *path, json_t *body, double *ret_ms)
 {
     char url[2048];
@@ -111,23 +85,13 @@ static long request(const char *path, json_t *body, double *ret_ms)
         if (!text)
             return -1;
     }
-    g_body.len = 0;
-    if (g_body.data)
-        g_body.data[0] = '\0';
-    curl_easy_setopt(g_curl, CURLOPT_URL, url);
-    if (text) {
-        curl_easy_setopt(g_curl, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(g_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-    } else {
-        curl_easy_setopt(g_curl, CURLOPT_HTTPGET, 1L);
-    }
     double deadline = now_ms() + g_retry_s * 1e3;
-    CURLcode rc;
+    long status;
     double t0;
     for (;;) {
         t0 = now_ms();
-        rc = curl_easy_perform(g_curl);
-        if (rc != CURLE_COULDNT_CONNECT || now_ms() >= deadline)
+        status = bench_http_request(&g_http, url, text);
+        if (g_http.err != CURLE_COULDNT_CONNECT || now_ms() >= deadline)
             break;
         usleep(2000);
     }
@@ -135,20 +99,16 @@ static long request(const char *path, json_t *body, double *ret_ms)
     free(text);
     if (ret_ms)
         *ret_ms = t1 - t0;
-    if (rc != CURLE_OK) {
+    if (status < 0)
         fprintf(stderr, "bench_probe: %s %s: %s\n", body ? "POST" : "GET", url,
-                curl_easy_strerror(rc));
-        return -1;
-    }
-    long status = 0;
-    curl_easy_getinfo(g_curl, CURLINFO_RESPONSE_CODE, &status);
+                curl_easy_strerror(g_http.err));
     return status;
 }
 
 static void fail(const char *what, long status)
 {
     fprintf(stderr, "bench_probe: %s answered %ld: %.300s\n", what, status,
-            g_body.data ? g_body.data : "");
+            g_http.body.data ? g_http.body.data : "");
     exit(1);
 }
 
@@ -203,7 +163,7 @@ static int cmd_get(void)
     }
     printf("{\"count\":%ld,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"mean_ms\":%.3f,\"max_ms\":%.3f,"
            "\"bytes\":%zu}\n",
-           g_count, pct(se.ms, se.n, 50), pct(se.ms, se.n, 99), mean(&se), max, g_body.len);
+           g_count, pct(se.ms, se.n, 50), pct(se.ms, se.n, 99), mean(&se), max, g_http.body.len);
     free(se.ms);
     return 0;
 }
@@ -226,7 +186,7 @@ static int cmd_asks(void)
         g_retry_s = 0;
         if (timed)
             record(&ask, ms);
-        json_t *trial = json_loadb(g_body.data, g_body.len, 0, NULL);
+        json_t *trial = json_loadb(g_http.body.data, g_http.body.len, 0, NULL);
         json_t *jn = trial ? json_object_get(trial, "number") : NULL;
         if (!json_is_integer(jn))
             fail("ask (no trial number)", st);
@@ -249,7 +209,7 @@ static int cmd_asks(void)
                 fail("report", st);
             if (timed)
                 record(&rep, ms);
-            if (strstr(g_body.data ? g_body.data : "", "\"prune\""))
+            if (strstr(g_http.body.data ? g_http.body.data : "", "\"prune\""))
                 prunes++;
         }
         if (strcmp(g_finish, "none") == 0)
@@ -364,23 +324,8 @@ int main(int argc, char **argv)
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
-    g_curl = curl_easy_init();
-    if (!g_curl)
+    if (bench_http_init(&g_http, 120) != 0)
         return 1;
-    g_headers = curl_slist_append(NULL, "Content-Type: application/json");
-    g_headers = curl_slist_append(g_headers, "Expect:");
-    const char *tok = getenv("HPO_TOKEN");
-    if (tok && *tok) {
-        char auth[512];
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
-        g_headers = curl_slist_append(g_headers, auth);
-    }
-    curl_easy_setopt(g_curl, CURLOPT_HTTPHEADER, g_headers);
-    curl_easy_setopt(g_curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(g_curl, CURLOPT_WRITEDATA, &g_body);
-    curl_easy_setopt(g_curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(g_curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(g_curl, CURLOPT_TIMEOUT, 120L);
 
     int rc;
     if (strcmp(cmd, "get") == 0 && g_path)
@@ -392,9 +337,7 @@ int main(int argc, char **argv)
     else
         usage();
 
-    curl_slist_free_all(g_headers);
-    curl_easy_cleanup(g_curl);
-    free(g_body.data);
+    bench_http_clear(&g_http);
     curl_global_cleanup();
     return rc;
 }

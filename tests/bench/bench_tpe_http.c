@@ -14,7 +14,6 @@
  *       "best":...,"seconds":...}. Two trials are duplicates when all their params are equal.
  * Exits 1 on any unexpected answer. The token in HPO_TOKEN, when set, goes with every request.
  */
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,19 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_http.h"
 #include "bench_problems.h"
-
-struct buf {
-    char *data;
-    size_t len, cap;
-};
 
 typedef struct {
     pthread_t tid;
     int id;
-    CURL *curl;
-    struct curl_slist *headers;
-    struct buf body;
+    bench_http http;
     long done;
     int failed;
 } client;
@@ -52,98 +45,41 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct buf *b = userdata;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 8192;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
 static void client_init(client *c, int id)
 {
     memset(c, 0, sizeof *c);
     c->id = id;
-    c->curl = curl_easy_init();
-    if (!c->curl) {
+    if (bench_http_init(&c->http, 120) != 0) {
         fprintf(stderr, "bench_tpe_http: curl_easy_init failed\n");
         exit(1);
     }
-    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    c->headers = curl_slist_append(c->headers, "Expect:");
-    if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) { /* the server's token, if it wants one */
-        char auth[256];
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
-        c->headers = curl_slist_append(c->headers, auth);
-    }
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
-    curl_easy_setopt(c->curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 120L);
 }
 
 static void client_clear(client *c)
 {
-    curl_slist_free_all(c->headers);
-    curl_easy_cleanup(c->curl);
-    free(c->body.data);
+    bench_http_clear(&c->http);
 }
 
-/* body NULL: GET. Returns the HTTP status or -1; the answer is in c->body. */
+/* body NULL: GET. Returns the HTTP status or -1; the answer is in c->http.body. */
 static long request(client *c, const char *url, json_t *body)
 {
-    char *text = NULL;
-    if (body) {
-        text = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-        if (!text)
-            return -1;
-    }
-    c->body.len = 0;
-    if (c->body.data)
-        c->body.data[0] = '\0';
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    if (text) {
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
-    } else {
-        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(c->curl);
-    free(text);
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "bench_tpe_http: %s: %s\n", url, curl_easy_strerror(rc));
-        return -1;
-    }
-    long status = 0;
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    long status = bench_http_request_json(&c->http, url, body);
+    if (status < 0)
+        fprintf(stderr, "bench_tpe_http: %s: %s\n", url, curl_easy_strerror(c->http.err));
     return status;
 }
 
 static void complain(client *c, const char *what, long status)
 {
     fprintf(stderr, "bench_tpe_http: client %d: %s answered %ld: %.300s\n", c->id, what, status,
-            c->body.data ? c->body.data : "");
+            c->http.body.data ? c->http.body.data : "");
     c->failed = 1;
 }
 
 static int is_study_complete(const client *c)
 {
-    json_t *root = json_loadb(c->body.data ? c->body.data : "", c->body.len, 0, NULL);
+    const hpo_buf *b = &c->http.body;
+    json_t *root = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
     const char *code =
         json_string_value(json_object_get(json_object_get(root, "error"), "code"));
     int yes = code && strcmp(code, "study_complete") == 0;
@@ -207,7 +143,7 @@ static json_t *ask(client *c, const char *ask_url, double *ret_ms)
         complain(c, "ask", st);
         return NULL;
     }
-    json_t *trial = json_loadb(c->body.data, c->body.len, 0, NULL);
+    json_t *trial = json_loadb(c->http.body.data, c->http.body.len, 0, NULL);
     if (!json_is_integer(json_object_get(trial, "number"))) {
         complain(c, "ask (no trial number)", st);
         json_decref(trial);
@@ -419,7 +355,7 @@ static int cmd_optimize(long workers)
             rc = 1;
             break;
         }
-        json_t *root = json_loadb(c.body.data, c.body.len, 0, NULL);
+        json_t *root = json_loadb(c.http.body.data, c.http.body.len, 0, NULL);
         json_t *arr = json_object_get(root, "trials"), *t;
         size_t i;
         json_array_foreach(arr, i, t) {

@@ -25,7 +25,6 @@
  *       one JSON line: {"trial","reports","batch","requests","seconds","reports_per_s",
  *       "req_p50_ms","req_p99_ms"} (seconds from the first report request to the finish's answer).
  */
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -34,10 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct buf {
-    char *data;
-    size_t len, cap;
-};
+#include "bench_http.h"
 
 static double mono_s(void)
 {
@@ -59,78 +55,29 @@ static void die(const char *msg)
     exit(1);
 }
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-    struct buf *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 8192;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
+static bench_http g_http;
 
-static CURL *g_curl;
-static struct buf g_body;
-static struct curl_slist *g_headers;
-
+/* The token is the worker's (it passes HPO_TOKEN to its commands) or the bench script's. */
 static void http_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(g_curl = curl_easy_init()))
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || bench_http_init(&g_http, 60) != 0)
         die("curl init failed");
-    g_headers = curl_slist_append(NULL, "Content-Type: application/json");
-    g_headers = curl_slist_append(g_headers, "Expect:");
-    /* the token: the worker's (it passes HPO_TOKEN to its commands) or the bench script's */
-    if (getenv("HPO_TOKEN") && *getenv("HPO_TOKEN")) {
-        char auth[256];
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", getenv("HPO_TOKEN"));
-        g_headers = curl_slist_append(g_headers, auth);
-    }
-    curl_easy_setopt(g_curl, CURLOPT_HTTPHEADER, g_headers);
-    curl_easy_setopt(g_curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(g_curl, CURLOPT_WRITEDATA, &g_body);
-    curl_easy_setopt(g_curl, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(g_curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(g_curl, CURLOPT_TIMEOUT, 60L);
 }
 
-/* GET (body NULL) or POST body to url; returns the status, the answer in g_body. */
+/* GET (body NULL) or POST body to url; returns the status, the answer in g_http.body. */
 static long http(const char *url, const char *body)
 {
-    g_body.len = 0;
-    if (g_body.data)
-        g_body.data[0] = '\0';
-    curl_easy_setopt(g_curl, CURLOPT_URL, url);
-    if (body) {
-        curl_easy_setopt(g_curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(g_curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    } else {
-        curl_easy_setopt(g_curl, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(g_curl);
-    if (rc != CURLE_OK) {
+    long status = bench_http_request(&g_http, url, body);
+    if (status < 0)
         fprintf(stderr, "worker_probe: %s %s: %s\n", body ? "POST" : "GET", url,
-                curl_easy_strerror(rc));
-        return -1;
-    }
-    long status = 0;
-    curl_easy_getinfo(g_curl, CURLINFO_RESPONSE_CODE, &status);
+                curl_easy_strerror(g_http.err));
     return status;
 }
 
-/* Whether the trial JSON in g_body has an intermediate value at step k. */
+/* Whether the trial JSON in g_http.body has an intermediate value at step k. */
 static int has_step(long k)
 {
-    json_t *t = json_loadb(g_body.data ? g_body.data : "", g_body.len, 0, NULL);
+    json_t *t = json_loadb(g_http.body.data ? g_http.body.data : "", g_http.body.len, 0, NULL);
     if (!t)
         return 0;
     json_t *iv = json_object_get(t, "intermediate_values");
@@ -254,10 +201,10 @@ static int mode_rest(int argc, char **argv)
     snprintf(url, sizeof url, "%s/api/v1/studies/%s/trials", base, study);
     long st = http(url, "{\"worker\":\"worker_probe-rest\"}");
     if (st != 201 && st != 200) {
-        fprintf(stderr, "worker_probe: ask answered %ld: %.300s\n", st, g_body.data);
+        fprintf(stderr, "worker_probe: ask answered %ld: %.300s\n", st, g_http.body.data);
         return 1;
     }
-    json_t *t = json_loadb(g_body.data, g_body.len, 0, NULL);
+    json_t *t = json_loadb(g_http.body.data, g_http.body.len, 0, NULL);
     long long num = t ? json_integer_value(json_object_get(t, "number")) : -1;
     json_decref(t);
     snprintf(url, sizeof url, "%s/api/v1/studies/%s/trials/%lld/reports", base, study, num);
@@ -284,7 +231,7 @@ static int mode_rest(int argc, char **argv)
         st = http(url, body);
         lat[nreq++] = (mono_s() - r0) * 1000.0;
         if (st != 200) {
-            fprintf(stderr, "worker_probe: report answered %ld: %.300s\n", st, g_body.data);
+            fprintf(stderr, "worker_probe: report answered %ld: %.300s\n", st, g_http.body.data);
             return 1;
         }
     }
@@ -292,7 +239,7 @@ static int mode_rest(int argc, char **argv)
     st = http(url, "{\"state\":\"complete\",\"value\":1}");
     double secs = mono_s() - t0;
     if (st != 200) {
-        fprintf(stderr, "worker_probe: finish answered %ld: %.300s\n", st, g_body.data);
+        fprintf(stderr, "worker_probe: finish answered %ld: %.300s\n", st, g_http.body.data);
         return 1;
     }
     qsort(lat, nreq, sizeof *lat, cmp_double);
