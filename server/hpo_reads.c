@@ -1,24 +1,45 @@
 /* hpo_reads: what GET answers: a study with its counts and best trial, the list of studies, a
- * trial, a page of trials and the best trials (the Pareto front). Reads copy under the study's
- * mutex what the trial changes keep up to date (no scan of the history) and answer once what they
- * saw is durable. */
+ * trial, a page of trials and the best trials (the Pareto front). Reads copy what they answer
+ * from the study's latest published snapshot, without its mutex: a consistent version that is
+ * all durable, with what the trial changes keep up to date (counts, best, front; no scan). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "service_internal.h"
 
-static hpo_rc info_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
+/* What a read does with a snapshot. */
+typedef hpo_rc (*read_fn)(const snapshot *s, void *ctx, hpo_error *err);
+
+/* Finds the study and runs fn on its latest published snapshot. */
+static hpo_rc with_snapshot(hpo_service *svc, const char *name, read_fn fn, void *ctx,
+                            hpo_error *err)
 {
-    (void)svc;
+    study *st;
+    hpo_rc rc = study_acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    snapshot *s = study_snapshot(st);
+    rc = fn(s, ctx, err);
+    snapshot_release(s);
+    study_release(svc, st);
+    return rc;
+}
+
+static hpo_rc nomem(hpo_error *err)
+{
+    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
+static hpo_rc info_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
     hpo_study_info *info = vctx;
-    hpo_study_info_clear(info); /* from an attempt that had to be run again */
-    if (hpo_study_config_copy(&info->config, &st->cfg))
-        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-    memcpy(info->counts, st->counts, sizeof info->counts);
-    info->n_trials = (int64_t)st->n;
-    if (st->best != SIZE_MAX) {
-        if (hpo_trial_copy(&info->best, &st->trials[st->best]))
-            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    if (hpo_study_config_copy(&info->config, s->cfg))
+        return nomem(err);
+    memcpy(info->counts, s->counts, sizeof info->counts);
+    info->n_trials = (int64_t)s->n;
+    if (s->best != SIZE_MAX) {
+        if (hpo_trial_copy(&info->best, snapshot_trial(s, s->best)))
+            return nomem(err);
         info->has_best = true;
     }
     return HPO_OK;
@@ -28,7 +49,7 @@ hpo_rc hpo_service_study_get(hpo_service *svc, const char *name, hpo_study_info 
                              hpo_error *err)
 {
     memset(ret, 0, sizeof *ret);
-    hpo_rc rc = with_study(svc, name, info_fn, ret, err);
+    hpo_rc rc = with_snapshot(svc, name, info_fn, ret, err);
     if (rc)
         hpo_study_info_clear(ret);
     return rc;
@@ -80,19 +101,14 @@ typedef struct {
     bool more;
 } trials_ctx;
 
-static hpo_rc trials_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
+static hpo_rc trials_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
-    (void)svc;
     trials_ctx *ctx = vctx;
-    hpo_trials_free(ctx->out, ctx->n);
-    ctx->n = 0;
-    ctx->more = false;
-    ctx->out = calloc(ctx->limit ? ctx->limit : 1, sizeof *ctx->out);
-    if (!ctx->out)
-        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    if (!(ctx->out = calloc(ctx->limit ? ctx->limit : 1, sizeof *ctx->out)))
+        return nomem(err);
     size_t start = ctx->after < 0 ? 0 : (size_t)ctx->after + 1;
-    for (size_t i = start; i < st->n; i++) {
-        const hpo_trial *t = &st->trials[i];
+    for (size_t i = start; i < s->n; i++) {
+        const hpo_trial *t = snapshot_trial(s, i);
         if (ctx->state >= 0 && (int)t->state != ctx->state)
             continue;
         if (ctx->n == ctx->limit) {
@@ -100,7 +116,7 @@ static hpo_rc trials_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
             break;
         }
         if (hpo_trial_copy(&ctx->out[ctx->n], t))
-            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+            return nomem(err);
         ctx->n++;
     }
     return HPO_OK;
@@ -111,7 +127,7 @@ hpo_rc hpo_service_trials(hpo_service *svc, const char *name, int state, int64_t
                           hpo_error *err)
 {
     trials_ctx ctx = {.state = state, .after = after, .limit = limit};
-    hpo_rc rc = with_study(svc, name, trials_fn, &ctx, err);
+    hpo_rc rc = with_snapshot(svc, name, trials_fn, &ctx, err);
     if (rc) {
         hpo_trials_free(ctx.out, ctx.n);
         return rc;
@@ -122,14 +138,13 @@ hpo_rc hpo_service_trials(hpo_service *svc, const char *name, int state, int64_t
     return HPO_OK;
 }
 
-static hpo_rc trial_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
+static hpo_rc trial_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
-    (void)svc;
     trials_ctx *ctx = vctx;
-    hpo_trial_clear(ctx->out);
-    hpo_trial *t = NULL;
-    hpo_rc rc = trial_at(st, ctx->number, &t, err);
-    return rc ? rc : copy_out(ctx->out, t, err);
+    if (ctx->number < 0 || (uint64_t)ctx->number >= s->n)
+        return hpo_error_set(err, HPO_E_NOT_FOUND, "number", "trial %lld of study '%s' not found",
+                             (long long)ctx->number, s->cfg->name);
+    return copy_out(ctx->out, snapshot_trial(s, (size_t)ctx->number), err);
 }
 
 hpo_rc hpo_service_trial(hpo_service *svc, const char *name, int64_t number, hpo_trial *ret,
@@ -137,7 +152,7 @@ hpo_rc hpo_service_trial(hpo_service *svc, const char *name, int64_t number, hpo
 {
     memset(ret, 0, sizeof *ret);
     trials_ctx ctx = {.number = number, .out = ret};
-    hpo_rc rc = with_study(svc, name, trial_fn, &ctx, err);
+    hpo_rc rc = with_snapshot(svc, name, trial_fn, &ctx, err);
     if (rc)
         hpo_trial_clear(ret);
     return rc;
@@ -148,25 +163,21 @@ typedef struct {
     size_t n, n_directions;
 } best_ctx;
 
-static hpo_rc best_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
+static hpo_rc best_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
-    (void)svc;
     best_ctx *ctx = vctx;
-    hpo_trials_free(ctx->out, ctx->n);
-    ctx->out = NULL;
-    ctx->n = 0;
-    ctx->n_directions = st->cfg.n_directions;
-    bool one = st->cfg.n_directions == 1;
-    const size_t *members = one ? &st->best : st->front;
-    size_t n = one ? (st->best != SIZE_MAX) : st->n_front;
+    ctx->n_directions = s->cfg->n_directions;
+    bool one = s->cfg->n_directions == 1;
+    const size_t *members = one ? &s->best : s->front;
+    size_t n = one ? (s->best != SIZE_MAX) : s->n_front;
     if (one && n == 0)
         return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' has no completed trial yet",
-                             st->cfg.name);
+                             s->cfg->name);
     if (!(ctx->out = calloc(n ? n : 1, sizeof *ctx->out)))
-        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+        return nomem(err);
     for (; ctx->n < n; ctx->n++)
-        if (hpo_trial_copy(&ctx->out[ctx->n], &st->trials[members[ctx->n]]))
-            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+        if (hpo_trial_copy(&ctx->out[ctx->n], snapshot_trial(s, members[ctx->n])))
+            return nomem(err);
     return HPO_OK;
 }
 
@@ -174,7 +185,7 @@ hpo_rc hpo_service_best(hpo_service *svc, const char *name, hpo_trial **ret, siz
                         size_t *ret_n_directions, hpo_error *err)
 {
     best_ctx ctx = {0};
-    hpo_rc rc = with_study(svc, name, best_fn, &ctx, err);
+    hpo_rc rc = with_snapshot(svc, name, best_fn, &ctx, err);
     if (rc) {
         hpo_trials_free(ctx.out, ctx.n);
         return rc;

@@ -25,7 +25,9 @@ static void study_free(study *st)
 {
     if (!st)
         return;
+    study_snapshots_free(st); /* nobody reads them: the study has no references left */
     hpo_trials_free(st->trials, st->n);
+    free(st->live);
     hpo_study_config_clear(&st->cfg);
     hpo_sampler_clear(&st->sampler);
     hpo_pruner_config_clear(&st->pruner);
@@ -33,6 +35,7 @@ static void study_free(study *st)
     free(st->front);
     hpo_step_index_free(st->steps);
     pthread_cond_destroy(&st->commit_cv);
+    pthread_mutex_destroy(&st->snap_mu);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
@@ -179,6 +182,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     if (!st)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->snap_mu, NULL);
     pthread_cond_init(&st->commit_cv, NULL);
     st->pending_seq = 1;
     load_ctx ctx = {name, st};
@@ -197,8 +201,11 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
         rc = hpo_sampler_configure(st->cfg.sampler, &st->cfg, &st->sampler, NULL, err);
     if (!rc)
         rc = hpo_pruner_configure(st->cfg.pruner, &st->cfg, &st->pruner, NULL, err);
-    if (!rc && study_derive(st))
+    snapshot *loaded = NULL;
+    if (!rc && (study_derive(st) || study_capture(st, 0, &loaded)))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    if (!rc)
+        study_publish(st, loaded); /* as loaded: all of it durable */
     if (rc) {
         study_free(st);
         return rc;
@@ -349,15 +356,24 @@ static hpo_rc commit_wait(hpo_service *svc, study *st, uint64_t seq, hpo_error *
         hpo_writes *w = st->pending;
         uint64_t mine = st->pending_seq++;
         st->pending = NULL;
-        st->committing = true;
-        pthread_mutex_unlock(&st->mu);
+        /* the study now is exactly what this commit makes durable */
+        snapshot *version = NULL;
+        hpo_rc rc = study_capture(st, mine, &version);
         hpo_error cerr = {0};
-        hpo_rc rc = hpo_store_commit(svc->store, w, &cerr);
-        hpo_writes_free(w);
-        pthread_mutex_lock(&st->mu);
-        st->committing = false;
+        if (rc) {
+            hpo_writes_free(w);
+            hpo_error_set(&cerr, HPO_E_NOMEM, NULL, "out of memory");
+        } else {
+            st->committing = true;
+            pthread_mutex_unlock(&st->mu);
+            rc = hpo_store_commit(svc->store, w, &cerr);
+            hpo_writes_free(w);
+            pthread_mutex_lock(&st->mu);
+            st->committing = false;
+        }
         if (rc == HPO_OK) {
             st->done_seq = mine;
+            study_publish(st, version);
         } else {
             st->broken = true;
             st->stale = true;

@@ -78,6 +78,7 @@ static bool pruner_uses_steps(const hpo_pruner_config *p)
 
 void study_set_state(study *st, hpo_trial *t, hpo_trial_state s)
 {
+    study_live_update(st, t->number, t->state, s);
     st->counts[t->state]--;
     st->counts[s]++;
     t->state = s;
@@ -91,6 +92,8 @@ hpo_rc study_derive(study *st)
     hpo_step_index_free(st->steps);
     st->steps = NULL;
     if (pruner_uses_steps(&st->pruner) && !(st->steps = hpo_step_index_build(st->trials, st->n)))
+        return HPO_E_NOMEM;
+    if (study_live_rebuild(st))
         return HPO_E_NOMEM;
     for (size_t i = 0; i < st->n; i++) {
         st->counts[st->trials[i].state]++;
@@ -276,15 +279,9 @@ static hpo_rc apply_fixed_params(const study *st, const hpo_limits *lim,
 /* Appends a new trial (moved in: t is zeroed) under the next number and queues its insert. */
 static hpo_rc add_trial(study *st, hpo_trial *t, hpo_trial *ret, hpo_error *err)
 {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
-        hpo_trial *p = realloc(st->trials, cap * sizeof *p);
-        if (!p)
-            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-        st->trials = p;
-        st->cap = cap;
-    }
     t->number = (int64_t)st->n;
+    if (study_grow_trials(st) || study_live_add(st, t))
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_trial_insert(w, st->cfg.id, t))
         return study_break(st, HPO_E_NOMEM, err);
@@ -313,7 +310,8 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     size_t first = w->n_params;
     for (size_t i = first; !rc && i < fill.n_params; i++)
-        if (hpo_trial_add_param(w, fill.params[i].name, &fill.params[i].dist, fill.params[i].value))
+        if (trial_add_param(st, w, fill.params[i].name, &fill.params[i].dist,
+                            fill.params[i].value))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_trial_clear(&fill);
     if (rc) {
@@ -322,15 +320,20 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
         free(key);
         return rc;
     }
+    if (trial_set_string(st, &w->worker, worker)) {
+        free(worker);
+        free(key);
+        return study_break(st, HPO_E_NOMEM, err);
+    }
+    if (trial_set_string(st, &w->idempotency_key, key)) {
+        free(key);
+        return study_break(st, HPO_E_NOMEM, err);
+    }
     int64_t now = hpo_clock_now_ms();
     study_set_state(st, w, HPO_TRIAL_RUNNING);
     if (!w->started_ms)
         w->started_ms = now;
     w->heartbeat_ms = now;
-    free(w->worker);
-    w->worker = worker;
-    free(w->idempotency_key);
-    w->idempotency_key = key;
     hpo_writes *wr = study_writes(st);
     if (!wr || hpo_writes_params_insert(wr, st->cfg.id, w, first) ||
         hpo_writes_trial_update(wr, st->cfg.id, w))
@@ -348,7 +351,7 @@ static hpo_rc leave_paused_behind(study *st, hpo_error *err)
         if (t->state != HPO_TRIAL_PAUSED)
             continue;
         const hpo_report *last = hpo_trial_last_report(t);
-        if (last && hpo_trial_set_values(t, &last->value, 1))
+        if (last && trial_set_values(st, t, &last->value, 1))
             return study_break(st, HPO_E_NOMEM, err);
         study_set_state(st, t, HPO_TRIAL_PRUNED);
         t->finished_ms = now;
@@ -558,7 +561,7 @@ static hpo_rc suggest_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err
     if (!fixed)
         v = hpo_sampling_param(&st->sampler, &st->cfg, st->trials, st->n, ctx->number, ctx->name,
                                ctx->dist);
-    if (hpo_trial_add_param(t, ctx->name, ctx->dist, v))
+    if (trial_add_param(st, t, ctx->name, ctx->dist, v))
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_params_insert(w, st->cfg.id, t, t->n_params - 1))
@@ -620,7 +623,7 @@ static hpo_rc report_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
                            "--max-reports-per-trial", (long long)ctx->number, st->cfg.name,
                            t->n_reports);
     for (size_t i = 0; !rc && i < k; i++)
-        if (hpo_trial_add_report(t, fresh[i].step, fresh[i].value, NULL))
+        if (trial_add_report(st, t, fresh[i].step, fresh[i].value, NULL))
             rc = study_break(st, HPO_E_NOMEM, err);
     if (rc) {
         free(fresh);
@@ -671,10 +674,10 @@ static hpo_rc heartbeat_fn(hpo_service *svc, study *st, void *vctx, hpo_error *e
         return rc;
     if (ctx->worker && (!t->worker || strcmp(t->worker, ctx->worker) != 0)) {
         char *w = hpo_strdup(ctx->worker);
-        if (!w)
+        if (!w || trial_set_string(st, &t->worker, w)) {
+            free(w);
             return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-        free(t->worker);
-        t->worker = w;
+        }
     }
     t->heartbeat_ms = hpo_clock_now_ms();
     hpo_writes *w = study_writes(st);
@@ -781,13 +784,10 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         return rc;
     char *reason = req->state == HPO_TRIAL_FAIL ? hpo_strdup(req->reason) : NULL;
     if ((req->state == HPO_TRIAL_FAIL && req->reason && !reason) ||
-        hpo_trial_set_values(t, values, n_values)) {
+        trial_set_values(st, t, values, n_values) ||
+        (req->state == HPO_TRIAL_FAIL && trial_set_string(st, &t->fail_reason, reason))) {
         free(reason);
-        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-    }
-    if (req->state == HPO_TRIAL_FAIL) {
-        free(t->fail_reason);
-        t->fail_reason = reason;
+        return study_break(st, HPO_E_NOMEM, err);
     }
     study_set_state(st, t, req->state);
     t->finished_ms = hpo_clock_now_ms();

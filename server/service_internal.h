@@ -8,7 +8,17 @@
  * so far in one transaction, and the others wait for it). A request that only read waits the same
  * way for the writes it saw, so nothing is answered that is not durable. When a commit fails,
  * every request whose writes were in it or after it fails (503), the study is marked broken and
- * the next request loads it again from PostgreSQL. */
+ * the next request loads it again from PostgreSQL.
+ *
+ * How a study is read: each commit, when it starts, captures the study as it is in memory then
+ * (exactly what the commit will make durable) as a snapshot, and publishes it once it succeeded.
+ * GETs read the latest published snapshot without the study's mutex. A snapshot copies only what
+ * is small or changes: counts, best, front, and shallow copies of the live trials (running,
+ * waiting, paused). A finished trial never changes again, so it is read in place, in the trials
+ * array the snapshot saw. Nothing a snapshot points to is changed or freed while it lives: the
+ * trial changes append into spare room or move to a new block, and the block they leave, like a
+ * replaced string or a grown trials array, is retired: freed with the latest captured snapshot,
+ * which lives until every snapshot before it has gone. */
 #ifndef HPO_SERVICE_INTERNAL_H
 #define HPO_SERVICE_INTERNAL_H
 
@@ -26,6 +36,24 @@
 
 #define HPO_SERVICE_BUCKETS 256
 
+/* A committed version of a study (immutable; see above). */
+typedef struct snapshot {
+    atomic_int refs;           /* readers, the study (pub, cur) and the snapshot before it */
+    uint64_t seq;              /* the commit it shows (0: as loaded) */
+    const hpo_study_config *cfg; /* the study's, unchanged for its life */
+    const hpo_trial *base;     /* the trials array when captured: finished trials are read here */
+    size_t n;                  /* trials */
+    int64_t *live_numbers;     /* sorted */
+    hpo_trial *live;           /* shallow copies of the live trials, as captured */
+    size_t n_live;
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    size_t best;               /* as in study */
+    size_t *front, n_front;
+    void **retired;            /* freed with this snapshot */
+    size_t n_retired, cap_retired;
+    struct snapshot *next;     /* the next one captured (a reference) */
+} snapshot;
+
 typedef struct study {
     hpo_study_config cfg;
     pthread_mutex_t mu;
@@ -40,6 +68,11 @@ typedef struct study {
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
     size_t n_front, cap_front;
     hpo_step_index *steps;    /* median, percentile, patient: the COMPLETE trials' values per step */
+    int64_t *live;            /* numbers of the running, waiting and paused trials, sorted */
+    size_t n_live, cap_live;
+    /* snapshots: cur, the latest captured (under mu); pub, the latest published (snap_mu) */
+    snapshot *cur, *pub;
+    pthread_mutex_t snap_mu;  /* held only to take a reference to pub or to replace it */
     /* group commit (under mu): commits are numbered 1, 2, ...; pending is the next one's writes */
     hpo_writes *pending;
     uint64_t pending_seq;     /* the number of the commit that will carry `pending` */
@@ -103,6 +136,33 @@ void hpo_service_stop_reaper(hpo_service *svc); /* joins the thread; no-op when 
 void study_set_state(study *st, hpo_trial *t, hpo_trial_state s);
 /* Recomputes counts, best and front from the trials (after a load). */
 hpo_rc study_derive(study *st);
+
+/* ---- snapshots (hpo_snapshot.c) ---- */
+
+/* The latest published snapshot, with a reference: no study mutex. snapshot_release gives it
+ * back (NULL is a no-op). */
+snapshot *study_snapshot(study *st);
+void snapshot_release(snapshot *s);
+/* Trial i (< s->n) as the snapshot saw it. */
+const hpo_trial *snapshot_trial(const snapshot *s, size_t i);
+/* Captures the study as it is now for commit seq (mutex held); it becomes the retire target. */
+hpo_rc study_capture(study *st, uint64_t seq, snapshot **ret);
+/* Makes s what reads see (mutex held; s's commit succeeded). */
+void study_publish(study *st, snapshot *s);
+void study_snapshots_free(study *st);
+/* The live-trial index: a trial just added, a trial moved from one state to another. */
+hpo_rc study_live_add(study *st, const hpo_trial *t);
+void study_live_update(study *st, int64_t number, hpo_trial_state from, hpo_trial_state to);
+hpo_rc study_live_rebuild(study *st); /* after a load */
+/* Changes a snapshot may see (mutex held): what they replace is retired, not freed. */
+hpo_rc study_retire(study *st, void *p);
+hpo_rc study_grow_trials(study *st); /* room for one more trial */
+hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, bool *ret_added);
+hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist *d,
+                       double value);
+hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n);
+/* Replaces *slot (a string the trial owns) with value (owned); on failure value is not taken. */
+hpo_rc trial_set_string(study *st, char **slot, char *value);
 
 /* ---- checks shared by the service's files (hpo_registry.c) ---- */
 /* A name a client chose, against --max-name-length. */

@@ -5,9 +5,11 @@
 #include <check.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hpo_testdb.h"
@@ -339,6 +341,201 @@ START_TEST(reports_added_in_place_keep_first_values)
 }
 END_TEST
 
+
+/* ---- reads on snapshots ---- */
+
+typedef struct {
+    int64_t number;
+    hpo_rc rc;
+} report_job;
+
+static void *report_in_background(void *arg)
+{
+    report_job *job = arg;
+    hpo_error err = {0};
+    job->rc = report("held", job->number, 1, 7.0, &err);
+    return NULL;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts_now;
+    clock_gettime(CLOCK_MONOTONIC, &ts_now);
+    return (double)ts_now.tv_sec + (double)ts_now.tv_nsec / 1e9;
+}
+
+/* A read neither waits for a commit in flight nor shows what it has not made durable: it answers
+ * at once from the last committed version. */
+START_TEST(reads_answer_from_the_last_commit_while_one_is_in_flight)
+{
+    create_study("held", 1, NULL);
+    int64_t n = ask("held");
+    hpo_error err = {0};
+    ck_assert_int_eq(report("held", n, 0, 5.0, &err), HPO_OK);
+    /* another session holds the reports' table: the next commit waits on it */
+    PGconn *lock = PQconnectdb(db);
+    ck_assert_int_eq(PQstatus(lock), CONNECTION_OK);
+    PGresult *r = PQexec(lock, "BEGIN; LOCK TABLE trial_intermediate_values IN ACCESS EXCLUSIVE MODE");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    report_job job = {n, HPO_E_INTERNAL};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, report_in_background, &job), 0);
+    usleep(300 * 1000); /* the report is in memory and its commit waits on the lock */
+    double t0 = seconds_now();
+    for (int i = 0; i < 20; i++) {
+        hpo_trial t = {0};
+        ck_assert_int_eq(hpo_service_trial(ts.svc, "held", n, &t, &err), HPO_OK);
+        ck_assert_int_eq(t.n_reports, 1);
+        hpo_trial_clear(&t);
+        hpo_study_info info = {0};
+        ck_assert_int_eq(hpo_service_study_get(ts.svc, "held", &info, &err), HPO_OK);
+        ck_assert_int_eq(info.n_trials, 1);
+        hpo_study_info_clear(&info);
+        hpo_trial *list = NULL;
+        size_t nl = 0;
+        bool more = false;
+        ck_assert_int_eq(hpo_service_trials(ts.svc, "held", -1, -1, 10, &list, &nl, &more, &err),
+                         HPO_OK);
+        ck_assert_int_eq(nl, 1);
+        ck_assert_int_eq(list[0].n_reports, 1);
+        hpo_trials_free(list, nl);
+    }
+    ck_assert_msg(seconds_now() - t0 < 1.0, "the reads waited for the commit in flight");
+    r = PQexec(lock, "COMMIT");
+    PQclear(r);
+    PQfinish(lock);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(job.rc, HPO_OK);
+    /* once committed, it shows */
+    hpo_trial t = {0};
+    ck_assert_int_eq(hpo_service_trial(ts.svc, "held", n, &t, &err), HPO_OK);
+    ck_assert_int_eq(t.n_reports, 2);
+    ck_assert(t.reports[1].value == 7.0);
+    hpo_trial_clear(&t);
+}
+END_TEST
+
+#define CHURN_WRITERS 6
+#define CHURN_READERS 3
+#define CHURN_TRIALS 12
+
+static atomic_bool churn_done;
+
+/* Trials whose every part moves while readers look: reports out of order (moved to a new block),
+ * params added one by one (grown), worker names changed (strings replaced), finished (values). */
+static void *churn_writer(void *arg)
+{
+    long *failures = arg;
+    char worker[32], param[32];
+    for (int i = 0; i < CHURN_TRIALS; i++) {
+        hpo_error err = {0};
+        int64_t n = ask("churn");
+        for (int s = 40; s >= 0; s--) {
+            if (report("churn", n, s % 2 ? 40 - s : s, (double)s, &err))
+                (*failures)++;
+            hpo_action a;
+            snprintf(worker, sizeof worker, "w%d", s);
+            if (s % 8 == 0 && hpo_service_heartbeat(ts.svc, "churn", n, worker, &a, &err))
+                (*failures)++;
+            hpo_dist d = {.type = HPO_DIST_FLOAT, .low = 0, .high = 1};
+            snprintf(param, sizeof param, "p%d", s);
+            double v;
+            if (s % 4 == 0 && hpo_service_suggest(ts.svc, "churn", n, param, &d, &v, &err))
+                (*failures)++;
+        }
+        double v = (double)n;
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL};
+        hpo_trial done = {0};
+        if (hpo_service_finish(ts.svc, "churn", n, &fin, &done, &err))
+            (*failures)++;
+        hpo_trial_clear(&done);
+    }
+    return NULL;
+}
+
+/* What every version of a trial must be, whatever the moment it was read. */
+static bool trial_whole(const hpo_trial *t)
+{
+    for (size_t k = 1; k < t->n_reports; k++)
+        if (t->reports[k].step <= t->reports[k - 1].step)
+            return false;
+    for (size_t k = 0; k < t->n_params; k++)
+        if (!t->params[k].name || t->params[k].name[0] != (k == 0 ? 'x' : 'p'))
+            return false;
+    if (t->state == HPO_TRIAL_COMPLETE && (t->n_values != 1 || t->values[0] != (double)t->number))
+        return false;
+    return t->state == HPO_TRIAL_RUNNING || t->state == HPO_TRIAL_COMPLETE;
+}
+
+static void *churn_reader(void *arg)
+{
+    long *failures = arg;
+    int64_t seen = 0;
+    while (!atomic_load(&churn_done)) {
+        hpo_error err = {0};
+        hpo_study_info info = {0};
+        if (hpo_service_study_get(ts.svc, "churn", &info, &err) == HPO_OK) {
+            int64_t sum = 0;
+            for (int s = 0; s < HPO_TRIAL_STATE_COUNT; s++)
+                sum += info.counts[s];
+            if (sum != info.n_trials || info.n_trials < seen)
+                (*failures)++;
+            if (info.has_best && (info.best.state != HPO_TRIAL_COMPLETE ||
+                                  info.best.values[0] != (double)info.best.number))
+                (*failures)++;
+            seen = info.n_trials;
+        } else {
+            (*failures)++;
+        }
+        hpo_study_info_clear(&info);
+        hpo_trial *list = NULL;
+        size_t nl = 0;
+        bool more = false;
+        if (hpo_service_trials(ts.svc, "churn", -1, -1, 1000, &list, &nl, &more, &err) ||
+            (int64_t)nl < seen)
+            (*failures)++;
+        for (size_t k = 0; k < nl; k++)
+            if (!trial_whole(&list[k]) || list[k].number != (int64_t)k)
+                (*failures)++;
+        hpo_trials_free(list, nl);
+    }
+    return NULL;
+}
+
+/* Readers never see a torn or freed trial while writers change every part of it (the same run
+ * under ThreadSanitizer and AddressSanitizer checks the memory side). */
+START_TEST(readers_see_whole_versions_while_trials_change)
+{
+    create_study("churn", 1, NULL);
+    atomic_store(&churn_done, false);
+    long wfail[CHURN_WRITERS] = {0}, rfail[CHURN_READERS] = {0};
+    pthread_t w[CHURN_WRITERS], r[CHURN_READERS];
+    for (int i = 0; i < CHURN_READERS; i++)
+        ck_assert_int_eq(pthread_create(&r[i], NULL, churn_reader, &rfail[i]), 0);
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        ck_assert_int_eq(pthread_create(&w[i], NULL, churn_writer, &wfail[i]), 0);
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        pthread_join(w[i], NULL);
+    atomic_store(&churn_done, true);
+    for (int i = 0; i < CHURN_READERS; i++)
+        pthread_join(r[i], NULL);
+    for (int i = 0; i < CHURN_WRITERS; i++)
+        ck_assert_int_eq(wfail[i], 0);
+    for (int i = 0; i < CHURN_READERS; i++)
+        ck_assert_int_eq(rfail[i], 0);
+    /* and what the readers saw last is what PostgreSQL holds */
+    hpo_study_info info = {0};
+    hpo_error err = {0};
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, "churn", &info, &err), HPO_OK);
+    ck_assert_int_eq(info.n_trials, CHURN_WRITERS * CHURN_TRIALS);
+    ck_assert_int_eq(info.counts[HPO_TRIAL_COMPLETE], CHURN_WRITERS * CHURN_TRIALS);
+    hpo_study_info_clear(&info);
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trial_intermediate_values"),
+                     CHURN_WRITERS * CHURN_TRIALS * 41);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -351,6 +548,8 @@ int main(void)
     tcase_add_test(tc, idle_studies_leave_memory_and_come_back);
     tcase_add_test(tc, pareto_front_matches_a_full_scan);
     tcase_add_test(tc, reports_added_in_place_keep_first_values);
+    tcase_add_test(tc, reads_answer_from_the_last_commit_while_one_is_in_flight);
+    tcase_add_test(tc, readers_see_whole_versions_while_trials_change);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
