@@ -9,16 +9,14 @@
 
 #include "hpo_clock.h"
 #include "hpo_files.h"
+#include "hpo_hash.h"
 #include "service_internal.h"
 
 #define N_BUCKETS HPO_SERVICE_BUCKETS
 
 static unsigned bucket_of(const char *name)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % N_BUCKETS;
+    return (unsigned)(hpo_hash_name(name) % N_BUCKETS);
 }
 
 static void study_free(study *st)
@@ -28,6 +26,7 @@ static void study_free(study *st)
     study_snapshots_free(st); /* nobody reads them: the study has no references left */
     hpo_trials_free(st->trials, st->n);
     free(st->live);
+    hpo_obs_free(st->obs);
     hpo_study_config_clear(&st->cfg);
     hpo_sampler_clear(&st->sampler);
     hpo_pruner_config_clear(&st->pruner);
@@ -185,6 +184,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     pthread_mutex_init(&st->snap_mu, NULL);
     pthread_cond_init(&st->commit_cv, NULL);
     st->pending_seq = 1;
+    st->last_draw = -1;
     load_ctx ctx = {name, st};
     hpo_rc rc = hpo_store_tx(svc->store, tx_load, &ctx, err);
     atomic_store(&svc->trim_wanted, true); /* the results of a large study were as big as it */
@@ -393,8 +393,8 @@ static hpo_rc commit_wait(hpo_service *svc, study *st, uint64_t seq, hpo_error *
 
 /* Runs fn once on the study as it is in memory. *ret_again: nothing of it reached PostgreSQL and
  * the study must be loaded again (another server changed it), so running it again is safe. */
-static hpo_rc run_once(hpo_service *svc, const char *name, study_fn fn, void *ctx,
-                       bool *ret_again, hpo_error *err)
+static hpo_rc run_once(hpo_service *svc, const char *name, study_fn fn,
+                       study_outside_fn outside, void *ctx, bool *ret_again, hpo_error *err)
 {
     study *st;
     *ret_again = false;
@@ -407,6 +407,17 @@ static hpo_rc run_once(hpo_service *svc, const char *name, study_fn fn, void *ct
         rc = broken_error(st, err);
     } else {
         rc = fn(svc, st, ctx, err);
+        if (rc == STUDY_RUN_OUTSIDE) {
+            pthread_mutex_unlock(&st->mu);
+            outside(ctx);
+            pthread_mutex_lock(&st->mu);
+            if (st->broken) { /* reloaded meanwhile: run all of it again on the new one */
+                *ret_again = true;
+                rc = broken_error(st, err);
+            } else if ((rc = fn(svc, st, ctx, err)) == STUDY_RUN_OUTSIDE) {
+                rc = hpo_error_set(err, HPO_E_INTERNAL, NULL, "work left outside twice");
+            }
+        }
         hpo_error cerr = {0};
         hpo_rc crc = commit_wait(svc, st, st->changed_seq, &cerr);
         if (crc) {
@@ -423,16 +434,22 @@ static hpo_rc run_once(hpo_service *svc, const char *name, study_fn fn, void *ct
 
 #define STUDY_RUN_TRIES 4
 
-hpo_rc with_study(hpo_service *svc, const char *name, study_fn fn, void *ctx, hpo_error *err)
+hpo_rc with_study_outside(hpo_service *svc, const char *name, study_fn fn,
+                          study_outside_fn outside, void *ctx, hpo_error *err)
 {
     hpo_rc rc = HPO_OK;
     bool again = true;
     for (int attempt = 0; again && attempt < STUDY_RUN_TRIES; attempt++)
-        rc = run_once(svc, name, fn, ctx, &again, err);
+        rc = run_once(svc, name, fn, outside, ctx, &again, err);
     if (rc == HPO_E_EXISTS && again)
         rc = hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "study '%s' is changing on another "
                            "server; retry", name);
     return rc;
+}
+
+hpo_rc with_study(hpo_service *svc, const char *name, study_fn fn, void *ctx, hpo_error *err)
+{
+    return with_study_outside(svc, name, fn, NULL, ctx, err);
 }
 
 /* ---- studies: creation and deletion ---- */

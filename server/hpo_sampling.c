@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hpo_codec.h"
+#include "hpo_hash.h"
 #include "hpo_rng.h"
 #include "hpo_sampler.h"
 
@@ -175,9 +176,7 @@ void hpo_sampler_clear(hpo_sampler *s)
 /* One stream per (seed, trial number, attempt, param name): reproducible and independent. */
 static void stream(hpo_rng *r, uint64_t seed, int64_t number, unsigned attempt, const char *name)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
+    uint64_t h = hpo_hash_name(name ? name : "");
     hpo_rng_seed(r, seed ^ ((uint64_t)number * 0x9E3779B97F4A7C15ull) ^ (h * 0xBF58476D1CE4E5B9ull) ^
                         ((uint64_t)attempt << 56));
 }
@@ -247,10 +246,27 @@ static hpo_rc fill_grid(const hpo_sampler *s, const hpo_study_config *study,
     return HPO_OK;
 }
 
-hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
-                         const hpo_trial *trials, size_t n_trials, int64_t number, hpo_trial *t,
-                         hpo_error *err)
+bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
 {
+    return s->type == HPO_SAMPLER_TPE && study->n_directions == 1;
+}
+
+/* TPE's draw of the declared params, from the log when h has one. */
+static hpo_rc tpe_values(const hpo_sampler *s, const hpo_study_config *study,
+                         const hpo_history *h, hpo_rng *rng, double *values, hpo_error *err)
+{
+    if (h->obs)
+        return hpo_tpe_sample_obs(&s->tpe, &study->space, h->obs, h->trials, h->n_trials, rng,
+                                  values, err);
+    return hpo_tpe_sample(&s->tpe, &study->space, study->directions[0], h->trials, h->n_trials,
+                          rng, values, err);
+}
+
+hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
+                         const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err)
+{
+    const hpo_trial *trials = h->trials;
+    size_t n_trials = h->n_trials;
     const hpo_space *space = &study->space;
     if (space->n == 0)
         return HPO_OK;
@@ -266,8 +282,7 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
             hpo_rng rng;
             stream(&rng, s->seed, number, attempt, NULL);
             if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
-                rc = hpo_tpe_sample(&s->tpe, space, study->directions[0], trials, n_trials, &rng,
-                                    values, err);
+                rc = tpe_values(s, study, h, &rng, values, err);
             } else {
                 for (size_t i = 0; i < space->n; i++)
                     values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
@@ -288,13 +303,15 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
 }
 
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
-                          const hpo_trial *trials, size_t n_trials, int64_t number,
-                          const char *name, const hpo_dist *d)
+                          const hpo_history *h, int64_t number, const char *name,
+                          const hpo_dist *d)
 {
     hpo_rng rng;
     stream(&rng, s->seed, number, 0, name);
+    if (s->type == HPO_SAMPLER_TPE && h->obs)
+        return hpo_tpe_sample_param_obs(&s->tpe, name, d, h->obs, h->trials, h->n_trials, &rng);
     if (s->type == HPO_SAMPLER_TPE)
-        return hpo_tpe_sample_param(&s->tpe, name, d, study->directions[0], trials, n_trials,
-                                    &rng);
+        return hpo_tpe_sample_param(&s->tpe, name, d, study->directions[0], h->trials,
+                                    h->n_trials, &rng);
     return hpo_sampler_random(d, &rng);
 }

@@ -9,6 +9,7 @@
 #include "hpo_error.h"
 #include "hpo_grid.h"
 #include "hpo_model.h"
+#include "hpo_obs.h"
 #include "hpo_tpe.h"
 
 typedef enum { HPO_SAMPLER_RANDOM = 0, HPO_SAMPLER_TPE = 1, HPO_SAMPLER_GRID = 2 } hpo_sampler_type;
@@ -29,19 +30,30 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
                              char **ret_text, hpo_error *err);
 void hpo_sampler_clear(hpo_sampler *s);
 
-/* Fills every declared param that t does not have yet, for a new trial numbered `number`.
- * trials: the study's trials (borrowed; t is not among them). The same seed, number and history
- * give the same params. A new configuration never repeats the params of a running or waiting
- * trial in a continuous space. GRID: HPO_E_NO_WORK when every point is taken but some trial is
- * still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted. */
+/* What a sampler draws from: the study's trials (any sampler), or for TPE a view of the study's
+ * observation log with its running trials (taken under the study's mutex, read without it). */
+typedef struct {
+    const hpo_trial *trials; /* all the trials; with obs: the RUNNING ones only (borrowed) */
+    size_t n_trials;
+    const hpo_obs_view *obs; /* NULL: trials is the whole history */
+} hpo_history;
+
+/* Whether the sampler reads an observation log (it keeps one, hpo_sampling_keeps_log, and may
+ * sample from a view of it outside the study's mutex). */
+bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study);
+
+/* Fills every declared param that t does not have yet, for a new trial numbered `number`, from
+ * history h (t is not in it). The same seed, number and history give the same params. A new
+ * configuration never repeats the params of a running or waiting trial in a continuous space
+ * (with a log: of a running one). GRID: HPO_E_NO_WORK when every point is taken but some trial
+ * is still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted. */
 hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
-                         const hpo_trial *trials, size_t n_trials, int64_t number, hpo_trial *t,
-                         hpo_error *err);
+                         const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err);
 
 /* The internal value of a define-by-run param `name` for trial `number`: sampled independently
  * from the trials that have it (TPE) or uniformly (random, grid). */
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
-                          const hpo_trial *trials, size_t n_trials, int64_t number,
-                          const char *name, const hpo_dist *d);
+                          const hpo_history *h, int64_t number, const char *name,
+                          const hpo_dist *d);
 
 #endif

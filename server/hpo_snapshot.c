@@ -151,6 +151,12 @@ snapshot *study_snapshot(study *st)
     return s;
 }
 
+snapshot *study_hold(study *st)
+{
+    atomic_fetch_add(&st->cur->refs, 1);
+    return st->cur;
+}
+
 void study_snapshots_free(study *st)
 {
     snapshot_release(st->pub);

@@ -61,12 +61,16 @@ static hpo_rc best_add(study *st, size_t i)
     return HPO_OK;
 }
 
-/* Trial i has just become COMPLETE with its values. */
-static hpo_rc note_complete(study *st, size_t i)
+/* Trial t has just finished (its state and values set): what its end keeps up to date. */
+static hpo_rc note_finished(study *st, const hpo_trial *t)
 {
-    if (st->steps && hpo_step_index_add(st->steps, &st->trials[i]))
+    if (st->obs && hpo_obs_add(st->obs, t))
         return HPO_E_NOMEM;
-    return best_add(st, i);
+    if (t->state != HPO_TRIAL_COMPLETE)
+        return HPO_OK;
+    if (st->steps && hpo_step_index_add(st->steps, t))
+        return HPO_E_NOMEM;
+    return best_add(st, (size_t)t->number);
 }
 
 /* The median and percentile pruners (patient wraps them) compare with the values per step. */
@@ -95,6 +99,17 @@ hpo_rc study_derive(study *st)
         return HPO_E_NOMEM;
     if (study_live_rebuild(st))
         return HPO_E_NOMEM;
+    /* TPE reads its observations from a log kept as trials finish (not under Hyperband, whose
+     * brackets each see only their own trials) */
+    hpo_obs_free(st->obs);
+    st->obs = NULL;
+    if (hpo_sampling_keeps_log(&st->sampler, &st->cfg) && st->pruner.type != HPO_PRUNER_HYPERBAND) {
+        if (!(st->obs = hpo_obs_new(st->cfg.directions[0])))
+            return HPO_E_NOMEM;
+        for (size_t i = 0; i < st->n; i++)
+            if (hpo_obs_add(st->obs, &st->trials[i]))
+                return HPO_E_NOMEM;
+    }
     for (size_t i = 0; i < st->n; i++) {
         st->counts[st->trials[i].state]++;
         if (st->trials[i].state == HPO_TRIAL_COMPLETE && best_add(st, i))
@@ -207,10 +222,48 @@ static hpo_rc sample_params(const study *st, int64_t number, hpo_trial *t, hpo_e
     size_t n, self;
     int bracket;
     hpo_trial *view = bracket_view(st, number, &n, &self, &bracket);
-    hpo_rc rc = hpo_sampling_fill(&st->sampler, &st->cfg, view ? view : st->trials, n, number, t,
-                                  err);
+    hpo_history h = {view ? view : st->trials, n, NULL};
+    hpo_rc rc = hpo_sampling_fill(&st->sampler, &st->cfg, &h, number, t, err);
     free(view);
     return rc;
+}
+
+/* Sampling that runs without the study's mutex (TPE over its observation log): what it needs,
+ * taken under the mutex. */
+typedef struct {
+    snapshot *hold;        /* keeps what the running copies point to alive */
+    hpo_obs_view obs;
+    hpo_trial *running;    /* shallow copies of the RUNNING trials (constant liar) */
+    size_t n_running;
+    int64_t number;
+    const hpo_sampler *sampler;
+    const hpo_study_config *cfg;
+} sample_job;
+
+static hpo_rc sample_job_take(study *st, int64_t number, sample_job *job, hpo_error *err)
+{
+    int64_t n_running = st->counts[HPO_TRIAL_RUNNING];
+    *job = (sample_job){.number = number, .sampler = &st->sampler, .cfg = &st->cfg};
+    if (!(job->running = malloc((size_t)(n_running > 0 ? n_running : 1) * sizeof *job->running)))
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    for (size_t i = 0; i < st->n_live; i++)
+        if (st->trials[st->live[i]].state == HPO_TRIAL_RUNNING)
+            job->running[job->n_running++] = st->trials[st->live[i]];
+    hpo_obs_view_take(st->obs, &job->obs);
+    job->hold = study_hold(st);
+    return STUDY_RUN_OUTSIDE;
+}
+
+static hpo_history sample_job_history(const sample_job *job)
+{
+    return (hpo_history){job->running, job->n_running, &job->obs};
+}
+
+static void sample_job_drop(sample_job *job)
+{
+    snapshot_release(job->hold);
+    free(job->running);
+    memset(job, 0, sizeof *job);
 }
 
 /* Under ASHA, the budget of a running trial: from the rung it reached to the next one. */
@@ -356,7 +409,7 @@ static hpo_rc leave_paused_behind(study *st, hpo_error *err)
         study_set_state(st, t, HPO_TRIAL_PRUNED);
         t->finished_ms = now;
         hpo_writes *w = study_writes(st);
-        if (!w || hpo_writes_trial_update(w, st->cfg.id, t))
+        if (!w || hpo_writes_trial_update(w, st->cfg.id, t) || note_finished(st, t))
             return study_break(st, HPO_E_NOMEM, err);
     }
     return HPO_OK;
@@ -367,11 +420,55 @@ typedef struct {
     hpo_trial *ret;
     bool *replayed;
     hpo_resource *resource;
+    /* a new trial's params sampled outside the mutex (every declared one) */
+    sample_job job;
+    bool sampled;
+    hpo_trial pre;
+    hpo_rc pre_rc;
+    hpo_error pre_err;
 } ask_ctx;
 
-static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req, hpo_trial *ret,
-                         bool *ret_replayed, hpo_error *err)
+static void ask_outside(void *vctx)
 {
+    ask_ctx *ctx = vctx;
+    hpo_history h = sample_job_history(&ctx->job);
+    ctx->pre_rc = hpo_sampling_fill(ctx->job.sampler, ctx->job.cfg, &h, ctx->job.number,
+                                    &ctx->pre, &ctx->pre_err);
+    ctx->sampled = true;
+    sample_job_drop(&ctx->job);
+}
+
+/* The declared params of a new trial t that the caller did not fix: sampled outside the mutex
+ * when the sampler can (STUDY_RUN_OUTSIDE the first time), else here. */
+static hpo_rc new_trial_params(study *st, ask_ctx *ctx, hpo_trial *t, hpo_error *err)
+{
+    if (!ctx->sampled && st->obs && st->cfg.space.n > 0) {
+        /* the number the trial will likely get; asks sampling at the same time draw for
+         * different numbers, so their random streams differ */
+        int64_t draw = (int64_t)st->n > st->last_draw ? (int64_t)st->n : st->last_draw + 1;
+        st->last_draw = draw;
+        return sample_job_take(st, draw, &ctx->job, err);
+    }
+    if (!ctx->sampled)
+        return sample_params(st, (int64_t)st->n, t, err);
+    if (ctx->pre_rc) {
+        if (err)
+            *err = ctx->pre_err;
+        return ctx->pre_rc;
+    }
+    for (size_t i = 0; i < ctx->pre.n_params; i++) {
+        const hpo_param *p = &ctx->pre.params[i];
+        if (!hpo_trial_param(t, p->name) && hpo_trial_add_param(t, p->name, &p->dist, p->value))
+            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    return HPO_OK;
+}
+
+static hpo_rc ask_locked(hpo_service *svc, study *st, ask_ctx *ctx, hpo_error *err)
+{
+    const hpo_ask_request *req = ctx->req;
+    hpo_trial *ret = ctx->ret;
+    bool *ret_replayed = ctx->replayed;
     if (req->idempotency_key) {
         size_t klen = strlen(req->idempotency_key);
         if (klen == 0 || klen > IDEMPOTENCY_KEY_MAX)
@@ -424,7 +521,7 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, const hpo_ask_request *req
     if (!rc)
         rc = apply_fixed_params(st, &svc->limits, req->params, &t, err);
     if (!rc)
-        rc = sample_params(st, (int64_t)st->n, &t, err);
+        rc = new_trial_params(st, ctx, &t, err);
     if (!rc)
         rc = add_trial(st, &t, ret, err);
     hpo_trial_clear(&t);
@@ -436,7 +533,7 @@ static hpo_rc ask_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     ask_ctx *ctx = vctx;
     hpo_trial_clear(ctx->ret); /* from an attempt that had to be run again */
     *ctx->replayed = false;
-    hpo_rc rc = ask_locked(svc, st, ctx->req, ctx->ret, ctx->replayed, err);
+    hpo_rc rc = ask_locked(svc, st, ctx, err);
     if (!rc && ctx->resource)
         resource_of(st, ctx->ret, ctx->resource);
     return rc;
@@ -451,8 +548,9 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
         return rc;
     *ret_replayed = false;
     memset(ret, 0, sizeof *ret);
-    ask_ctx ctx = {req, ret, ret_replayed, ret_resource};
-    rc = with_study(svc, name, ask_fn, &ctx, err);
+    ask_ctx ctx = {.req = req, .ret = ret, .replayed = ret_replayed, .resource = ret_resource};
+    rc = with_study_outside(svc, name, ask_fn, ask_outside, &ctx, err);
+    hpo_trial_clear(&ctx.pre);
     if (rc)
         hpo_trial_clear(ret); /* decided, but its commit failed */
     return rc;
@@ -525,7 +623,21 @@ typedef struct {
     const char *name;
     const hpo_dist *dist;
     double *ret;
+    /* the value sampled outside the mutex */
+    sample_job job;
+    bool sampled;
+    double pre;
 } suggest_ctx;
+
+static void suggest_outside(void *vctx)
+{
+    suggest_ctx *ctx = vctx;
+    hpo_history h = sample_job_history(&ctx->job);
+    ctx->pre = hpo_sampling_param(ctx->job.sampler, ctx->job.cfg, &h, ctx->number, ctx->name,
+                                  ctx->dist);
+    ctx->sampled = true;
+    sample_job_drop(&ctx->job);
+}
 
 static hpo_rc suggest_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
 {
@@ -558,9 +670,14 @@ static hpo_rc suggest_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err
     if (fv && hpo_json_to_param_value(ctx->dist, fv, ctx->name, &v, NULL) == HPO_OK)
         fixed = true;
     json_decref(fixed_params);
-    if (!fixed)
-        v = hpo_sampling_param(&st->sampler, &st->cfg, st->trials, st->n, ctx->number, ctx->name,
-                               ctx->dist);
+    if (!fixed && ctx->sampled) {
+        v = ctx->pre;
+    } else if (!fixed && st->obs) {
+        return sample_job_take(st, ctx->number, &ctx->job, err);
+    } else if (!fixed) {
+        hpo_history h = {st->trials, st->n, NULL};
+        v = hpo_sampling_param(&st->sampler, &st->cfg, &h, ctx->number, ctx->name, ctx->dist);
+    }
     if (trial_add_param(st, t, ctx->name, ctx->dist, v))
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_writes *w = study_writes(st);
@@ -582,8 +699,8 @@ hpo_rc hpo_service_suggest(hpo_service *svc, const char *name, int64_t number, c
         rc = hpo_dist_validate(dist, "distribution", err);
     if (rc)
         return rc;
-    suggest_ctx ctx = {number, param, dist, ret_internal};
-    return with_study(svc, name, suggest_fn, &ctx, err);
+    suggest_ctx ctx = {.number = number, .name = param, .dist = dist, .ret = ret_internal};
+    return with_study_outside(svc, name, suggest_fn, suggest_outside, &ctx, err);
 }
 
 /* ---- report and heartbeat ---- */
@@ -792,8 +909,7 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     study_set_state(st, t, req->state);
     t->finished_ms = hpo_clock_now_ms();
     hpo_writes *w = study_writes(st);
-    if (!w || hpo_writes_trial_update(w, st->cfg.id, t) ||
-        (t->state == HPO_TRIAL_COMPLETE && note_complete(st, (size_t)t->number)))
+    if (!w || hpo_writes_trial_update(w, st->cfg.id, t) || note_finished(st, t))
         return study_break(st, HPO_E_NOMEM, err);
     return copy_out(ctx->ret, t, err);
 }

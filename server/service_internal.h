@@ -68,6 +68,8 @@ typedef struct study {
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
     size_t n_front, cap_front;
     hpo_step_index *steps;    /* median, percentile, patient: the COMPLETE trials' values per step */
+    hpo_obs *obs;             /* TPE: the observations, kept as trials finish; else NULL */
+    int64_t last_draw;        /* the number the latest ask sampling outside the mutex drew for */
     int64_t *live;            /* numbers of the running, waiting and paused trials, sorted */
     size_t n_live, cap_live;
     /* snapshots: cur, the latest captured (under mu); pub, the latest published (snap_mu) */
@@ -118,12 +120,20 @@ size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms);
 /* Gives freed heap back to the system when a load or an eviction left much of it (reaper). */
 void study_trim_memory(hpo_service *svc);
 
-/* What runs under a study's mutex: decides in memory and queues writes (study_writes). */
+/* What runs under a study's mutex: decides in memory and queues writes (study_writes). It may
+ * instead return STUDY_RUN_OUTSIDE, having changed nothing and prepared in ctx work that needs no
+ * mutex (sampling on a view of the study): that work runs with the mutex released, then fn runs
+ * again on the study as it is by then. */
 typedef hpo_rc (*study_fn)(hpo_service *svc, study *st, void *ctx, hpo_error *err);
+typedef void (*study_outside_fn)(void *ctx);
+#define STUDY_RUN_OUTSIDE ((hpo_rc)1)
 /* Finds the study, runs fn under its mutex, then waits (mutex released while PostgreSQL works)
  * until every change fn made or saw is durable. A failed commit turns fn's answer into the
  * commit's error. */
 hpo_rc with_study(hpo_service *svc, const char *name, study_fn fn, void *ctx, hpo_error *err);
+/* with_study for an fn that may return STUDY_RUN_OUTSIDE: outside(ctx) does that work. */
+hpo_rc with_study_outside(hpo_service *svc, const char *name, study_fn fn,
+                          study_outside_fn outside, void *ctx, hpo_error *err);
 /* The batch the next commit carries (mutex held); NULL on OOM. Marks the study changed. */
 hpo_writes *study_writes(study *st);
 /* After a write could not be queued (out of memory): memory is ahead of PostgreSQL. */
@@ -149,6 +159,9 @@ const hpo_trial *snapshot_trial(const snapshot *s, size_t i);
 hpo_rc study_capture(study *st, uint64_t seq, snapshot **ret);
 /* Makes s what reads see (mutex held; s's commit succeeded). */
 void study_publish(study *st, snapshot *s);
+/* A reference to the latest captured snapshot (mutex held): while it is held, nothing retired
+ * from now on is freed, so shallow copies of the study's trials made now stay valid. */
+snapshot *study_hold(study *st);
 void study_snapshots_free(study *st);
 /* The live-trial index: a trial just added, a trial moved from one state to another. */
 hpo_rc study_live_add(study *st, const hpo_trial *t);

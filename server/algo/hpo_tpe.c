@@ -1,6 +1,8 @@
 /* hpo_tpe: Optuna 3.1's TPE sampler (univariate, multivariate, group-decomposed, constant liar)
- * over a study's trials: the observations and their split, then the candidates drawn from the
- * Parzen estimators (hpo_parzen.c) and scored; pure, no I/O. */
+ * over a study's observations (a view of its hpo_obs log and its running trials; the entry
+ * points over a trials array build a temporary log): the observations in number order and
+ * their split, then the candidates drawn from the Parzen estimators (hpo_parzen.c) and scored;
+ * pure, no I/O. */
 #include "hpo_tpe.h"
 
 #include <math.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 
 #include "hpo_arena.h"
+#include "hpo_hash.h"
+#include "hpo_obs.h"
 #include "hpo_parzen.h"
 #include "hpo_sampler.h"
 #include "hpo_sort.h"
@@ -110,14 +114,18 @@ static bool key_less(const sort_item *x, const sort_item *y)
 HPO_SORT_DEFINE(sort_items, sort_item, key_less)
 
 /* ------------------------------------------------------------------------------------------ */
-/* Observations: the trials that count, in trial-number order, and which of them are below. */
+/* Observations: the log's rows and the running trials, in trial-number order, and which of them
+ * are below. */
 
 typedef struct {
     const hpo_tpe_config *cfg;
-    const hpo_trial *trials;
+    const hpo_obs_view *log;
+    const hpo_trial *run_trials; /* the running trials given (constant_liar) */
     size_t m;            /* observations (running ones included with constant_liar) */
     size_t n;            /* COMPLETE and PRUNED observations */
-    size_t *trial;       /* m: index into trials, by trial number */
+    size_t *src;         /* m, by trial number: a row of the log (< log->n_rows), or
+                          * log->n_rows + the index of a running trial */
+    const hpo_obs_row **row; /* m: the log's row; NULL for a running trial */
     unsigned char *below;/* m */
     unsigned char *running; /* m */
     hpo_arena *a;
@@ -131,12 +139,54 @@ typedef struct {
     size_t idx;
 } num_item;
 
-static int num_cmp(const void *x, const void *y)
+static bool num_less(const num_item *x, const num_item *y)
 {
-    const num_item *a = x, *b = y;
-    if (a->number != b->number)
-        return a->number < b->number ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
+    return x->number < y->number;
+}
+
+/* Stable merge sort of v[0..n) by number (tmp: n items of scratch). */
+HPO_SORT_DEFINE(sort_nums, num_item, num_less)
+
+/* ret[0..m): the indexes of num[0..m) by number, ties in index order: as they are when already
+ * sorted, by a counting placement when the numbers are dense (max - min < 4m: rows arrive in
+ * finishing order, a permutation of nearly consecutive numbers), else by a merge sort. */
+static hpo_rc number_order(hpo_arena *a, const int64_t *num, size_t m, size_t *ret)
+{
+    bool sorted = true;
+    int64_t lo = m > 0 ? num[0] : 0, hi = lo;
+    for (size_t i = 0; i < m; i++) {
+        ret[i] = i;
+        if (i > 0 && num[i] < num[i - 1])
+            sorted = false;
+        lo = num[i] < lo ? num[i] : lo;
+        hi = num[i] > hi ? num[i] : hi;
+    }
+    if (sorted)
+        return HPO_OK;
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    if (span / 4 < m) {
+        size_t *at = hpo_arena_alloc(a, (size_t)span + 2, sizeof(size_t));
+        if (at == NULL)
+            return HPO_E_NOMEM;
+        memset(at, 0, ((size_t)span + 2) * sizeof(size_t));
+        for (size_t i = 0; i < m; i++)
+            at[(uint64_t)num[i] - (uint64_t)lo + 1]++;
+        for (size_t k = 1; k <= (size_t)span; k++)
+            at[k] += at[k - 1];
+        for (size_t i = 0; i < m; i++)
+            ret[at[(uint64_t)num[i] - (uint64_t)lo]++] = i;
+        return HPO_OK;
+    }
+    num_item *items = hpo_arena_alloc(a, m, sizeof(num_item));
+    num_item *tmp = hpo_arena_alloc(a, m, sizeof(num_item));
+    if (items == NULL || tmp == NULL)
+        return HPO_E_NOMEM;
+    for (size_t i = 0; i < m; i++)
+        items[i] = (num_item){ num[i], i };
+    sort_nums(items, tmp, m);
+    for (size_t i = 0; i < m; i++)
+        ret[i] = items[i].idx;
+    return HPO_OK;
 }
 
 /* Inserts item into the sorted best[0..*len) (capacity cap), keeping the earliest of ties. */
@@ -154,75 +204,50 @@ static void keep_best(sort_item *best, size_t *len, size_t cap, const sort_item 
     best[j] = *item;
 }
 
-static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, hpo_direction dir,
-                                   const hpo_trial *trials, size_t n_trials, obs_set *ret)
+/* The observations of the log's prefix and, with constant_liar, of the running trials (at
+ * equal numbers the log's rows first), ranked by the rows' keys, the running ones worst. */
+static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const hpo_obs_view *log,
+                                   const hpo_trial *running, size_t n_running, obs_set *ret)
 {
-    *ret = (obs_set){ .cfg = c, .trials = trials, .a = a };
-    size_t *order = hpo_arena_alloc(a, n_trials, sizeof(size_t));
-    sort_item *keys = hpo_arena_alloc(a, n_trials, sizeof(sort_item));
-    ret->trial = hpo_arena_alloc(a, n_trials, sizeof(size_t));
-    ret->below = hpo_arena_alloc(a, n_trials, 1);
-    ret->running = hpo_arena_alloc(a, n_trials, 1);
-    if (!order || !keys || !ret->trial || !ret->below || !ret->running)
+    *ret = (obs_set){ .cfg = c, .log = log, .run_trials = running, .a = a };
+    size_t nl = log->n_rows, nr = c->constant_liar ? n_running : 0, m = nl + nr;
+    const hpo_obs_row **rows = hpo_arena_alloc(a, nl, sizeof(*rows));
+    int64_t *num = hpo_arena_alloc(a, m, sizeof(int64_t));
+    sort_item *keys = hpo_arena_alloc(a, m, sizeof(sort_item));
+    ret->src = hpo_arena_alloc(a, m, sizeof(size_t));
+    ret->row = hpo_arena_alloc(a, m, sizeof(*ret->row));
+    ret->below = hpo_arena_alloc(a, m, 1);
+    ret->running = hpo_arena_alloc(a, m, 1);
+    if (!rows || !num || !keys || !ret->src || !ret->row || !ret->below || !ret->running)
         return HPO_E_NOMEM;
-
-    bool sorted = true;
-    for (size_t i = 0; i < n_trials; i++) {
-        order[i] = i;
-        if (i > 0 && trials[i].number < trials[i - 1].number)
-            sorted = false;
-    }
-    if (!sorted) {
-        num_item *items = hpo_arena_alloc(a, n_trials, sizeof(num_item));
-        if (items == NULL)
-            return HPO_E_NOMEM;
-        for (size_t i = 0; i < n_trials; i++)
-            items[i] = (num_item){ trials[i].number, i };
-        qsort(items, n_trials, sizeof(*items), num_cmp);
-        for (size_t i = 0; i < n_trials; i++)
-            order[i] = items[i].idx;
-    }
-
-    /* Optuna's key: (-inf, value) for COMPLETE, (-last step, value at it; NaN -> inf) for
-     * PRUNED, (1, 0) for PRUNED without reports, (inf, inf) for RUNNING; minimised. */
-    double sign = dir == HPO_MAXIMIZE ? -1.0 : 1.0;
-    size_t m = 0, n = 0;
-    for (size_t oi = 0; oi < n_trials; oi++) {
-        const hpo_trial *t = &trials[order[oi]];
-        double k1, k2;
-        bool run = false;
-        if (t->state == HPO_TRIAL_COMPLETE) {
-            if (t->n_values == 0 || t->values == NULL)
-                continue;
-            k1 = -INFINITY;
-            k2 = sign * t->values[0];
-        } else if (t->state == HPO_TRIAL_PRUNED) {
-            const hpo_report *r = hpo_trial_last_report(t);
-            if (r != NULL) {
-                k1 = -(double)r->step;
-                k2 = isnan(r->value) ? INFINITY : sign * r->value;
-            } else {
-                k1 = 1;
-                k2 = 0;
-            }
-        } else if (t->state == HPO_TRIAL_RUNNING && c->constant_liar) {
-            k1 = INFINITY;
-            k2 = INFINITY;
-            run = true;
-        } else {
-            continue;
+    for (size_t i = 0; i < nl;) {
+        size_t len;
+        const hpo_obs_row *r = hpo_obs_view_rows(log, i, &len);
+        for (size_t k = 0; k < len; k++, i++) {
+            rows[i] = &r[k];
+            num[i] = r[k].number;
         }
-        ret->trial[m] = order[oi];
-        ret->running[m] = run;
-        ret->below[m] = 0;
-        keys[m] = (sort_item){ k1, k2, m };
-        m++;
-        n += !run;
+    }
+    for (size_t k = 0; k < nr; k++)
+        num[nl + k] = running[k].number;
+    hpo_rc rc = number_order(a, num, m, ret->src);
+    if (rc != HPO_OK)
+        return rc;
+
+    /* Optuna's key: the row's (COMPLETE and PRUNED), (inf, inf) for RUNNING; minimised. */
+    for (size_t j = 0; j < m; j++) {
+        size_t s = ret->src[j];
+        bool run = s >= nl;
+        ret->row[j] = run ? NULL : rows[s];
+        ret->running[j] = run;
+        ret->below[j] = 0;
+        keys[j] = run ? (sort_item){ INFINITY, INFINITY, j }
+                      : (sort_item){ rows[s]->k1, rows[s]->k2, j };
     }
     ret->m = m;
-    ret->n = n;
+    ret->n = nl;
 
-    size_t nb = hpo_tpe_gamma(c, n);
+    size_t nb = hpo_tpe_gamma(c, nl);
     if (nb == 0)
         return HPO_OK;
     if (nb <= 64) {
@@ -244,17 +269,78 @@ static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, hpo_di
     return HPO_OK;
 }
 
+/* A log of trials[0..n) for the wrappers over a trials array: a row per finished trial in array
+ * order (row_trial[r]: its index), and the RUNNING trials (shallow copies; run_trial[k]: their
+ * index). All in arena a. */
+typedef struct {
+    hpo_obs *obs;
+    hpo_obs_view view;
+    hpo_trial *running;
+    size_t n_running;
+    size_t *row_trial, *run_trial;
+} trials_log;
+
+static hpo_rc trials_log_build(hpo_arena *a, hpo_direction dir, const hpo_trial *trials,
+                               size_t n_trials, trials_log *ret)
+{
+    *ret = (trials_log){ .obs = hpo_obs_new_temp(dir, a) };
+    ret->run_trial = hpo_arena_alloc(a, n_trials, sizeof(size_t));
+    ret->row_trial = hpo_arena_alloc(a, n_trials, sizeof(size_t));
+    if (!ret->obs || !ret->run_trial || !ret->row_trial)
+        return HPO_E_NOMEM;
+    size_t rows = 0, nr = 0;
+    for (size_t i = 0; i < n_trials; i++) {
+#if defined(__GNUC__)
+        /* the trials' params, values and names are scattered on the heap: fetch ahead (the
+         * params arrays and values 4 trials ahead, the names they point to 2 trials ahead) */
+        if (i + 4 < n_trials) {
+            const char *pp = (const char *)trials[i + 4].params;
+            size_t bytes = trials[i + 4].n_params * sizeof(hpo_param);
+            for (size_t b = 0; b < bytes; b += 64)
+                __builtin_prefetch(pp + b);
+            __builtin_prefetch(trials[i + 4].values);
+        }
+        if (i + 2 < n_trials)
+            for (size_t k = 0; k < trials[i + 2].n_params; k++)
+                __builtin_prefetch(trials[i + 2].params[k].name);
+#endif
+        if (trials[i].state == HPO_TRIAL_RUNNING) {
+            ret->run_trial[nr++] = i;
+            continue;
+        }
+        hpo_rc rc = hpo_obs_add(ret->obs, &trials[i]);
+        if (rc != HPO_OK)
+            return rc;
+        if (hpo_obs_rows(ret->obs) > rows)
+            ret->row_trial[rows++] = i;
+    }
+    ret->running = hpo_arena_alloc(a, nr, sizeof(hpo_trial));
+    if (ret->running == NULL)
+        return HPO_E_NOMEM;
+    for (size_t k = 0; k < nr; k++)
+        ret->running[k] = trials[ret->run_trial[k]];
+    ret->n_running = nr;
+    hpo_obs_view_take(ret->obs, &ret->view);
+    return HPO_OK;
+}
+
 hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
                      size_t n_trials, signed char *ret_side, size_t *ret_n)
 {
     hpo_arena a = { 0 };
+    trials_log tl;
     obs_set o;
-    hpo_rc rc = collect_observations(&a, c, dir, trials, n_trials, &o);
+    hpo_rc rc = trials_log_build(&a, dir, trials, n_trials, &tl);
+    if (rc == HPO_OK)
+        rc = collect_observations(&a, c, &tl.view, tl.running, tl.n_running, &o);
     if (rc == HPO_OK) {
         for (size_t i = 0; i < n_trials; i++)
             ret_side[i] = -1;
-        for (size_t j = 0; j < o.m; j++)
-            ret_side[o.trial[j]] = o.below[j] ? 0 : 1;
+        for (size_t j = 0; j < o.m; j++) {
+            size_t s = o.src[j];
+            size_t t = s < tl.view.n_rows ? tl.row_trial[s] : tl.run_trial[s - tl.view.n_rows];
+            ret_side[t] = o.below[j] ? 0 : 1;
+        }
         *ret_n = o.n;
     }
     hpo_arena_free(&a);
@@ -274,8 +360,8 @@ static bool name_eq(const char *a, const char *b)
     return *a == *b;
 }
 
-/* A param to sample: its name, distribution, expected position in trials' params, its column
- * in the observations' value matrix, output. */
+/* A param to sample: its name, distribution, expected position in running trials' params, its
+ * column in the observations' value matrix, output. */
 typedef struct {
     const char *name;
     const hpo_dist *d;
@@ -284,7 +370,18 @@ typedef struct {
     double *ret;
 } pref;
 
-/* The trial's internal value of p when it has p with a value inside p's distribution. */
+/* Whether an observed value (of a param of type `type` with n_choices choices) counts for a
+ * param of distribution d: the same type, the same number of choices, inside d. */
+static inline bool value_fits(hpo_dist_type type, size_t n_choices, double v, const hpo_dist *d)
+{
+    if (type != d->type || !isfinite(v))
+        return false;
+    if (d->type == HPO_DIST_CATEGORICAL)
+        return n_choices == d->n_choices && v >= 0 && v < (double)d->n_choices && v == floor(v);
+    return !(v < d->low || v > d->high);
+}
+
+/* A running trial's internal value of p when it has p with a value inside p's distribution. */
 static bool trial_value(const hpo_trial *t, const pref *p, double *ret)
 {
     const hpo_param *tp = NULL;
@@ -292,57 +389,95 @@ static bool trial_value(const hpo_trial *t, const pref *p, double *ret)
         tp = &t->params[p->hint];
     else
         tp = hpo_trial_param(t, p->name);
-    if (tp == NULL || tp->dist.type != p->d->type)
+    if (tp == NULL || !value_fits(tp->dist.type, tp->dist.n_choices, tp->value, p->d))
         return false;
-    double v = tp->value;
-    if (!isfinite(v))
-        return false;
-    if (p->d->type == HPO_DIST_CATEGORICAL) {
-        if (tp->dist.n_choices != p->d->n_choices || v < 0 || v >= (double)p->d->n_choices ||
-            v != floor(v))
-            return false;
-    } else if (v < p->d->low || v > p->d->high) {
-        return false;
-    }
-    *ret = v;
+    *ret = tp->value;
     return true;
 }
 
-/* Fills o->vals: every observation's value of every param, one pass over the trials (each
- * trial's params are read once, in order, while they are in cache). */
-static hpo_rc extract_values(obs_set *o, pref *ps, size_t np)
+#define NO_COL SIZE_MAX
+
+/* col[id] for each of the view's names: the index in ps of the param of that name, NO_COL for
+ * names not sampled. A few params: a scan of the names each; many: an index of ps by name. */
+static hpo_rc map_columns(hpo_arena *a, const hpo_obs_view *log, const pref *ps, size_t np,
+                          size_t *col)
 {
-    o->nv = np;
-    o->vals = hpo_arena_alloc(o->a, o->m > 0 ? o->m : 1, np * sizeof(double));
-    if (o->vals == NULL)
-        return HPO_E_NOMEM;
-    for (size_t j = 0; j < o->m; j++) {
-        const hpo_trial *t = &o->trials[o->trial[j]];
-        double *row = o->vals + j * np;
-#if defined(__GNUC__)
-        /* the trials' params and names are scattered on the heap: fetch ahead (the params
-         * arrays 4 trials ahead, the names they point to 2 trials ahead) */
-        if (j + 4 < o->m) {
-            const hpo_trial *ta = &o->trials[o->trial[j + 4]];
-            const char *pp = (const char *)ta->params;
-            size_t bytes = ta->n_params * sizeof(hpo_param);
-            for (size_t b = 0; b < bytes; b += 64)
-                __builtin_prefetch(pp + b);
-            __builtin_prefetch(&o->trials[o->trial[j + 8 < o->m ? j + 8 : j + 4]]);
-        }
-        if (j + 2 < o->m) {
-            const hpo_trial *tb = &o->trials[o->trial[j + 2]];
-            for (size_t i = 0; i < tb->n_params; i++)
-                __builtin_prefetch(tb->params[i].name);
-        }
-#endif
+    for (size_t id = 0; id < log->n_names; id++)
+        col[id] = NO_COL;
+    if (np <= 16 || log->n_names <= 16) {
         for (size_t i = 0; i < np; i++) {
-            double v;
-            row[i] = trial_value(t, &ps[i], &v) ? v : NAN;
+            int64_t id = hpo_obs_view_find(log, ps[i].name);
+            if (id >= 0)
+                col[id] = i;
+        }
+        return HPO_OK;
+    }
+    size_t cap = 32;
+    while (cap < 2 * np)
+        cap *= 2;
+    hpo_arena_mark mark = hpo_arena_save(a);
+    size_t *index = hpo_arena_alloc(a, cap, sizeof(size_t));
+    if (index == NULL)
+        return HPO_E_NOMEM;
+    for (size_t h = 0; h < cap; h++)
+        index[h] = NO_COL;
+    for (size_t i = 0; i < np; i++) {
+        size_t h = (size_t)hpo_hash_name(ps[i].name) & (cap - 1);
+        while (index[h] != NO_COL)
+            h = (h + 1) & (cap - 1);
+        index[h] = i;
+    }
+    for (size_t id = 0; id < log->n_names; id++) {
+        const char *name = hpo_obs_view_name(log, (uint32_t)id);
+        size_t h = (size_t)hpo_hash_name(name) & (cap - 1);
+        for (; index[h] != NO_COL; h = (h + 1) & (cap - 1)) {
+            if (name_eq(ps[index[h]].name, name)) {
+                col[id] = index[h];
+                break;
+            }
         }
     }
+    hpo_arena_restore(a, mark);
+    return HPO_OK;
+}
+
+/* Fills o->vals: every observation's value of every param: the rows' entries through their
+ * name ids (no string compared per row), the running trials' params by name. */
+static hpo_rc extract_values(obs_set *o, pref *ps, size_t np)
+{
+    const hpo_obs_view *log = o->log;
+    o->nv = np;
+    o->vals = hpo_arena_alloc(o->a, o->m > 0 ? o->m : 1, np * sizeof(double));
+    size_t *col = hpo_arena_alloc(o->a, log->n_names, sizeof(size_t));
+    if (o->vals == NULL || col == NULL)
+        return HPO_E_NOMEM;
+    hpo_rc rc = map_columns(o->a, log, ps, np, col);
+    if (rc != HPO_OK)
+        return rc;
     for (size_t i = 0; i < np; i++)
         ps[i].col = i;
+    for (size_t j = 0; j < o->m; j++) {
+        double *row = o->vals + j * np;
+        for (size_t i = 0; i < np; i++)
+            row[i] = NAN;
+        if (o->row[j] == NULL) {
+            const hpo_trial *t = &o->run_trials[o->src[j] - log->n_rows];
+            for (size_t i = 0; i < np; i++) {
+                double v;
+                if (trial_value(t, &ps[i], &v))
+                    row[i] = v;
+            }
+            continue;
+        }
+        size_t ne;
+        const hpo_obs_entry *e = hpo_obs_view_entries(log, o->row[j], &ne);
+        for (size_t k = 0; k < ne; k++) {
+            size_t i = col[e[k].name];
+            if (i != NO_COL && value_fits(hpo_obs_entry_type(&e[k]),
+                                          hpo_obs_entry_choices(&e[k]), e[k].value, ps[i].d))
+                row[i] = e[k].value;
+        }
+    }
     return HPO_OK;
 }
 
@@ -571,19 +706,14 @@ static hpo_rc sample_space(obs_set *o, const hpo_space *space, double *ret_value
     return HPO_OK;
 }
 
-hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
-                      const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
-                      hpo_error *err)
+/* The sampler over a view of a log and the running trials, in the caller's arena. */
+static hpo_rc sample_obs(hpo_arena *a, const hpo_tpe_config *c, const hpo_space *space,
+                         const hpo_obs_view *obs, const hpo_trial *running, size_t n_running,
+                         hpo_rng *rng, double *ret_values)
 {
-    hpo_rc rc = hpo_tpe_config_validate(c, err);
-    if (rc != HPO_OK)
-        return rc;
-    if (space->n == 0)
-        return HPO_OK;
-    hpo_arena a = { 0 };
     obs_set o;
-    double *out = hpo_arena_alloc(&a, space->n, sizeof(double));
-    rc = out ? collect_observations(&a, c, dir, trials, n_trials, &o) : HPO_E_NOMEM;
+    double *out = hpo_arena_alloc(a, space->n, sizeof(double));
+    hpo_rc rc = out ? collect_observations(a, c, obs, running, n_running, &o) : HPO_E_NOMEM;
     if (rc == HPO_OK) {
         o.rng = rng;
         if (o.n < (size_t)c->n_startup_trials) {
@@ -595,10 +725,83 @@ hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direc
     }
     if (rc == HPO_OK)
         memcpy(ret_values, out, space->n * sizeof(double));
-    else
-        hpo_error_set(err, rc, NULL, "out of memory in the TPE sampler");
-    hpo_arena_free(&a);
     return rc;
+}
+
+static hpo_rc sample_error(hpo_rc rc, hpo_error *err)
+{
+    return hpo_error_set(err, rc, NULL,
+                         rc == HPO_E_NOMEM ? "out of memory in the TPE sampler"
+                                           : "a trial has too many params for the TPE sampler");
+}
+
+hpo_rc hpo_tpe_sample_obs(const hpo_tpe_config *c, const hpo_space *space,
+                          const hpo_obs_view *obs, const hpo_trial *running, size_t n_running,
+                          hpo_rng *rng, double *ret_values, hpo_error *err)
+{
+    hpo_rc rc = hpo_tpe_config_validate(c, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (space->n == 0)
+        return HPO_OK;
+    hpo_arena a = { 0 };
+    rc = sample_obs(&a, c, space, obs, running, n_running, rng, ret_values);
+    hpo_arena_free(&a);
+    return rc == HPO_OK ? rc : sample_error(rc, err);
+}
+
+hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
+                      const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
+                      hpo_error *err)
+{
+    hpo_rc rc = hpo_tpe_config_validate(c, err);
+    if (rc != HPO_OK)
+        return rc;
+    if (space->n == 0)
+        return HPO_OK;
+    hpo_arena a = { 0 };
+    trials_log tl;
+    rc = trials_log_build(&a, dir, trials, n_trials, &tl);
+    if (rc == HPO_OK)
+        rc = sample_obs(&a, c, space, &tl.view, tl.running, tl.n_running, rng, ret_values);
+    hpo_arena_free(&a);
+    return rc == HPO_OK ? rc : sample_error(rc, err);
+}
+
+/* One param over a view, in the caller's arena; HPO_E_NO_WORK before n_startup_trials. */
+static hpo_rc sample_param_obs(hpo_arena *a, const hpo_tpe_config *c, const char *name,
+                               const hpo_dist *d, const hpo_obs_view *obs,
+                               const hpo_trial *running, size_t n_running, hpo_rng *rng,
+                               double *ret)
+{
+    obs_set o;
+    hpo_rc rc = collect_observations(a, c, obs, running, n_running, &o);
+    if (rc != HPO_OK)
+        return rc;
+    if (o.n < (size_t)c->n_startup_trials)
+        return HPO_E_NO_WORK;
+    o.rng = rng;
+    /* the param's position differs from trial to trial: the hint only spares a scan */
+    pref p = { name, d, 0, 0, ret };
+    rc = extract_values(&o, &p, 1);
+    return rc == HPO_OK ? sample_joint(&o, &p, 1, false) : rc;
+}
+
+double hpo_tpe_sample_param_obs(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                                const hpo_obs_view *obs, const hpo_trial *running,
+                                size_t n_running, hpo_rng *rng)
+{
+    if (hpo_parzen_dist_single(d))
+        return single_value(d);
+    if (hpo_tpe_config_validate(c, NULL) != HPO_OK)
+        return hpo_sampler_random(d, rng);
+    hpo_arena a = { 0 };
+    double value;
+    hpo_rc rc = sample_param_obs(&a, c, name, d, obs, running, n_running, rng, &value);
+    if (rc != HPO_OK)
+        value = hpo_sampler_random(d, rng);
+    hpo_arena_free(&a);
+    return value;
 }
 
 double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
@@ -610,22 +813,13 @@ double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo
     if (hpo_tpe_config_validate(c, NULL) != HPO_OK)
         return hpo_sampler_random(d, rng);
     hpo_arena a = { 0 };
-    obs_set o;
+    trials_log tl;
     double value;
-    hpo_rc rc = collect_observations(&a, c, dir, trials, n_trials, &o);
-    if (rc == HPO_OK && o.n >= (size_t)c->n_startup_trials) {
-        o.rng = rng;
-        /* the param's position differs from trial to trial: the hint only spares a scan */
-        pref p = { name, d, 0, 0, &value };
-        rc = extract_values(&o, &p, 1);
-        if (rc == HPO_OK)
-            rc = sample_joint(&o, &p, 1, false);
-    } else {
-        rc = HPO_E_NO_WORK;
-    }
+    hpo_rc rc = trials_log_build(&a, dir, trials, n_trials, &tl);
+    if (rc == HPO_OK)
+        rc = sample_param_obs(&a, c, name, d, &tl.view, tl.running, tl.n_running, rng, &value);
     if (rc != HPO_OK)
         value = hpo_sampler_random(d, rng);
     hpo_arena_free(&a);
     return value;
 }
-

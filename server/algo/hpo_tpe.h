@@ -1,5 +1,6 @@
 /* hpo_tpe: the Tree-structured Parzen Estimator sampler (Optuna 3.1's algorithm), as pure
- * functions: the search space, the study's trials and a seeded RNG in; internal values out. */
+ * functions: the search space, the study's observations (a view of its hpo_obs log and its
+ * running trials, or simply its trials) and a seeded RNG in; internal values out. */
 #ifndef HPO_TPE_H
 #define HPO_TPE_H
 
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include "hpo_error.h"
 #include "hpo_model.h"
+#include "hpo_obs.h"
 #include "hpo_rng.h"
 #include "hpo_space.h"
 
@@ -49,6 +51,16 @@ hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direc
                       const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
                       hpo_error *err);
 
+/* hpo_tpe_sample over a log: obs, a view of the study's hpo_obs log (its direction is the
+ * study's), taken under the study's lock and read here without it (hpo_obs.h); running, the
+ * study's RUNNING trials when the view was taken (copies owned by the caller; read only with
+ * constant_liar; their state is not looked at). The observations are the view's rows and the
+ * running trials, ranked by number (at equal numbers the rows first), so the result is
+ * bit-identical to hpo_tpe_sample on the same history. Errors as hpo_tpe_sample's. */
+hpo_rc hpo_tpe_sample_obs(const hpo_tpe_config *c, const hpo_space *space,
+                          const hpo_obs_view *obs, const hpo_trial *running, size_t n_running,
+                          hpo_rng *rng, double *ret_values, hpo_error *err);
+
 /* Samples one param independently (univariate) from the trials that have it: define-by-run
  * params first suggested inside a running trial. As in Optuna 3.1, n_startup_trials and gamma
  * count all observations, then the estimators keep those having the param. Returns the internal
@@ -56,6 +68,10 @@ hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direc
 double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
                             hpo_direction dir, const hpo_trial *trials, size_t n_trials,
                             hpo_rng *rng);
+/* hpo_tpe_sample_param over a log and the running trials, as hpo_tpe_sample_obs. */
+double hpo_tpe_sample_param_obs(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                                const hpo_obs_view *obs, const hpo_trial *running,
+                                size_t n_running, hpo_rng *rng);
 
 /* ---- the Parzen estimator and its numerics, exposed for tests ----
  * These reproduce Optuna 3.1's _ParzenEstimator and _truncnorm so the unit tests can compare them

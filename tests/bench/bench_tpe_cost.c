@@ -1,18 +1,23 @@
 /* bench_tpe_cost: in-process cost of one hpo_tpe_sample call against N completed trials (tests/bench/tpe_cost.sh). */
 /*
- * usage: bench_tpe_cost [--sizes 10,100,1000,10000] [--calls 20] [--params 10]
+ * usage: bench_tpe_cost [--sizes 10,100,1000,10000] [--calls 20] [--params 10] [--log]
  *
  * Builds max(sizes) COMPLETE trials of `params` float params x0.. in [-5, 5] (uniform random,
  * fixed seed), value = sum of squares. For each size N (the first N of them) and for univariate
  * then multivariate TPE (Optuna's defaults otherwise), makes 2 warm-up calls and then `calls`
  * timed calls of hpo_tpe_sample (each with its own RNG state) and prints one JSON line:
  *   {"trials":N,"multivariate":false,"calls":20,"median_ms":...,"min_ms":...,"max_ms":...}
+ * --log: hpo_tpe_sample_obs on an hpo_obs log of the N trials (filled once, outside the timing:
+ * the server keeps it as trials finish) instead of hpo_tpe_sample on the trials array; the JSON
+ * line then has "log":true.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_tpe_common.h"
+#include "hpo_obs.h"
 #include "hpo_rng.h"
 #include "hpo_tpe.h"
 
@@ -20,7 +25,12 @@ int main(int argc, char **argv)
 {
     const char *sizes_arg = "10,100,1000,10000";
     int calls = 20, n_params = 10;
+    bool use_log = false;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--log") == 0) {
+            use_log = true;
+            continue;
+        }
         if (i + 1 >= argc)
             goto usage;
         if (strcmp(argv[i], "--sizes") == 0)
@@ -75,6 +85,16 @@ int main(int argc, char **argv)
     }
 
     for (size_t s = 0; s < n_sizes; s++) {
+        hpo_obs *log = NULL;
+        hpo_obs_view view = {0};
+        if (use_log) {
+            if (!(log = hpo_obs_new(HPO_MINIMIZE)))
+                bt_die("out of memory");
+            for (long k = 0; k < sizes[s]; k++)
+                if (hpo_obs_add(log, &trials[k]))
+                    bt_die("hpo_obs_add failed");
+            hpo_obs_view_take(log, &view);
+        }
         for (int multi = 0; multi <= 1; multi++) {
             hpo_tpe_config c;
             hpo_tpe_config_default(&c);
@@ -84,8 +104,9 @@ int main(int argc, char **argv)
                 hpo_rng r;
                 hpo_rng_seed(&r, 1000u + (uint64_t)(k + 2) * 7919u + (uint64_t)s);
                 double t0 = bt_now_ms();
-                hpo_rc rc = hpo_tpe_sample(&c, &space, HPO_MINIMIZE, trials, (size_t)sizes[s], &r,
-                                           x, &err);
+                hpo_rc rc = use_log ? hpo_tpe_sample_obs(&c, &space, &view, NULL, 0, &r, x, &err)
+                                    : hpo_tpe_sample(&c, &space, HPO_MINIMIZE, trials,
+                                                     (size_t)sizes[s], &r, x, &err);
                 double t1 = bt_now_ms();
                 if (rc) {
                     fprintf(stderr, "bench_tpe_cost: hpo_tpe_sample: %s\n", err.message);
@@ -95,11 +116,13 @@ int main(int argc, char **argv)
                     times[k] = t1 - t0;
             }
             double med = bt_median(times, (size_t)calls);
-            printf("{\"trials\":%ld,\"multivariate\":%s,\"calls\":%d,\"median_ms\":%.4f,"
+            printf("{\"trials\":%ld,\"multivariate\":%s,%s\"calls\":%d,\"median_ms\":%.4f,"
                    "\"min_ms\":%.4f,\"max_ms\":%.4f}\n",
-                   sizes[s], multi ? "true" : "false", calls, med, times[0], times[calls - 1]);
+                   sizes[s], multi ? "true" : "false", use_log ? "\"log\":true," : "", calls,
+                   med, times[0], times[calls - 1]);
             fflush(stdout);
         }
+        hpo_obs_free(log);
     }
 
     for (long k = 0; k < max_size; k++)
@@ -110,6 +133,7 @@ int main(int argc, char **argv)
     hpo_space_clear(&space);
     return 0;
 usage:
-    fprintf(stderr, "usage: bench_tpe_cost [--sizes 10,100,1000,10000] [--calls 20] [--params 10]\n");
+    fprintf(stderr, "usage: bench_tpe_cost [--sizes 10,100,1000,10000] [--calls 20] [--params 10] "
+                    "[--log]\n");
     return 2;
 }

@@ -3,6 +3,7 @@
  * leave memory and come back, the Pareto front and the reports of a trial kept in place match
  * what a full scan and PostgreSQL say. */
 #include <check.h>
+#include <math.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,14 +66,15 @@ static long long sql_number(const char *text)
     return v;
 }
 
-static void create_study(const char *name, size_t n_directions, const char *pruner)
+static void create_study_with(const char *name, size_t n_directions, const char *sampler,
+                              const char *pruner)
 {
     hpo_study_config c = {0};
     hpo_direction dirs[2] = {HPO_MINIMIZE, HPO_MAXIMIZE};
     c.name = (char *)name;
     c.n_directions = n_directions;
     c.directions = dirs;
-    c.sampler = (char *)"{\"type\":\"random\",\"seed\":1}";
+    c.sampler = (char *)sampler;
     c.pruner = (char *)pruner;
     hpo_dist x = {.type = HPO_DIST_FLOAT, .low = -5, .high = 5};
     ck_assert_int_eq(hpo_space_add(&c.space, "x", &x), HPO_OK);
@@ -83,6 +85,11 @@ static void create_study(const char *name, size_t n_directions, const char *prun
                   "%s", err.message);
     hpo_study_info_clear(&info);
     hpo_space_clear(&c.space);
+}
+
+static void create_study(const char *name, size_t n_directions, const char *pruner)
+{
+    create_study_with(name, n_directions, "{\"type\":\"random\",\"seed\":1}", pruner);
 }
 
 static int64_t ask(const char *study)
@@ -536,6 +543,79 @@ START_TEST(readers_see_whole_versions_while_trials_change)
 }
 END_TEST
 
+
+/* ---- sampling outside the study's mutex ---- */
+
+typedef struct {
+    atomic_bool done;
+    hpo_rc rc;
+    double x;
+} slow_ask;
+
+static void *ask_in_background(void *arg)
+{
+    slow_ask *job = arg;
+    hpo_trial t = {0};
+    bool replayed;
+    hpo_error err = {0};
+    hpo_ask_request req = {.worker = "slow"};
+    job->rc = hpo_service_ask(ts.svc, "tpe", &req, &t, &replayed, NULL, &err);
+    const hpo_param *x = job->rc == HPO_OK ? hpo_trial_param(&t, "x") : NULL;
+    job->x = x ? x->value : NAN;
+    hpo_trial_clear(&t);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+/* TPE samples a new trial on a view of the study taken under its mutex, and without it: a report
+ * to the same study, sent while an ask samples (made slow on purpose), is answered first. */
+START_TEST(tpe_asks_sample_without_the_study_mutex)
+{
+    create_study_with("tpe", 1, "{\"type\":\"tpe\",\"seed\":3,\"n_startup_trials\":2,"
+                                "\"n_ei_candidates\":2000000}", NULL);
+    hpo_error err = {0};
+    /* a history without sampling: enqueued trials with their params fixed */
+    for (int i = 0; i < 30; i++) {
+        hpo_fixed_param q[] = {{"x", {.kind = HPO_CHOICE_NUMBER, .number = -5 + i / 3.0}}};
+        hpo_fixed_params qs = {1, q};
+        hpo_trial w = {0}, done = {0};
+        ck_assert_int_eq(hpo_service_enqueue(ts.svc, "tpe", &qs, &w, &err), HPO_OK);
+        int64_t n = ask("tpe");
+        ck_assert_int_eq(n, w.number);
+        double v = (q[0].value.number - 1) * (q[0].value.number - 1);
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL};
+        ck_assert_int_eq(hpo_service_finish(ts.svc, "tpe", n, &fin, &done, &err), HPO_OK);
+        hpo_trial_clear(&w);
+        hpo_trial_clear(&done);
+    }
+    hpo_fixed_param q[] = {{"x", {.kind = HPO_CHOICE_NUMBER, .number = 0}}};
+    hpo_fixed_params qs = {1, q};
+    hpo_trial w = {0};
+    ck_assert_int_eq(hpo_service_enqueue(ts.svc, "tpe", &qs, &w, &err), HPO_OK);
+    int64_t running = ask("tpe");
+    hpo_trial_clear(&w);
+
+    slow_ask job = {.rc = HPO_E_INTERNAL};
+    atomic_init(&job.done, false);
+    pthread_t th;
+    double t0 = seconds_now();
+    ck_assert_int_eq(pthread_create(&th, NULL, ask_in_background, &job), 0);
+    usleep(100 * 1000);
+    ck_assert_int_eq(report("tpe", running, 0, 1.0, &err), HPO_OK);
+    double reported = seconds_now() - t0;
+    bool ask_still_sampling = !atomic_load(&job.done);
+    pthread_join(th, NULL);
+    double asked = seconds_now() - t0;
+    ck_assert_int_eq(job.rc, HPO_OK);
+    ck_assert_msg(ask_still_sampling, "the ask (%.3f s) ended before the report (%.3f s): "
+                  "sampling was not slow enough to tell", asked, reported);
+    ck_assert(job.x >= -5 && job.x <= 5);
+    /* the new trial was written with its params */
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trials"), 32);
+    ck_assert_int_eq(sql_number("SELECT count(*) FROM trial_params"), 32);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -550,6 +630,7 @@ int main(void)
     tcase_add_test(tc, reports_added_in_place_keep_first_values);
     tcase_add_test(tc, reads_answer_from_the_last_commit_while_one_is_in_flight);
     tcase_add_test(tc, readers_see_whole_versions_while_trials_change);
+    tcase_add_test(tc, tpe_asks_sample_without_the_study_mutex);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
