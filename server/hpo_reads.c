@@ -7,24 +7,6 @@
 
 #include "service_internal.h"
 
-/* What a read does with a snapshot. */
-typedef hpo_rc (*read_fn)(const snapshot *s, void *ctx, hpo_error *err);
-
-/* Finds the study and runs fn on its latest published snapshot. */
-static hpo_rc with_snapshot(hpo_service *svc, const char *name, read_fn fn, void *ctx,
-                            hpo_error *err)
-{
-    study *st;
-    hpo_rc rc = study_acquire(svc, name, &st, err);
-    if (rc)
-        return rc;
-    snapshot *s = study_snapshot(st);
-    rc = fn(s, ctx, err);
-    snapshot_release(s);
-    study_release(svc, st);
-    return rc;
-}
-
 static hpo_rc nomem(hpo_error *err)
 {
     return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");

@@ -45,6 +45,7 @@ static hpo_rc reap_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         }
         study_set_state(st, t, HPO_TRIAL_FAIL);
         t->finished_ms = ctx->now;
+        study_touch(st, t);
         hpo_writes *w = study_writes(st);
         if (!w || hpo_writes_trial_update(w, st->cfg.id, t))
             return study_break(st, HPO_E_NOMEM, err);

@@ -10,6 +10,7 @@
 #include "hpo_clock.h"
 #include "hpo_files.h"
 #include "hpo_hash.h"
+#include "hpo_rng.h"
 #include "service_internal.h"
 
 #define N_BUCKETS HPO_SERVICE_BUCKETS
@@ -49,6 +50,8 @@ hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err)
     pthread_mutex_init(&svc->mu, NULL);
     pthread_mutex_init(&svc->artifact_mu, NULL);
     pthread_mutex_init(&svc->reaper_mu, NULL);
+    pthread_mutex_init(&svc->pub_mu, NULL);
+    pthread_cond_init(&svc->pub_cv, NULL);
     pthread_cond_init(&svc->reaper_cv, NULL);
     *ret = svc;
     return HPO_OK;
@@ -73,6 +76,8 @@ void hpo_service_free(hpo_service *svc)
         }
     }
     pthread_mutex_destroy(&svc->artifact_mu);
+    pthread_cond_destroy(&svc->pub_cv);
+    pthread_mutex_destroy(&svc->pub_mu);
     pthread_mutex_destroy(&svc->mu);
     free(svc);
 }
@@ -185,6 +190,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     pthread_cond_init(&st->commit_cv, NULL);
     st->pending_seq = 1;
     st->last_draw = -1;
+    st->load_id = (uint32_t)hpo_rng_entropy();
     load_ctx ctx = {name, st};
     hpo_rc rc = hpo_store_tx(svc->store, tx_load, &ctx, err);
     atomic_store(&svc->trim_wanted, true); /* the results of a large study were as big as it */
@@ -205,7 +211,7 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     if (!rc && (study_derive(st) || study_capture(st, 0, &loaded)))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     if (!rc)
-        study_publish(st, loaded); /* as loaded: all of it durable */
+        study_publish(svc, st, loaded); /* as loaded: all of it durable */
     if (rc) {
         study_free(st);
         return rc;
@@ -373,7 +379,7 @@ static hpo_rc commit_wait(hpo_service *svc, study *st, uint64_t seq, hpo_error *
         }
         if (rc == HPO_OK) {
             st->done_seq = mine;
-            study_publish(st, version);
+            study_publish(svc, st, version);
         } else {
             st->broken = true;
             st->stale = true;

@@ -1,5 +1,6 @@
 /* hpo_snapshot: the committed versions of a study that reads use without its mutex, and the
  * trial changes that keep them valid. See service_internal.h for the life cycle. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,8 @@ static snapshot *capture(study *st, uint64_t seq)
     atomic_init(&s->refs, 1);
     s->seq = seq;
     s->cfg = &st->cfg;
+    s->pruner = &st->pruner;
+    s->load_id = st->load_id;
     s->base = st->trials;
     s->n = st->n;
     memcpy(s->counts, st->counts, sizeof s->counts);
@@ -132,7 +135,7 @@ hpo_rc study_capture(study *st, uint64_t seq, snapshot **ret)
     return HPO_OK;
 }
 
-void study_publish(study *st, snapshot *s)
+void study_publish(hpo_service *svc, study *st, snapshot *s)
 {
     atomic_fetch_add(&s->refs, 1);
     pthread_mutex_lock(&st->snap_mu);
@@ -140,6 +143,10 @@ void study_publish(study *st, snapshot *s)
     st->pub = s;
     pthread_mutex_unlock(&st->snap_mu);
     snapshot_release(old);
+    pthread_mutex_lock(&svc->pub_mu);
+    svc->pub_count++;
+    pthread_cond_broadcast(&svc->pub_cv);
+    pthread_mutex_unlock(&svc->pub_mu);
 }
 
 snapshot *study_snapshot(study *st)
@@ -162,6 +169,25 @@ void study_snapshots_free(study *st)
     snapshot_release(st->pub);
     snapshot_release(st->cur);
     st->pub = st->cur = NULL;
+}
+
+hpo_rc with_snapshot(hpo_service *svc, const char *name, snapshot_fn fn, void *ctx,
+                     hpo_error *err)
+{
+    study *st;
+    hpo_rc rc = study_acquire(svc, name, &st, err);
+    if (rc)
+        return rc;
+    snapshot *s = study_snapshot(st);
+    rc = fn(s, ctx, err);
+    snapshot_release(s);
+    study_release(svc, st);
+    return rc;
+}
+
+void snapshot_version(const snapshot *s, char *ret, size_t size)
+{
+    snprintf(ret, size, "%08x.%llu", (unsigned)s->load_id, (unsigned long long)s->seq);
 }
 
 const hpo_trial *snapshot_trial(const snapshot *s, size_t i)

@@ -335,6 +335,7 @@ static hpo_rc add_trial(study *st, hpo_trial *t, hpo_trial *ret, hpo_error *err)
     t->number = (int64_t)st->n;
     if (study_grow_trials(st) || study_live_add(st, t))
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_trial_insert(w, st->cfg.id, t))
         return study_break(st, HPO_E_NOMEM, err);
@@ -387,6 +388,7 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
     if (!w->started_ms)
         w->started_ms = now;
     w->heartbeat_ms = now;
+    study_touch(st, w);
     hpo_writes *wr = study_writes(st);
     if (!wr || hpo_writes_params_insert(wr, st->cfg.id, w, first) ||
         hpo_writes_trial_update(wr, st->cfg.id, w))
@@ -408,6 +410,7 @@ static hpo_rc leave_paused_behind(study *st, hpo_error *err)
             return study_break(st, HPO_E_NOMEM, err);
         study_set_state(st, t, HPO_TRIAL_PRUNED);
         t->finished_ms = now;
+        study_touch(st, t);
         hpo_writes *w = study_writes(st);
         if (!w || hpo_writes_trial_update(w, st->cfg.id, t) || note_finished(st, t))
             return study_break(st, HPO_E_NOMEM, err);
@@ -680,6 +683,7 @@ static hpo_rc suggest_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err
     }
     if (trial_add_param(st, t, ctx->name, ctx->dist, v))
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_params_insert(w, st->cfg.id, t, t->n_params - 1))
         return study_break(st, HPO_E_NOMEM, err);
@@ -755,6 +759,7 @@ static hpo_rc report_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
             study_set_state(st, t, HPO_TRIAL_PAUSED);
     }
     /* a report is a sign of life too: it keeps the reaper away */
+    study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_reports_insert(w, st->cfg.id, t->number, fresh, k, t->heartbeat_ms) ||
         (paused && hpo_writes_trial_update(w, st->cfg.id, t)))
@@ -797,6 +802,7 @@ static hpo_rc heartbeat_fn(hpo_service *svc, study *st, void *vctx, hpo_error *e
         }
     }
     t->heartbeat_ms = hpo_clock_now_ms();
+    study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_heartbeat(w, st->cfg.id, t->number, t->heartbeat_ms, ctx->worker))
         return study_break(st, HPO_E_NOMEM, err);
@@ -908,6 +914,7 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     }
     study_set_state(st, t, req->state);
     t->finished_ms = hpo_clock_now_ms();
+    study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_trial_update(w, st->cfg.id, t) || note_finished(st, t))
         return study_break(st, HPO_E_NOMEM, err);

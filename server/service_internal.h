@@ -41,6 +41,8 @@ typedef struct snapshot {
     atomic_int refs;           /* readers, the study (pub, cur) and the snapshot before it */
     uint64_t seq;              /* the commit it shows (0: as loaded) */
     const hpo_study_config *cfg; /* the study's, unchanged for its life */
+    const hpo_pruner_config *pruner; /* likewise */
+    uint32_t load_id;          /* the study's (a version names its load and its commit) */
     const hpo_trial *base;     /* the trials array when captured: finished trials are read here */
     size_t n;                  /* trials */
     int64_t *live_numbers;     /* sorted */
@@ -68,6 +70,7 @@ typedef struct study {
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
     size_t n_front, cap_front;
     hpo_step_index *steps;    /* median, percentile, patient: the COMPLETE trials' values per step */
+    uint32_t load_id;         /* random per load: versions of another load are not comparable */
     hpo_obs *obs;             /* TPE: the observations, kept as trials finish; else NULL */
     int64_t last_draw;        /* the number the latest ask sampling outside the mutex drew for */
     int64_t *live;            /* numbers of the running, waiting and paused trials, sorted */
@@ -108,7 +111,17 @@ struct hpo_service {
     pthread_cond_t reaper_cv;
     hpo_token_cache *tokens; /* NULL while authentication is off */
     hpo_limits limits;       /* hpo_service_set_limits; the defaults until then */
+    /* a study published a version: the long polls of the HTTP layer look again */
+    pthread_mutex_t pub_mu;
+    pthread_cond_t pub_cv;
+    uint64_t pub_count;
 };
+
+/* The commit that will carry what is changed in trial t now (mutex held): its version. */
+static inline void study_touch(const struct study *st, hpo_trial *t)
+{
+    t->version = st->pending_seq;
+}
 
 /* ---- the registry (hpo_registry.c) ---- */
 
@@ -153,12 +166,18 @@ hpo_rc study_derive(study *st);
  * back (NULL is a no-op). */
 snapshot *study_snapshot(study *st);
 void snapshot_release(snapshot *s);
+/* Finds the study and runs fn on its latest published snapshot (what GETs read). */
+typedef hpo_rc (*snapshot_fn)(const snapshot *s, void *ctx, hpo_error *err);
+hpo_rc with_snapshot(hpo_service *svc, const char *name, snapshot_fn fn, void *ctx,
+                     hpo_error *err);
+/* "<load>.<commit>" (hpo_plots.h: HPO_VERSION_MAX bytes). */
+void snapshot_version(const snapshot *s, char *ret, size_t size);
 /* Trial i (< s->n) as the snapshot saw it. */
 const hpo_trial *snapshot_trial(const snapshot *s, size_t i);
 /* Captures the study as it is now for commit seq (mutex held); it becomes the retire target. */
 hpo_rc study_capture(study *st, uint64_t seq, snapshot **ret);
-/* Makes s what reads see (mutex held; s's commit succeeded). */
-void study_publish(study *st, snapshot *s);
+/* Makes s what reads see (mutex held; s's commit succeeded) and tells the waiting readers. */
+void study_publish(hpo_service *svc, study *st, snapshot *s);
 /* A reference to the latest captured snapshot (mutex held): while it is held, nothing retired
  * from now on is freed, so shallow copies of the study's trials made now stay valid. */
 snapshot *study_hold(study *st);

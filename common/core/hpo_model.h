@@ -59,6 +59,7 @@ typedef struct {
     char *fail_reason;       /* owned, may be NULL */
     char *fixed_params;      /* owned JSON object text of params fixed for define-by-run, or NULL */
     int64_t created_ms, started_ms, finished_ms, heartbeat_ms; /* epoch ms, 0 = not yet */
+    uint64_t version;        /* server: the commit that last changed it in this load, 0 = loaded */
 } hpo_trial;
 
 typedef struct {

@@ -1,0 +1,278 @@
+/* hpo_plots: plot data from a study's latest published snapshot (hpo_plots.h). */
+#include "hpo_plots.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo_pruner.h"
+#include "service_internal.h"
+
+static hpo_rc nomem(hpo_error *err)
+{
+    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
+/* ---- trials, whole or changed since a version ---- */
+
+typedef struct {
+    const char *since;
+    hpo_trials_view_fn fn;
+    void *ctx;
+} view_ctx;
+
+/* The commit of a version of this load, or -1 when it names another load (or none). */
+static int64_t since_commit(const snapshot *s, const char *since)
+{
+    char *end;
+    if (!since || strlen(since) < 10 || since[8] != '.')
+        return -1;
+    unsigned long load = strtoul(since, &end, 16);
+    if (end != since + 8 || load != s->load_id)
+        return -1;
+    unsigned long long seq = strtoull(since + 9, &end, 10);
+    return *end == '\0' && seq <= s->seq ? (int64_t)seq : -1;
+}
+
+static hpo_rc view_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    view_ctx *ctx = vctx;
+    hpo_trials_view v = {.config = s->cfg, .n_trials = (int64_t)s->n};
+    snapshot_version(s, v.version, sizeof v.version);
+    memcpy(v.counts, s->counts, sizeof v.counts);
+    int64_t after = since_commit(s, ctx->since);
+    v.full = after < 0;
+    const hpo_trial **list = malloc((s->n ? s->n : 1) * sizeof *list);
+    if (!list)
+        return nomem(err);
+    for (size_t i = 0; i < s->n; i++) {
+        const hpo_trial *t = snapshot_trial(s, i);
+        if (v.full || t->version > (uint64_t)after)
+            list[v.n++] = t;
+    }
+    v.trials = list;
+    hpo_rc rc = ctx->fn(&v, ctx->ctx, err);
+    free(list);
+    return rc;
+}
+
+hpo_rc hpo_service_trials_view(hpo_service *svc, const char *study, const char *since,
+                               hpo_trials_view_fn fn, void *ctx, hpo_error *err)
+{
+    view_ctx vctx = {since, fn, ctx};
+    return with_snapshot(svc, study, view_fn, &vctx, err);
+}
+
+static hpo_rc version_fn(const snapshot *s, void *ctx, hpo_error *err)
+{
+    (void)err;
+    snapshot_version(s, ctx, HPO_VERSION_MAX);
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_study_version(hpo_service *svc, const char *study,
+                                 char ret[HPO_VERSION_MAX], hpo_error *err)
+{
+    return with_snapshot(svc, study, version_fn, ret, err);
+}
+
+uint64_t hpo_service_wait_published(hpo_service *svc, uint64_t seen, int64_t timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (timeout_ms % 1000) * 1000000;
+    until.tv_sec += (time_t)(timeout_ms / 1000 + ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&svc->pub_mu);
+    while (seen != 0 && svc->pub_count == seen &&
+           pthread_cond_timedwait(&svc->pub_cv, &svc->pub_mu, &until) == 0)
+        ;
+    uint64_t now = svc->pub_count;
+    pthread_mutex_unlock(&svc->pub_mu);
+    return now;
+}
+
+/* ---- history and EDF ---- */
+
+/* The objective's value of trial t when it is COMPLETE with it. */
+static bool complete_value(const hpo_trial *t, size_t objective, double *ret)
+{
+    if (t->state != HPO_TRIAL_COMPLETE || t->n_values <= objective)
+        return false;
+    *ret = t->values[objective];
+    return true;
+}
+
+static hpo_rc check_objective(const snapshot *s, size_t objective, hpo_error *err)
+{
+    if (objective < s->cfg->n_directions)
+        return HPO_OK;
+    return hpo_error_set(err, HPO_E_INVALID, "objective",
+                         "objective must be below %zu, the study's number of objectives",
+                         s->cfg->n_directions);
+}
+
+typedef struct {
+    size_t objective;
+    hpo_history_data *out;
+} history_ctx;
+
+static hpo_rc history_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    history_ctx *ctx = vctx;
+    hpo_history_data *h = ctx->out;
+    hpo_rc rc = check_objective(s, ctx->objective, err);
+    if (rc)
+        return rc;
+    h->direction = s->cfg->directions[ctx->objective];
+    size_t cap = (size_t)s->counts[HPO_TRIAL_COMPLETE] + 1;
+    h->number = malloc(cap * sizeof *h->number);
+    h->value = malloc(cap * sizeof *h->value);
+    h->best = malloc(cap * sizeof *h->best);
+    if (!h->number || !h->value || !h->best)
+        return nomem(err);
+    for (size_t i = 0; i < s->n && h->n < cap; i++) {
+        double v;
+        if (!complete_value(snapshot_trial(s, i), ctx->objective, &v))
+            continue;
+        double prev = h->n ? h->best[h->n - 1] : v;
+        h->number[h->n] = (int64_t)i;
+        h->value[h->n] = v;
+        h->best[h->n] = hpo_value_better(h->direction, v, prev) ? v : prev;
+        h->n++;
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_history(hpo_service *svc, const char *study, size_t objective,
+                           hpo_history_data *ret, hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    history_ctx ctx = {objective, ret};
+    hpo_rc rc = with_snapshot(svc, study, history_fn, &ctx, err);
+    if (rc)
+        hpo_history_data_clear(ret);
+    return rc;
+}
+
+void hpo_history_data_clear(hpo_history_data *h)
+{
+    if (!h)
+        return;
+    free(h->number);
+    free(h->value);
+    free(h->best);
+    memset(h, 0, sizeof *h);
+}
+
+typedef struct {
+    size_t objective;
+    hpo_edf_data *out;
+} edf_ctx;
+
+/* Ascending, NaN last. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
+    return (x > y) - (x < y);
+}
+
+static hpo_rc edf_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    edf_ctx *ctx = vctx;
+    hpo_edf_data *e = ctx->out;
+    hpo_rc rc = check_objective(s, ctx->objective, err);
+    if (rc)
+        return rc;
+    size_t cap = (size_t)s->counts[HPO_TRIAL_COMPLETE] + 1;
+    if (!(e->values = malloc(cap * sizeof *e->values)))
+        return nomem(err);
+    for (size_t i = 0; i < s->n && e->n < cap; i++) {
+        double v;
+        if (complete_value(snapshot_trial(s, i), ctx->objective, &v))
+            e->values[e->n++] = v;
+    }
+    qsort(e->values, e->n, sizeof *e->values, cmp_double);
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_edf(hpo_service *svc, const char *study, size_t objective, hpo_edf_data *ret,
+                       hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    edf_ctx ctx = {objective, ret};
+    hpo_rc rc = with_snapshot(svc, study, edf_fn, &ctx, err);
+    if (rc)
+        hpo_edf_data_clear(ret);
+    return rc;
+}
+
+void hpo_edf_data_clear(hpo_edf_data *e)
+{
+    if (!e)
+        return;
+    free(e->values);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- ASHA ---- */
+
+static hpo_rc asha_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    hpo_asha_data *a = vctx;
+    const hpo_pruner_config *p = s->pruner;
+    if (p->type != HPO_PRUNER_ASHA)
+        return HPO_OK;
+    int top = hpo_asha_top_rung(p);
+    a->n_rungs = (size_t)top + 1;
+    if (!(a->rungs = calloc(a->n_rungs, sizeof *a->rungs)))
+        return nomem(err);
+    for (int k = 0; k <= top; k++)
+        a->rungs[k] = (hpo_asha_rung){.rung = k, .resource = hpo_asha_rung_resource(p, k)};
+    size_t cap = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const hpo_trial *t = snapshot_trial(s, i);
+        const hpo_report *last = hpo_trial_last_report(t);
+        int reached = last ? hpo_asha_rung_of_step(p, last->step) : -1;
+        if (reached > top)
+            reached = top;
+        for (int k = 0; k <= reached; k++) {
+            a->rungs[k].reached++;
+            if (k == reached)
+                continue;
+            /* it went on past rung k: promoted from it */
+            a->rungs[k].promoted++;
+            if (a->n_promotions == cap) {
+                cap = cap ? cap * 2 : 64;
+                hpo_asha_promotion *np = realloc(a->promotions, cap * sizeof *np);
+                if (!np)
+                    return nomem(err);
+                a->promotions = np;
+            }
+            a->promotions[a->n_promotions++] = (hpo_asha_promotion){t->number, k};
+        }
+        if (reached >= 0 && t->state == HPO_TRIAL_PAUSED)
+            a->rungs[reached].paused++;
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_service_asha(hpo_service *svc, const char *study, hpo_asha_data *ret, hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    hpo_rc rc = with_snapshot(svc, study, asha_fn, ret, err);
+    if (rc)
+        hpo_asha_data_clear(ret);
+    return rc;
+}
+
+void hpo_asha_data_clear(hpo_asha_data *a)
+{
+    if (!a)
+        return;
+    free(a->rungs);
+    free(a->promotions);
+    memset(a, 0, sizeof *a);
+}
