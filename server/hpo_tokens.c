@@ -30,6 +30,7 @@ struct hpo_token_cache {
     pthread_rwlock_t lock; /* guards entries, n, misses, n_misses */
     entry *entries;        /* sorted by hash */
     size_t n;
+    uint64_t revocations;  /* revokes so far: rows read before one may hold the revoked token */
     char (*misses)[HPO_TOKEN_HASH_HEX];
     size_t n_misses;
     pthread_mutex_t rate_mu; /* guards the two below */
@@ -83,10 +84,21 @@ static hpo_rc tx_touch(hpo_db *db, void *vctx, hpo_error *err)
 
 /* ---- the cache ---- */
 
-/* Replaces the entries with rows (usable tokens from PostgreSQL), keeping the last-use times seen
- * here, and hands back the ones not yet written (owned arrays, *ret_n of them). */
+/* The count of revokes, taken before reading rows from PostgreSQL. */
+static uint64_t revocations(hpo_token_cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t r = c->revocations;
+    pthread_rwlock_unlock(&c->lock);
+    return r;
+}
+
+/* Replaces the entries with rows (usable tokens from PostgreSQL, read when `revoked` revokes had
+ * been made), keeping the last-use times seen here, and hands back the ones not yet written
+ * (owned arrays, *ret_n of them). When a token was revoked since the rows were read they may
+ * still hold it: they are dropped and the next refresh reads again. */
 static hpo_rc cache_replace(hpo_token_cache *c, const hpo_token_info *rows, size_t n,
-                            int64_t **ret_ids, int64_t **ret_ms, size_t *ret_n)
+                            uint64_t revoked, int64_t **ret_ids, int64_t **ret_ms, size_t *ret_n)
 {
     entry *next = calloc(n ? n : 1, sizeof *next);
     int64_t *ids = calloc(c->n ? c->n : 1, sizeof *ids);
@@ -105,6 +117,12 @@ static hpo_rc cache_replace(hpo_token_cache *c, const hpo_token_info *rows, size
     qsort(next, n, sizeof *next, entry_cmp);
     size_t k = 0;
     pthread_rwlock_wrlock(&c->lock);
+    if (c->revocations != revoked) {
+        pthread_rwlock_unlock(&c->lock);
+        free(next), free(misses);
+        *ret_ids = ids, *ret_ms = ms, *ret_n = 0;
+        return HPO_OK;
+    }
     for (size_t i = 0; i < c->n; i++) {
         entry *old = &c->entries[i];
         int64_t used = atomic_load(&old->used_ms);
@@ -131,12 +149,13 @@ static hpo_rc cache_replace(hpo_token_cache *c, const hpo_token_info *rows, size
 static hpo_rc refresh(hpo_token_cache *c, hpo_error *err)
 {
     list_ctx lc = {.usable_only = true};
+    uint64_t revoked = revocations(c);
     hpo_rc rc = hpo_store_tx(c->store, tx_list, &lc, err);
     if (rc != HPO_OK)
         return rc;
     int64_t *ids = NULL, *ms = NULL;
     size_t n = 0;
-    rc = cache_replace(c, lc.rows, lc.n, &ids, &ms, &n);
+    rc = cache_replace(c, lc.rows, lc.n, revoked, &ids, &ms, &n);
     hpo_token_infos_free(lc.rows, lc.n);
     if (rc != HPO_OK)
         return hpo_error_set(err, rc, NULL, "out of memory");
@@ -149,12 +168,14 @@ static hpo_rc refresh(hpo_token_cache *c, hpo_error *err)
     return rc;
 }
 
-/* Adds one usable token (made here, or found in PostgreSQL after a miss), last used at used_ms. */
-static hpo_rc cache_add(hpo_token_cache *c, const hpo_token_info *row, int64_t used_ms)
+/* Adds one usable token (made here, or found in PostgreSQL after a miss, read when `revoked`
+ * revokes had been made: not added when one came since), last used at used_ms. */
+static hpo_rc cache_add(hpo_token_cache *c, const hpo_token_info *row, int64_t used_ms,
+                        uint64_t revoked)
 {
     pthread_rwlock_wrlock(&c->lock);
     hpo_rc rc = HPO_OK;
-    if (!find(c, row->hash)) {
+    if (c->revocations == revoked && !find(c, row->hash)) {
         entry *grown = realloc(c->entries, (c->n + 1) * sizeof *grown);
         if (!grown) {
             rc = HPO_E_NOMEM;
@@ -180,6 +201,7 @@ static hpo_rc cache_add(hpo_token_cache *c, const hpo_token_info *row, int64_t u
 static void cache_remove(hpo_token_cache *c, int64_t id)
 {
     pthread_rwlock_wrlock(&c->lock);
+    c->revocations++;
     for (size_t i = 0; i < c->n; i++) {
         if (c->entries[i].grant.id == id) {
             memmove(&c->entries[i], &c->entries[i + 1], (c->n - i - 1) * sizeof *c->entries);
@@ -337,6 +359,7 @@ hpo_rc hpo_service_authenticate(hpo_service *svc, const char *token, size_t len,
         return bad_token(err);
     by_hash_ctx ctx = {.hash = h};
     hpo_error dberr = {0};
+    uint64_t revoked = revocations(c);
     hpo_rc rc = hpo_store_tx(c->store, tx_by_hash, &ctx, &dberr);
     if (rc == HPO_E_NOT_FOUND) {
         pthread_rwlock_wrlock(&c->lock);
@@ -348,7 +371,7 @@ hpo_rc hpo_service_authenticate(hpo_service *svc, const char *token, size_t len,
     if (rc != HPO_OK)
         return hpo_error_set(err, rc == HPO_E_UNAVAILABLE ? rc : HPO_E_INTERNAL, NULL,
                              "cannot check the token now: %s", dberr.message);
-    rc = cache_add(c, &ctx.row, now);
+    rc = cache_add(c, &ctx.row, now, revoked);
     *ret = ctx.row.grant;
     hpo_token_info_clear(&ctx.row);
     return rc == HPO_OK ? HPO_OK : hpo_error_set(err, rc, NULL, "out of memory");
@@ -438,7 +461,8 @@ hpo_rc hpo_service_token_create(hpo_service *svc, const hpo_token_spec *spec,
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     insert_ctx ctx = {&row};
     hpo_rc rc = hpo_store_tx(svc->store, tx_insert, &ctx, err);
-    if (rc == HPO_OK && svc->tokens && cache_add(svc->tokens, &row, 0) != HPO_OK)
+    if (rc == HPO_OK && svc->tokens &&
+        cache_add(svc->tokens, &row, 0, revocations(svc->tokens)) != HPO_OK)
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     if (rc != HPO_OK) {
         hpo_token_info_clear(&row);
