@@ -2,8 +2,11 @@
 # quickstart.sh: hpo in one command: builds hpo-server and hpo-worker, starts a private PostgreSQL
 # and the server, and runs the seed article's PyTorch experiment (digits, TPE, median pruner) with
 # hpo-worker processes running worker/examples/seed_pytorch/train.py. Stopped at the end unless --keep.
-# Auth is on: an admin token (this script's API calls) and a worker token (the workers, study "seed"
-# only) are made with `hpo-server token create` into 0600 files in the run directory.
+# Auth is on: an admin token (this script's API calls), a worker token (the workers, study "seed"
+# only) and a read token (the dashboard, study "seed" only) are made with `hpo-server token
+# create` into 0600 files in the run directory. The dashboard's URL (with the read token) is
+# printed once the study exists; at the end, run from a terminal, the script waits for Enter
+# before stopping so the dashboard can be looked at (not when standard input is not a terminal).
 #   bash deploy/quickstart.sh [--keep] [--port PORT] [--trials N] [--epochs N] [--workers N]
 #   (defaults: port 8080 or the next free one, 40 trials, 20 epochs, 2 workers)
 set -euo pipefail
@@ -24,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --epochs) epochs=${2:?--epochs needs a value}; shift ;;
     --workers) workers=${2:?--workers needs a value}; shift ;;
     -h | --help)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
     *) echo "quickstart.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -131,8 +134,10 @@ make_token() { # make_token FILE SCOPE [ARGS...]
 }
 make_token "$run/admin.token" admin --name quickstart-admin
 make_token "$run/worker.token" worker --study seed --name quickstart-workers
+make_token "$run/read.token" read --study seed --name quickstart-dashboard
 (umask 077 && printf 'Authorization: Bearer %s\n' "$(head -n1 "$run/admin.token")" >"$run/admin.header")
-echo "admin token in $run/admin.token, worker token (study seed only) in $run/worker.token"
+echo "admin token in $run/admin.token, worker token (study seed only) in $run/worker.token,"
+echo "read token for the dashboard (study seed only) in $run/read.token"
 
 say "hpo-server"
 port=$(free_port "$port")
@@ -176,6 +181,9 @@ split "$(api POST /api/v1/studies "$(cat <<EOF
 EOF
 )")"
 [[ $status == 201 ]] || die "creating the study answered $status: $body"
+# the page keeps the token from the URL's fragment (never sent to the server) in the browser
+dashboard="$base/#/studies/seed?token=$(head -n1 "$run/read.token")"
+echo "Dashboard (live while the study runs): $dashboard"
 
 say "$workers x hpo-worker --parallel 1 -- $(basename "$py") worker/examples/seed_pytorch/train.py --epochs $epochs"
 t_study=$(date +%s.%N)
@@ -243,6 +251,7 @@ echo "Best model:      ${model:-(no model.pt found under $artifacts)}"
 echo "                 $base/api/v1/studies/seed/trials/$number/artifacts/model.pt"
 echo "                 (every trial's model: $artifacts/<study id>/<trial>/model.pt, and its log next to it)"
 echo "Study wall time: ${study_wall} s ($workers workers); total with build: $(elapsed "$t_start") s"
+echo "Dashboard:       $dashboard"
 
 finished=1
 if [[ $keep -eq 1 ]]; then
@@ -259,5 +268,9 @@ Try:  curl -s -H @$run/admin.header $base/api/v1/studies/seed | jq '{counts, bes
 Stop: kill $server_pid; bash $repo/deploy/pg.sh stop $run/pg; rm -rf $run
 EOF
 else
+    if [[ -t 0 ]]; then # a person at a terminal: leave the dashboard up until they are done
+        say "the dashboard stays up at $dashboard"
+        read -r -p "Press Enter (or Ctrl-C) to stop the server and PostgreSQL. " _ || true
+    fi
     say "stopping"
 fi

@@ -18,7 +18,7 @@ repo=$(pwd)
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 log "dependencies"
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --tests
 
 jobs=${HPO_TEST_JOBS:-2}
 
@@ -87,7 +87,7 @@ if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
     # ThreadSanitizer: a report fails the run (a server or worker that reports exits 66, and
     # the log is searched for reports of children whose status no test checks).
     log "thread sanitizer build (build-test-tsan)"
-    tsan_tests=(service service_core api cluster worker)
+    tsan_tests=(service service_core api cluster worker plots)
     if setup build-test-tsan -Db_sanitize=thread -Db_lundef=false &&
         ninja -C build-test-tsan server/hpo-server worker/hpo-worker tests/db/test_service tests/db/test_service_core \
             tests/e2e/test_api tests/e2e/test_cluster tests/worker/test_worker_e2e; then

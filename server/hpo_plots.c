@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_importance.h"
 #include "hpo_pruner.h"
 #include "service_internal.h"
 
@@ -275,4 +276,160 @@ void hpo_asha_data_clear(hpo_asha_data *a)
     free(a->rungs);
     free(a->promotions);
     memset(a, 0, sizeof *a);
+}
+
+/* ---- importance ---- */
+
+typedef struct {
+    const hpo_importance_request *req;
+    hpo_importance_data *out;
+} importance_ctx;
+
+/* The distribution param `name` is ranked with: the declared one, else the latest a COMPLETE
+ * trial used (NULL when none). */
+static const hpo_dist *param_dist(const snapshot *s, const hpo_trial *const *done, size_t n_done,
+                                  const char *name)
+{
+    const hpo_param_def *def = hpo_space_find(&s->cfg->space, name);
+    if (def)
+        return &def->dist;
+    for (size_t i = n_done; i-- > 0;) {
+        const hpo_param *p = hpo_trial_param(done[i], name);
+        if (p)
+            return &p->dist;
+    }
+    return NULL;
+}
+
+/* The params to rank: those asked for, or those every COMPLETE trial has (in the first one's
+ * order), each with its distribution. */
+static hpo_rc ranked_space(const snapshot *s, const hpo_importance_request *req,
+                           const hpo_trial *const *done, size_t n_done, hpo_space *ret,
+                           hpo_error *err)
+{
+    hpo_rc rc = HPO_OK;
+    if (req->n_params > 0) {
+        for (size_t i = 0; !rc && i < req->n_params; i++) {
+            const hpo_dist *d = param_dist(s, done, n_done, req->params[i]);
+            if (!d)
+                return hpo_error_set(err, HPO_E_INVALID, "params",
+                                     "no complete trial of study '%s' has param '%s'",
+                                     s->cfg->name, req->params[i]);
+            if (hpo_space_find(ret, req->params[i]))
+                return hpo_error_set(err, HPO_E_INVALID, "params", "param '%s' is named twice",
+                                     req->params[i]);
+            rc = hpo_space_add(ret, req->params[i], d);
+        }
+        return rc ? nomem(err) : HPO_OK;
+    }
+    for (size_t k = 0; n_done > 0 && !rc && k < done[0]->n_params; k++) {
+        const char *name = done[0]->params[k].name;
+        bool everywhere = true;
+        for (size_t i = 1; everywhere && i < n_done; i++)
+            everywhere = hpo_trial_param(done[i], name) != NULL;
+        if (everywhere)
+            rc = hpo_space_add(ret, name, param_dist(s, done, n_done, name));
+    }
+    return rc ? nomem(err) : HPO_OK;
+}
+
+static hpo_rc importance_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    importance_ctx *ctx = vctx;
+    const hpo_importance_request *req = ctx->req;
+    hpo_importance_data *out = ctx->out;
+    hpo_rc rc = check_objective(s, req->objective, err);
+    if (rc)
+        return rc;
+    size_t cap = (size_t)s->counts[HPO_TRIAL_COMPLETE] + 1, n_done = 0;
+    const hpo_trial **done = malloc(cap * sizeof *done);
+    hpo_trial *flat = malloc(cap * sizeof *flat);
+    hpo_space space = {0};
+    double *imp = NULL;
+    size_t *order = NULL;
+    if (!done || !flat) {
+        rc = nomem(err);
+        goto out;
+    }
+    for (size_t i = 0; i < s->n && n_done < cap; i++) {
+        const hpo_trial *t = snapshot_trial(s, i);
+        if (t->state == HPO_TRIAL_COMPLETE)
+            done[n_done++] = t;
+    }
+    if ((rc = ranked_space(s, req, done, n_done, &space, err)))
+        goto out;
+    if (space.n == 0) {
+        rc = hpo_error_set(err, HPO_E_INVALID, "params",
+                           "study '%s' has no param that every complete trial has", s->cfg->name);
+        goto out;
+    }
+    /* shallow copies: the algorithm reads them while the snapshot is held */
+    for (size_t i = 0; i < n_done; i++) {
+        flat[i] = *done[i];
+        bool all = true;
+        for (size_t k = 0; all && k < space.n; k++)
+            all = hpo_trial_param(done[i], space.items[k].name) != NULL;
+        out->n_trials += all;
+    }
+    hpo_importance_config cfg;
+    hpo_importance_config_default(&cfg);
+    cfg.evaluator = req->evaluator == HPO_EVALUATOR_PED_ANOVA ? HPO_IMPORTANCE_PED_ANOVA
+                                                               : HPO_IMPORTANCE_FANOVA;
+    cfg.target = req->objective;
+    cfg.seed = req->seed;
+    imp = malloc(space.n * sizeof *imp);
+    order = malloc(space.n * sizeof *order);
+    out->names = calloc(space.n, sizeof *out->names);
+    out->importance = malloc(space.n * sizeof *out->importance);
+    if (!imp || !order || !out->names || !out->importance) {
+        rc = nomem(err);
+        goto out;
+    }
+    if ((rc = hpo_importance(&cfg, &space, flat, n_done, s->cfg->directions[req->objective], imp,
+                             err)))
+        goto out;
+    for (size_t k = 0; k < space.n; k++) { /* by importance, descending; a few params */
+        size_t at = k;
+        for (; at > 0 && imp[order[at - 1]] < imp[k]; at--)
+            order[at] = order[at - 1];
+        order[at] = k;
+    }
+    for (size_t k = 0; k < space.n; k++) {
+        if (!(out->names[k] = hpo_strdup(space.items[order[k]].name))) {
+            rc = nomem(err);
+            goto out;
+        }
+        out->importance[k] = imp[order[k]];
+        out->n = k + 1;
+    }
+out:
+    free(done);
+    free(flat);
+    free(imp);
+    free(order);
+    hpo_space_clear(&space);
+    return rc;
+}
+
+hpo_rc hpo_service_importance(hpo_service *svc, const char *study,
+                              const hpo_importance_request *req, hpo_importance_data *ret,
+                              hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    importance_ctx ctx = {req, ret};
+    hpo_rc rc = with_snapshot(svc, study, importance_fn, &ctx, err);
+    if (rc)
+        hpo_importance_data_clear(ret);
+    return rc;
+}
+
+void hpo_importance_data_clear(hpo_importance_data *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; d->names && i < d->n; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->importance);
+    memset(d, 0, sizeof *d);
 }

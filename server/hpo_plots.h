@@ -82,4 +82,28 @@ typedef struct {
 hpo_rc hpo_service_asha(hpo_service *svc, const char *study, hpo_asha_data *ret, hpo_error *err);
 void hpo_asha_data_clear(hpo_asha_data *a);
 
+/* Parameter importance: fANOVA (Optuna 3.1's evaluator: a random forest, 64 trees) or PED-ANOVA
+ * (Optuna 3.6's), over the COMPLETE trials having every param ranked; computed on the committed
+ * version without the study's mutex. params: the names to rank (NULL/0: those every COMPLETE
+ * trial has), each with the declared distribution or the latest one a trial used. */
+typedef enum { HPO_EVALUATOR_FANOVA = 0, HPO_EVALUATOR_PED_ANOVA = 1 } hpo_evaluator;
+typedef struct {
+    hpo_evaluator evaluator;
+    size_t objective;
+    uint64_t seed;              /* fANOVA's forest */
+    const char *const *params;
+    size_t n_params;
+} hpo_importance_request;
+/* Sorted by importance, descending; importances sum to 1. */
+typedef struct {
+    size_t n;
+    char **names;               /* owned */
+    double *importance;
+    int64_t n_trials;           /* COMPLETE trials having every param ranked */
+} hpo_importance_data;
+hpo_rc hpo_service_importance(hpo_service *svc, const char *study,
+                              const hpo_importance_request *req, hpo_importance_data *ret,
+                              hpo_error *err);
+void hpo_importance_data_clear(hpo_importance_data *d);
+
 #endif

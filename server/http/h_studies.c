@@ -173,6 +173,9 @@ void hpo_h_study_list(hpo_service *svc, const hpo_request *req, hpo_response *re
         json_object_set_new(j, "n_trials", json_integer(total));
         json_object_set_new(j, "counts", counts_json(s->counts));
         json_object_set_new(j, "best_value", s->has_best ? json_real(s->best_value) : json_null());
+        json_object_set_new(j, "max_trials", s->config.max_trials > 0
+                                                 ? json_integer(s->config.max_trials)
+                                                 : json_null());
         json_object_set_new(j, "datetime_created", json_string(created));
         json_array_append_new(arr, j);
     }

@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/random.h>
 #include <stdlib.h>
@@ -24,8 +25,19 @@
 #include "hpo_codec.h"
 #include "hpo_header_watch.h"
 #include "hpo_log.h"
+#include "hpo_plots.h"
 #include "hpo_routes.h"
 #include "hpo_sha256.h"
+
+#define MAX_LONG_POLLS 256 /* waiting at once; more answer at once */
+
+/* A suspended long poll: resumed when its study's version changes or at its deadline. */
+typedef struct {
+    struct MHD_Connection *c;
+    char study[HPO_TOKEN_STUDY_MAX + 1];
+    char version[48];
+    int64_t deadline_ms;
+} long_poll;
 
 struct hpo_http {
     struct MHD_Daemon *daemon;
@@ -35,6 +47,14 @@ struct hpo_http {
     uint32_t id_prefix;        /* random per process: request ids differ across restarts */
     atomic_uint_fast64_t next_id;
     hpo_header_watch *watch;   /* closes connections slow to send a request head */
+    /* long polls (hpo_response.wait_until_ms), woken by the poller thread */
+    pthread_mutex_t polls_mu;
+    pthread_cond_t polls_cv;   /* a long poll was added, or stop */
+    long_poll polls[MAX_LONG_POLLS];
+    size_t n_polls;
+    pthread_t poller;
+    bool poller_running;
+    atomic_bool poller_stop;
 };
 
 typedef struct {
@@ -53,6 +73,7 @@ typedef struct {
     char tmp_path[4096]; /* "" when there is no file */
     hpo_sha256 sha;
     int64_t size;
+    int64_t waited_until_ms; /* a long poll's deadline once it waited */
 } request_ctx;
 
 /* Every 4xx for authentication and every 5xx, as one JSON line; never with a token in it. */
@@ -112,6 +133,86 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int
     return ok;
 }
 
+/* Answers 200 with JSON text already encoded (owned; freed by libmicrohttpd). */
+static enum MHD_Result send_text(struct MHD_Connection *c, request_ctx *ctx, int status,
+                                 char *text, size_t len)
+{
+    ctx->answered = true;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* Suspends c until its study's version changes or the deadline (false: too many wait, or the
+ * version changed already: answer now). */
+static bool long_poll_add(hpo_http *h, struct MHD_Connection *c, const request_ctx *ctx,
+                          const hpo_response *res)
+{
+    pthread_mutex_lock(&h->polls_mu);
+    /* a commit since the handler looked is seen here, or by the poller once this is listed */
+    char now[HPO_VERSION_MAX] = "";
+    bool room = h->n_polls < MAX_LONG_POLLS && !atomic_load(&h->poller_stop) &&
+                hpo_service_study_version(h->svc, ctx->study, now, NULL) == HPO_OK &&
+                strcmp(now, res->wait_version) == 0;
+    if (room) {
+        long_poll *p = &h->polls[h->n_polls++];
+        p->c = c;
+        snprintf(p->study, sizeof p->study, "%s", ctx->study);
+        snprintf(p->version, sizeof p->version, "%s", res->wait_version);
+        p->deadline_ms = res->wait_until_ms;
+        MHD_suspend_connection(c);
+        pthread_cond_signal(&h->polls_cv);
+    }
+    pthread_mutex_unlock(&h->polls_mu);
+    return room;
+}
+
+/* Resumes the long polls whose study changed or whose deadline passed (all of them: stopping). */
+static void long_polls_wake(hpo_http *h, bool all)
+{
+    int64_t now = hpo_clock_now_ms();
+    pthread_mutex_lock(&h->polls_mu);
+    for (size_t i = 0; i < h->n_polls;) {
+        long_poll *p = &h->polls[i];
+        char version[HPO_VERSION_MAX] = "";
+        bool wake = all || now >= p->deadline_ms ||
+                    hpo_service_study_version(h->svc, p->study, version, NULL) != HPO_OK ||
+                    strcmp(version, p->version) != 0;
+        if (!wake) {
+            i++;
+            continue;
+        }
+        MHD_resume_connection(p->c);
+        *p = h->polls[--h->n_polls];
+    }
+    pthread_mutex_unlock(&h->polls_mu);
+}
+
+/* The poller: while long polls wait, looks again whenever a study commits and at least every
+ * 200 ms (deadlines); while none waits, sleeps (commits do not wake it). */
+static void *poller_main(void *arg)
+{
+    hpo_http *h = arg;
+    while (!atomic_load(&h->poller_stop)) {
+        pthread_mutex_lock(&h->polls_mu);
+        while (h->n_polls == 0 && !atomic_load(&h->poller_stop))
+            pthread_cond_wait(&h->polls_cv, &h->polls_mu);
+        pthread_mutex_unlock(&h->polls_mu);
+        uint64_t seen = hpo_service_wait_published(h->svc, 0, 0);
+        long_polls_wake(h, false);
+        hpo_service_wait_published(h->svc, seen, 200);
+        long_polls_wake(h, false);
+    }
+    return NULL;
+}
+
 /* The error err as the answer (status, code and Retry-After from the table of result codes). */
 static enum MHD_Result send_hpo_error(struct MHD_Connection *c, request_ctx *ctx,
                                       const hpo_error *err)
@@ -152,6 +253,29 @@ static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
     MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
     if (res->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* Answers with static bytes (the dashboard's embedded files) and their caching headers. */
+static enum MHD_Result send_static(struct MHD_Connection *c, request_ctx *ctx,
+                                   const hpo_response *res)
+{
+    ctx->answered = true;
+    struct MHD_Response *r = MHD_create_response_from_buffer(res->n_bytes, (void *)res->bytes,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (res->etag[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
+    if (res->cache_control)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, res->cache_control);
+    if (res->csp)
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -208,7 +332,8 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
         hpo_sha256_final_hex(&ctx->sha, sha_hex);
     }
     hpo_request req = {.method = method, .path = url, .number = -1,
-                       .grant = ctx->has_grant ? &ctx->grant : NULL};
+                       .grant = ctx->has_grant ? &ctx->grant : NULL,
+                       .waited_until_ms = ctx->waited_until_ms};
     if (ctx->raw) {
         req.upload_path = ctx->tmp_path;
         req.upload_size = ctx->size;
@@ -236,19 +361,35 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
         }
     }
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &req);
+    req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_IF_NONE_MATCH);
     hpo_response res = {0};
     route->handler(h->svc, &req, &res);
+    if (res.wait_until_ms > 0 && res.status == 0) {
+        ctx->waited_until_ms = res.wait_until_ms;
+        if (long_poll_add(h, c, ctx, &res))
+            return MHD_YES; /* answered when resumed: this runs again */
+        req.waited_until_ms = res.wait_until_ms = 1; /* too many wait: answer now */
+        route->handler(h->svc, &req, &res);
+    }
     json_decref(req.body);
     if (ctx->raw) {
         unlink(ctx->tmp_path); /* gone already when the handler kept it */
         ctx->tmp_path[0] = '\0';
     }
+    if (res.content_type && res.status)
+        return send_static(c, ctx, &res);
     if (res.file_path) {
         enum MHD_Result ok = send_file(c, ctx, &res);
         free(res.file_path);
         json_decref(res.body);
         return ok;
     }
+    if (res.text && res.status) {
+        json_decref(res.body);
+        return send_text(c, ctx, res.status, res.text, res.text_len);
+    }
+    free(res.text);
     if (res.status == 0) {
         hpo_error err;
         hpo_error_set(&err, HPO_E_INTERNAL, NULL, "the handler gave no answer");
@@ -474,6 +615,9 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     h->svc = svc;
+    pthread_mutex_init(&h->polls_mu, NULL); /* before the daemon's threads may use them */
+    pthread_cond_init(&h->polls_cv, NULL);
+    atomic_init(&h->poller_stop, false);
     hpo_limits lim;
     if (cfg->limits)
         lim = *cfg->limits;
@@ -484,7 +628,8 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
     if (getrandom(&h->id_prefix, sizeof h->id_prefix, GRND_NONBLOCK) != sizeof h->id_prefix)
         h->id_prefix = (uint32_t)hpo_clock_now_ms() ^ (uint32_t)getpid();
     atomic_init(&h->next_id, 1);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* TLS through libmicrohttpd's GnuTLS: the key and certificate as PEM text */
@@ -532,6 +677,11 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : cfg->port;
+    if (pthread_create(&h->poller, NULL, poller_main, h) != 0) {
+        hpo_http_stop(h);
+        return hpo_error_set(err, HPO_E_INTERNAL, NULL, "cannot start the long-poll thread");
+    }
+    h->poller_running = true;
     *ret = h;
     return HPO_OK;
 }
@@ -545,7 +695,17 @@ void hpo_http_stop(hpo_http *h)
 {
     if (!h)
         return;
+    /* suspended connections must be resumed before the daemon stops */
+    atomic_store(&h->poller_stop, true);
+    pthread_mutex_lock(&h->polls_mu);
+    pthread_cond_signal(&h->polls_cv);
+    pthread_mutex_unlock(&h->polls_mu);
+    if (h->poller_running)
+        pthread_join(h->poller, NULL);
+    long_polls_wake(h, true);
     MHD_stop_daemon(h->daemon);
+    pthread_cond_destroy(&h->polls_cv);
+    pthread_mutex_destroy(&h->polls_mu);
     hpo_header_watch_free(h->watch);
     free(h);
 }

@@ -28,6 +28,11 @@ const hpo_route hpo_routes[] = {
     {"POST", "/api/v1/studies/{study}/trials/{n}/heartbeat", hpo_h_heartbeat, W, false},
     {"POST", "/api/v1/studies/{study}/trials/{n}/finish", hpo_h_finish, W, false},
     {"GET", "/api/v1/studies/{study}/best", hpo_h_best, R, false},
+    {"GET", "/api/v1/studies/{study}/columns", hpo_h_columns, R, false},
+    {"GET", "/api/v1/studies/{study}/history", hpo_h_history, R, false},
+    {"GET", "/api/v1/studies/{study}/edf", hpo_h_edf, R, false},
+    {"GET", "/api/v1/studies/{study}/asha", hpo_h_asha, R, false},
+    {"GET", "/api/v1/studies/{study}/importance", hpo_h_importance, R, false},
     {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts", hpo_h_artifact_list, R, false},
     {"PUT", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_put, W, true},
     {"GET", "/api/v1/studies/{study}/trials/{n}/artifacts/{name}", hpo_h_artifact_get, R, false},
@@ -36,6 +41,9 @@ const hpo_route hpo_routes[] = {
     {"POST", "/api/v1/tokens", hpo_h_token_create, A, false},
     {"GET", "/api/v1/tokens", hpo_h_token_list, A, false},
     {"DELETE", "/api/v1/tokens/{id}", hpo_h_token_revoke, A, false},
+    /* the dashboard (h_dashboard.c): static files embedded in the binary, open to all */
+    {"GET", "/", hpo_h_dashboard_index, HPO_SCOPE_NONE, false},
+    {"GET", "/ui/{file}", hpo_h_dashboard_file, HPO_SCOPE_NONE, false},
 };
 #undef R
 #undef W
@@ -43,7 +51,8 @@ const hpo_route hpo_routes[] = {
 const size_t hpo_n_routes = sizeof hpo_routes / sizeof hpo_routes[0];
 
 /* Matches one pattern against a path segment by segment. Segments of the path are borrowed
- * into seg_buf (NUL-separated copy) so {study} can point into it. */
+ * into seg_buf (NUL-separated copy) so {study} can point into it; {name} and {file} both fill
+ * ret->name. The pattern "/" matches the path "/" only. */
 static bool match_pattern(const char *pattern, const char *path, char *seg_buf, size_t buf_size,
                           hpo_request *ret)
 {
@@ -51,6 +60,8 @@ static bool match_pattern(const char *pattern, const char *path, char *seg_buf, 
     size_t used = 0;
     ret->study = ret->name = NULL;
     ret->number = -1;
+    if (strcmp(pattern, "/") == 0)
+        return strcmp(path, "/") == 0;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
             return false;
@@ -67,7 +78,7 @@ static bool match_pattern(const char *pattern, const char *path, char *seg_buf, 
             used += slen + 1;
             if (strncmp(p, "{study}", plen) == 0) {
                 ret->study = seg;
-            } else if (strncmp(p, "{name}", plen) == 0) {
+            } else if (strncmp(p, "{name}", plen) == 0 || strncmp(p, "{file}", plen) == 0) {
                 ret->name = seg;
             } else {
                 if (slen > 18 || seg[0] < '0' || seg[0] > '9' || strspn(seg, "0123456789") != slen)

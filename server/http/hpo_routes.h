@@ -20,10 +20,12 @@ typedef struct {
     const char *name;       /* {name} path segment, or NULL */
     json_t *body;           /* parsed JSON body, or NULL when the request had none */
     const hpo_token_grant *grant; /* what the request's token grants; NULL: authentication off */
+    const char *if_none_match; /* the If-None-Match header, or NULL (the dashboard's files) */
     /* routes with raw bodies: the body streamed into a file, its size and SHA-256 */
     const char *upload_path;
     int64_t upload_size;
     const char *upload_sha256;
+    int64_t waited_until_ms; /* a long poll woken up: the deadline it set; 0 on its first call */
     size_t n_query;
     const char *query_keys[HPO_MAX_QUERY_ARGS];
     const char *query_values[HPO_MAX_QUERY_ARGS];
@@ -36,6 +38,20 @@ typedef struct {
     int retry_after; /* seconds for a Retry-After header, 0 for none */
     char *file_path; /* owned: answer with this file's bytes instead of body */
     char etag[80];   /* with file_path: the ETag header, "" for none */
+    /* the dashboard's embedded files: static bytes to answer with instead of body (borrowed,
+     * never freed) when content_type is set; etag as with file_path */
+    const void *bytes;
+    size_t n_bytes;
+    const char *content_type;
+    const char *cache_control; /* Cache-Control header, or NULL */
+    const char *csp;           /* Content-Security-Policy header, or NULL */
+    char *text;      /* owned JSON text to answer with instead of body (large encodings) */
+    size_t text_len;
+    /* a long poll: instead of answering, wait until the study's version is no longer
+     * wait_version or until wait_until_ms (epoch ms), then call the handler again with
+     * req->waited_until_ms set (status stays 0) */
+    int64_t wait_until_ms;
+    char wait_version[48];
 } hpo_response;
 
 typedef void (*hpo_handler_fn)(hpo_service *svc, const hpo_request *req, hpo_response *res);
@@ -108,6 +124,11 @@ void hpo_h_reports(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_heartbeat(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_finish(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_best(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_columns(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_history(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_edf(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_asha(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_importance(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_artifact_put(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_artifact_get(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_artifact_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
@@ -116,5 +137,7 @@ void hpo_h_worker_list(hpo_service *svc, const hpo_request *req, hpo_response *r
 void hpo_h_token_create(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_token_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_token_revoke(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_dashboard_index(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_dashboard_file(hpo_service *svc, const hpo_request *req, hpo_response *res);
 
 #endif

@@ -223,6 +223,15 @@ START_TEST(test_match_params)
     r = match("GET", "/healthz", &req, &known);
     ck_assert(r && r->handler == hpo_h_health);
 
+    /* the dashboard: "/" is the page, /ui/{file} a file of it by name */
+    r = match("GET", "/", &req, &known);
+    ck_assert(r && r->handler == hpo_h_dashboard_index);
+    ck_assert_ptr_null(req.name);
+    r = match("GET", "/ui/app.js", &req, &known);
+    ck_assert(r && r->handler == hpo_h_dashboard_file);
+    ck_assert_str_eq(req.name, "app.js");
+    ck_assert_int_eq(req.number, -1);
+
     /* 18 digits still fit; leading zeros are digits. */
     r = match("GET", "/api/v1/studies/s/trials/123456789012345678", &req, &known);
     ck_assert_ptr_nonnull(r);
@@ -269,7 +278,10 @@ START_TEST(test_match_not_found)
     /* no leading slash, unknown, prefixes and extensions of known paths */
     assert_unknown("GET", "api/v1/studies");
     assert_unknown("GET", "");
-    assert_unknown("GET", "/");
+    assert_unknown("GET", "//");
+    assert_unknown("GET", "/ui");
+    assert_unknown("GET", "/ui/");
+    assert_unknown("GET", "/ui/vendor/plotly.min.js"); /* one segment: no sub-folders */
     assert_unknown("GET", "/nope");
     assert_unknown("GET", "/api/v1");
     assert_unknown("GET", "/api/v2/studies");
@@ -301,6 +313,8 @@ START_TEST(test_match_method_not_allowed)
     assert_wrong_method("GET", "/api/v1/studies/s/queue");
     assert_wrong_method("POST", "/api/v1/studies/s/best");
     assert_wrong_method("POST", "/healthz");
+    assert_wrong_method("POST", "/");
+    assert_wrong_method("DELETE", "/ui/app.js");
     assert_wrong_method("get", "/healthz"); /* methods are case-sensitive (RFC 9110) */
 }
 END_TEST

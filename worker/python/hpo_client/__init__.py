@@ -11,6 +11,7 @@ differences from Optuna.
 
 from . import distributions, exceptions, logging, pruners, samplers, trial
 from . import study
+from . import importance
 from .exceptions import (AlreadyExistsError, AuthError, CertificateError, ConflictError,
                          DuplicatedStudyError, HpoError, InternalError, InvalidArgumentError,
                          LimitExceededError, NotFoundError, PermissionDeniedError,
@@ -24,6 +25,16 @@ from ._http import Client
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # hpo_client.visualization needs plotly: imported on first use (`optuna.visualization.
+    # plot_slice(study)` after `import hpo_client as optuna`), its ImportError only then
+    if name == "visualization":
+        import importlib
+        return importlib.import_module(".visualization", __name__)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
 __all__ = [
     "AlreadyExistsError", "AuthError", "CertificateError", "Client", "ConflictError",
     "DuplicatedStudyError", "FrozenTrial", "HpoError", "InternalError", "InvalidArgumentError",
@@ -32,6 +43,7 @@ __all__ = [
     "TrialPaused", "TrialPruned", "TrialState", "UnauthenticatedError", "UnavailableError",
     "create_study",
     "create_trial", "current_trial", "delete_study", "distributions", "exceptions",
-    "get_all_study_names", "get_all_study_summaries", "in_worker", "load_study", "logging",
+    "get_all_study_names", "get_all_study_summaries", "importance", "in_worker", "load_study",
+    "logging",
     "pruners", "report_final", "run_current", "samplers", "study", "trial",
 ]

@@ -69,6 +69,13 @@ def parse_time(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
+def _from_ms(ms):
+    """A timezone-aware UTC datetime from milliseconds since the epoch (None stays None)."""
+    if ms is None:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.timezone.utc)
+
+
 class FrozenTrial:
     """A trial as the server last described it (Optuna's FrozenTrial)."""
 
@@ -106,6 +113,43 @@ class FrozenTrial:
                    parse_time(d.get("datetime_start")), parse_time(d.get("datetime_complete")),
                    user_attrs, None, d.get("fail_reason"), d.get("worker"), d.get("study"),
                    parse_time(d.get("datetime_created")))
+
+    @classmethod
+    def from_columns(cls, doc, user_attrs=None):
+        """The FrozenTrials of a ``GET /studies/{s}/columns`` answer (trials in columnar form:
+        one list per field, the params' distributions once at the top), by number.
+        ``user_attrs``: {number: dict}, as this process keeps them."""
+        dists = {k: _dist.from_json(v) for k, v in (doc.get("params") or {}).items()}
+        cols = doc.get("trials") or {}
+        numbers = cols.get("number") or []
+        n = len(numbers)
+
+        def col(name):
+            c = cols.get(name)
+            return c if c is not None else [None] * n
+
+        states, values, starts, ends = col("state"), col("values"), col("started_ms"), \
+            col("finished_ms")
+        workers, reasons, curves = col("worker"), col("fail_reason"), col("intermediate")
+        pcols = {k: v for k, v in (cols.get("params") or {}).items() if v is not None}
+        out = []
+        for i in range(n):
+            params, pdists = {}, {}
+            for k, c in pcols.items():
+                v = c[i]
+                if v is None:
+                    continue
+                d = dists.get(k)
+                params[k] = d.to_external_repr(v) if d is not None else v
+                if d is not None:
+                    pdists[k] = d
+            curve = curves[i] or {}
+            ivs = {int(s): v for s, v in zip(curve.get("steps") or [], curve.get("values") or [])}
+            out.append(cls(numbers[i], TrialState.from_wire(states[i]), values[i], params, pdists,
+                           ivs, _from_ms(starts[i]), _from_ms(ends[i]),
+                           (user_attrs or {}).get(numbers[i]), None, reasons[i], workers[i],
+                           doc.get("study")))
+        return out
 
     @property
     def value(self):
