@@ -111,10 +111,12 @@ static snapshot *capture(study *st, uint64_t seq)
         snapshot_release(s);
         return NULL;
     }
-    memcpy(s->live_numbers, st->live, s->n_live * sizeof *s->live_numbers);
-    for (size_t i = 0; i < s->n_live; i++)
+    for (size_t i = 0; i < s->n_live; i++) {
+        s->live_numbers[i] = st->live[i];
         s->live[i] = st->trials[st->live[i]];
-    memcpy(s->front, st->front, s->n_front * sizeof *s->front);
+    }
+    for (size_t i = 0; i < s->n_front; i++)
+        s->front[i] = st->front[i];
     return s;
 }
 
