@@ -90,7 +90,7 @@ if [[ "${HPO_TEST_NO_SAN:-0}" != 1 ]]; then
     tsan_tests=(service service_core api cluster worker plots)
     if setup build-test-tsan -Db_sanitize=thread -Db_lundef=false &&
         ninja -C build-test-tsan server/hpo-server worker/hpo-worker tests/db/test_service tests/db/test_service_core \
-            tests/e2e/test_api tests/e2e/test_cluster tests/worker/test_worker_e2e; then
+            tests/e2e/test_api tests/e2e/test_cluster tests/e2e/test_plots tests/worker/test_worker_e2e; then
         log "thread sanitizer tests: ${tsan_tests[*]}"
         TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
             meson test -C build-test-tsan --no-rebuild --print-errorlogs --num-processes 1 \

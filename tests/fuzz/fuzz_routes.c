@@ -9,9 +9,15 @@
 #include "hpo_token.h"
 
 /* Whether a pattern's segment {x} is a number ({n}, {id}): all but {study} and {name}. */
+/* {name} and {file} (the dashboard's files) both fill req->name. */
+static size_t name_placeholder(const char *p)
+{
+    return strncmp(p, "{name}", 6) == 0 ? 6 : strncmp(p, "{file}", 6) == 0 ? 6 : 0;
+}
+
 static bool number_placeholder(const char *p)
 {
-    return p[0] == '{' && strncmp(p, "{study}", 7) != 0 && strncmp(p, "{name}", 6) != 0;
+    return p[0] == '{' && strncmp(p, "{study}", 7) != 0 && !name_placeholder(p);
 }
 
 static bool has_number(const char *pattern)
@@ -22,7 +28,7 @@ static bool has_number(const char *pattern)
     return false;
 }
 
-/* The pattern with {study}, {n} and {name} replaced by what the match captured. */
+/* The pattern with {study}, {n} and {name} or {file} replaced by what the match captured. */
 static void rebuild(const char *pattern, const hpo_request *req, char *out, size_t size)
 {
     size_t o = 0;
@@ -32,8 +38,8 @@ static void rebuild(const char *pattern, const hpo_request *req, char *out, size
         size_t skip = 0;
         if (strncmp(p, "{study}", 7) == 0) {
             seg = req->study, skip = 7;
-        } else if (strncmp(p, "{name}", 6) == 0) {
-            seg = req->name, skip = 6;
+        } else if (name_placeholder(p)) {
+            seg = req->name, skip = name_placeholder(p);
         } else if (number_placeholder(p)) {
             snprintf(num, sizeof num, "%lld", (long long)req->number);
             seg = num, skip = strcspn(p, "}") + 1;
@@ -77,11 +83,12 @@ static void check_match(const char *method, const char *path, const char *auth)
     FUZZ_CHECK(known);
     FUZZ_CHECK(strcmp(r->method, method) == 0);
     FUZZ_CHECK((strstr(r->pattern, "{study}") != NULL) == (req.study != NULL));
-    FUZZ_CHECK((strstr(r->pattern, "{name}") != NULL) == (req.name != NULL));
+    FUZZ_CHECK((strstr(r->pattern, "{name}") || strstr(r->pattern, "{file}")) ==
+               (req.name != NULL));
     FUZZ_CHECK(has_number(r->pattern) == (req.number >= 0));
-    /* the contract: every request but GET /healthz needs a token; tokens need admin; writes
-     * need at least worker */
-    FUZZ_CHECK((r->scope == HPO_SCOPE_NONE) == (strcmp(r->pattern, "/healthz") == 0));
+    /* the contract: every API request needs a token (GET /healthz and the dashboard's static
+     * files, outside /api/, do not); tokens need admin; writes need at least worker */
+    FUZZ_CHECK((r->scope == HPO_SCOPE_NONE) == (strncmp(r->pattern, "/api/", 5) != 0));
     FUZZ_CHECK(strncmp(r->pattern, "/api/v1/tokens", 14) != 0 || r->scope == HPO_SCOPE_ADMIN);
     FUZZ_CHECK(strcmp(method, "GET") == 0 || r->scope >= HPO_SCOPE_WORKER);
     char again[2048];
