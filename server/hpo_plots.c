@@ -9,11 +9,6 @@
 #include "hpo_pruner.h"
 #include "service_internal.h"
 
-static hpo_rc nomem(hpo_error *err)
-{
-    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-}
-
 /* ---- trials, whole or changed since a version ---- */
 
 typedef struct {
@@ -45,7 +40,7 @@ static hpo_rc view_fn(const snapshot *s, void *vctx, hpo_error *err)
     v.full = after < 0;
     const hpo_trial **list = malloc((s->n ? s->n : 1) * sizeof *list);
     if (!list)
-        return nomem(err);
+        return out_of_memory(err);
     for (size_t i = 0; i < s->n; i++) {
         const hpo_trial *t = snapshot_trial(s, i);
         if (v.full || t->version > (uint64_t)after)
@@ -131,7 +126,7 @@ static hpo_rc history_fn(const snapshot *s, void *vctx, hpo_error *err)
     h->value = malloc(cap * sizeof *h->value);
     h->best = malloc(cap * sizeof *h->best);
     if (!h->number || !h->value || !h->best)
-        return nomem(err);
+        return out_of_memory(err);
     for (size_t i = 0; i < s->n && h->n < cap; i++) {
         double v;
         if (!complete_value(snapshot_trial(s, i), ctx->objective, &v))
@@ -189,7 +184,7 @@ static hpo_rc edf_fn(const snapshot *s, void *vctx, hpo_error *err)
         return rc;
     size_t cap = (size_t)s->counts[HPO_TRIAL_COMPLETE] + 1;
     if (!(e->values = malloc(cap * sizeof *e->values)))
-        return nomem(err);
+        return out_of_memory(err);
     for (size_t i = 0; i < s->n && e->n < cap; i++) {
         double v;
         if (complete_value(snapshot_trial(s, i), ctx->objective, &v))
@@ -229,7 +224,7 @@ static hpo_rc asha_fn(const snapshot *s, void *vctx, hpo_error *err)
     int top = hpo_asha_top_rung(p);
     a->n_rungs = (size_t)top + 1;
     if (!(a->rungs = calloc(a->n_rungs, sizeof *a->rungs)))
-        return nomem(err);
+        return out_of_memory(err);
     for (int k = 0; k <= top; k++)
         a->rungs[k] = (hpo_asha_rung){.rung = k, .resource = hpo_asha_rung_resource(p, k)};
     size_t cap = 0;
@@ -249,7 +244,7 @@ static hpo_rc asha_fn(const snapshot *s, void *vctx, hpo_error *err)
                 cap = cap ? cap * 2 : 64;
                 hpo_asha_promotion *np = realloc(a->promotions, cap * sizeof *np);
                 if (!np)
-                    return nomem(err);
+                    return out_of_memory(err);
                 a->promotions = np;
             }
             a->promotions[a->n_promotions++] = (hpo_asha_promotion){t->number, k};
@@ -320,7 +315,7 @@ static hpo_rc ranked_space(const snapshot *s, const hpo_importance_request *req,
                                      req->params[i]);
             rc = hpo_space_add(ret, req->params[i], d);
         }
-        return rc ? nomem(err) : HPO_OK;
+        return rc ? out_of_memory(err) : HPO_OK;
     }
     for (size_t k = 0; n_done > 0 && !rc && k < done[0]->n_params; k++) {
         const char *name = done[0]->params[k].name;
@@ -330,7 +325,7 @@ static hpo_rc ranked_space(const snapshot *s, const hpo_importance_request *req,
         if (everywhere)
             rc = hpo_space_add(ret, name, param_dist(s, done, n_done, name));
     }
-    return rc ? nomem(err) : HPO_OK;
+    return rc ? out_of_memory(err) : HPO_OK;
 }
 
 static hpo_rc importance_fn(const snapshot *s, void *vctx, hpo_error *err)
@@ -348,7 +343,7 @@ static hpo_rc importance_fn(const snapshot *s, void *vctx, hpo_error *err)
     double *imp = NULL;
     size_t *order = NULL;
     if (!done || !flat) {
-        rc = nomem(err);
+        rc = out_of_memory(err);
         goto out;
     }
     for (size_t i = 0; i < s->n && n_done < cap; i++) {
@@ -382,7 +377,7 @@ static hpo_rc importance_fn(const snapshot *s, void *vctx, hpo_error *err)
     out->names = calloc(space.n, sizeof *out->names);
     out->importance = malloc(space.n * sizeof *out->importance);
     if (!imp || !order || !out->names || !out->importance) {
-        rc = nomem(err);
+        rc = out_of_memory(err);
         goto out;
     }
     if ((rc = hpo_importance(&cfg, &space, flat, n_done, s->cfg->directions[req->objective], imp,
@@ -396,7 +391,7 @@ static hpo_rc importance_fn(const snapshot *s, void *vctx, hpo_error *err)
     }
     for (size_t k = 0; k < space.n; k++) {
         if (!(out->names[k] = hpo_strdup(space.items[order[k]].name))) {
-            rc = nomem(err);
+            rc = out_of_memory(err);
             goto out;
         }
         out->importance[k] = imp[order[k]];

@@ -7,21 +7,16 @@
 
 #include "service_internal.h"
 
-static hpo_rc nomem(hpo_error *err)
-{
-    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
-}
-
 static hpo_rc info_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
     hpo_study_info *info = vctx;
     if (hpo_study_config_copy(&info->config, s->cfg))
-        return nomem(err);
+        return out_of_memory(err);
     memcpy(info->counts, s->counts, sizeof info->counts);
     info->n_trials = (int64_t)s->n;
     if (s->best != SIZE_MAX) {
         if (hpo_trial_copy(&info->best, snapshot_trial(s, s->best)))
-            return nomem(err);
+            return out_of_memory(err);
         info->has_best = true;
     }
     return HPO_OK;
@@ -87,7 +82,7 @@ static hpo_rc trials_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
     trials_ctx *ctx = vctx;
     if (!(ctx->out = calloc(ctx->limit ? ctx->limit : 1, sizeof *ctx->out)))
-        return nomem(err);
+        return out_of_memory(err);
     size_t start = ctx->after < 0 ? 0 : (size_t)ctx->after + 1;
     for (size_t i = start; i < s->n; i++) {
         const hpo_trial *t = snapshot_trial(s, i);
@@ -98,7 +93,7 @@ static hpo_rc trials_fn(const snapshot *s, void *vctx, hpo_error *err)
             break;
         }
         if (hpo_trial_copy(&ctx->out[ctx->n], t))
-            return nomem(err);
+            return out_of_memory(err);
         ctx->n++;
     }
     return HPO_OK;
@@ -156,10 +151,10 @@ static hpo_rc best_fn(const snapshot *s, void *vctx, hpo_error *err)
         return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' has no completed trial yet",
                              s->cfg->name);
     if (!(ctx->out = calloc(n ? n : 1, sizeof *ctx->out)))
-        return nomem(err);
+        return out_of_memory(err);
     for (; ctx->n < n; ctx->n++)
         if (hpo_trial_copy(&ctx->out[ctx->n], snapshot_trial(s, members[ctx->n])))
-            return nomem(err);
+            return out_of_memory(err);
     return HPO_OK;
 }
 

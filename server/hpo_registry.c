@@ -128,9 +128,14 @@ hpo_rc trial_at(study *st, int64_t number, hpo_trial **ret, hpo_error *err)
     return HPO_OK;
 }
 
+hpo_rc out_of_memory(hpo_error *err)
+{
+    return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+}
+
 hpo_rc copy_out(hpo_trial *ret, const hpo_trial *t, hpo_error *err)
 {
-    return hpo_trial_copy(ret, t) ? hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory") : HPO_OK;
+    return hpo_trial_copy(ret, t) ? out_of_memory(err) : HPO_OK;
 }
 
 /* ---- registry ---- */

@@ -203,5 +203,6 @@ hpo_rc check_name(const hpo_limits *lim, const char *what, const char *name, con
 hpo_rc check_choices(const hpo_limits *lim, const hpo_dist *d, const char *field, hpo_error *err);
 hpo_rc trial_at(study *st, int64_t number, hpo_trial **ret, hpo_error *err);
 hpo_rc copy_out(hpo_trial *ret, const hpo_trial *t, hpo_error *err);
+hpo_rc out_of_memory(hpo_error *err); /* HPO_E_NOMEM, "out of memory" */
 
 #endif

@@ -39,13 +39,6 @@ static void trial_report(hpo_trial *t, int64_t step, double v)
     ck_assert_int_eq(hpo_trial_add_report(t, step, v, &added), HPO_OK);
 }
 
-static void trials_free(hpo_trial *ts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        hpo_trial_clear(&ts[i]);
-    free(ts);
-}
-
 static hpo_dist fdist(double low, double high, double step, bool log)
 {
     return (hpo_dist){ .type = HPO_DIST_FLOAT, .low = low, .high = high, .step = step, .log = log };
@@ -507,7 +500,7 @@ START_TEST(test_same_as_trials)
         hpo_trial *ts = make_history(&s, n, kind, &rng);
         check_same(&s, ts, n, round % 2 ? HPO_MAXIMIZE : HPO_MINIMIZE, &rng,
                    1000u * (uint64_t)round);
-        trials_free(ts, n);
+        hpo_trials_free(ts, n);
         hpo_space_clear(&s);
     }
 }
@@ -523,7 +516,7 @@ START_TEST(test_same_as_trials_large)
         size_t n = 600 + (size_t)hpo_rng_below(&rng, 600);
         hpo_trial *ts = make_history(&s, n, (number_kind)round, &rng);
         check_same(&s, ts, n, HPO_MINIMIZE, &rng, 99u + (uint64_t)round);
-        trials_free(ts, n);
+        hpo_trials_free(ts, n);
         hpo_space_clear(&s);
     }
 }
@@ -578,7 +571,7 @@ START_TEST(test_view_prefix)
         ck_assert_msg(same_bits(before[mode], after, 8), "mode %d: the old view moved", mode);
     }
     hpo_obs_free(o);
-    trials_free(ts, N);
+    hpo_trials_free(ts, N);
     hpo_space_clear(&s);
 }
 END_TEST
@@ -714,7 +707,7 @@ START_TEST(test_concurrent_reader)
     ck_assert_uint_gt(hpo_obs_rows(sh.log), THREAD_TRIALS / 2);
     pthread_mutex_destroy(&sh.mu);
     hpo_obs_free(sh.log);
-    trials_free(ts, THREAD_TRIALS);
+    hpo_trials_free(ts, THREAD_TRIALS);
     hpo_space_clear(&s);
 }
 END_TEST

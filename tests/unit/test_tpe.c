@@ -364,13 +364,6 @@ static void trial_report(hpo_trial *t, int64_t step, double v)
     ck_assert_int_eq(hpo_trial_add_report(t, step, v, &added), HPO_OK);
 }
 
-static void trials_free(hpo_trial *ts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        hpo_trial_clear(&ts[i]);
-    free(ts);
-}
-
 static hpo_space space_of(const char *const *names, const hpo_dist *dists, size_t n)
 {
     hpo_space s = { 0 };
@@ -693,7 +686,7 @@ START_TEST(test_split)
     ck_assert_int_eq(hpo_tpe_split(&c, HPO_MINIMIZE, rev, N, side2, &n), HPO_OK);
     for (size_t i = 0; i < N; i++)
         ck_assert_int_eq(side2[N - 1 - i], want[i]);
-    trials_free(ts, N);
+    hpo_trials_free(ts, N);
 }
 END_TEST
 
@@ -749,8 +742,8 @@ START_TEST(test_inside_and_deterministic)
             ck_assert(x1[p] == x2[p]);
             ck_assert(hpo_dist_contains(&s.items[p].dist, x1[p]));
         }
-        trials_free(a, N);
-        trials_free(b, N);
+        hpo_trials_free(a, N);
+        hpo_trials_free(b, N);
     }
     hpo_space_clear(&s);
 }
@@ -773,7 +766,7 @@ START_TEST(test_beats_random)
             for (size_t i = 0; i < N; i++)
                 best = fmin(best, ts[i].values[0]);
             (mode == 0 ? best_tpe : best_rnd)[k] = best;
-            trials_free(ts, N);
+            hpo_trials_free(ts, N);
         }
     }
     for (int i = 0; i < SEEDS; i++) /* insertion sort both, then compare medians */
@@ -824,7 +817,7 @@ static void expect_samples_inside(const hpo_tpe_config *c, const hpo_dist *d, co
         ck_assert_msg(hpo_dist_contains(d, v), "sample_param %.17g outside", v);
     }
     hpo_space_clear(&s);
-    trials_free(ts, n);
+    hpo_trials_free(ts, n);
 }
 
 START_TEST(test_degenerate)
@@ -905,7 +898,7 @@ START_TEST(test_many_params)
         c.multivariate = mode == 1;
         hpo_trial *ts = calloc(N, sizeof(hpo_trial));
         run_study(&c, &s, ts, N, 5, sum_squares, false);
-        trials_free(ts, N);
+        hpo_trials_free(ts, N);
     }
     hpo_space_clear(&s);
 }
@@ -978,7 +971,7 @@ START_TEST(test_group_and_define_by_run)
         v = hpo_tpe_sample_param(&c, "new", &da, HPO_MINIMIZE, ts, N, &rng);
         ck_assert(hpo_dist_contains(&da, v));
     }
-    trials_free(ts, N);
+    hpo_trials_free(ts, N);
     hpo_space_clear(&s);
     hpo_dist_clear(&ck);
 }
