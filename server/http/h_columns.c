@@ -11,6 +11,7 @@
 #include "hpo_buf.h"
 #include "hpo_clock.h"
 #include "hpo_codec.h"
+#include "hpo_numfmt.h"
 #include "hpo_plots.h"
 #include "hpo_routes.h"
 
@@ -70,18 +71,21 @@ static void put_string(text *b, const char *s)
     put(b, "\"");
 }
 
-/* A finite number, shortest form that reads back the same; null otherwise. */
+/* A finite number in a short form that reads back the same; null otherwise. */
 static void put_number(text *b, double v)
 {
-    if (!isfinite(v)) {
+    char s[HPO_NUMFMT_MAX];
+    size_t n = hpo_numfmt_double(v, s);
+    if (n)
+        put_n(b, s, n);
+    else
         put(b, "null");
-        return;
-    }
-    char s[32];
-    snprintf(s, sizeof s, "%.15g", v);
-    if (strtod(s, NULL) != v)
-        snprintf(s, sizeof s, "%.17g", v);
-    put(b, s);
+}
+
+static void put_int(text *b, int64_t v)
+{
+    char s[HPO_NUMFMT_MAX];
+    put_n(b, s, hpo_numfmt_int(v, s));
 }
 
 static void put_json(text *b, json_t *j)
@@ -170,7 +174,7 @@ static void put_param(text *b, const column *c, const hpo_trial *t, size_t hint)
         size_t i = (size_t)p->value;
         put(b, p->value >= 0 && i < c->dist->n_choices && c->choices[i] ? c->choices[i] : "null");
     } else if (p->dist.type == HPO_DIST_INT) {
-        putf(b, "%.0f", nearbyint(p->value));
+        put_number(b, nearbyint(p->value));
     } else {
         put_number(b, p->value);
     }
@@ -179,13 +183,14 @@ static void put_param(text *b, const column *c, const hpo_trial *t, size_t hint)
 static void put_ms(text *b, int64_t ms)
 {
     if (ms > 0)
-        putf(b, "%lld", (long long)ms);
+        put_int(b, ms);
     else
         put(b, "null");
 }
 
 typedef struct {
     bool intermediate;
+    int64_t iv_last; /* with intermediate: only the last iv_last trials having any; < 0: all */
     text out;
     size_t n;  /* trials written */
     bool full;
@@ -239,10 +244,12 @@ static hpo_rc encode(const hpo_trials_view *v, void *vctx, hpo_error *err)
         put_json(b, hpo_dist_to_json(cs.items[i].dist));
     }
     put(b, "},\"trials\":{\"number\":[");
-    for (size_t i = 0; i < v->n; i++)
-        putf(b, "%s%lld", i ? "," : "", (long long)v->trials[i]->number);
+    for (size_t i = 0; i < v->n; i++) {
+        put(b, i ? "," : "");
+        put_int(b, v->trials[i]->number);
+    }
     put(b, "]");
-    COLUMN(b, "state", v, putf(b, "\"%s\"", hpo_trial_state_name(t->state)));
+    COLUMN(b, "state", v, put_string(b, hpo_trial_state_name(t->state)));
     COLUMN(b, "values", v, {
         if (!t->n_values) {
             put(b, "null");
@@ -273,11 +280,25 @@ static hpo_rc encode(const hpo_trials_view *v, void *vctx, hpo_error *err)
     COLUMN(b, "finished_ms", v, put_ms(b, t->finished_ms));
     COLUMN(b, "worker", v, put_string(b, t->worker));
     COLUMN(b, "fail_reason", v, put_string(b, t->fail_reason));
+    /* the trials before iv_from get null: the last iv_last having reports come after it */
+    size_t iv_from = 0;
+    if (ctx->iv_last >= 0) {
+        iv_from = v->n;
+        for (int64_t left = ctx->iv_last; iv_from > 0 && left > 0;)
+            if (v->trials[--iv_from]->n_reports)
+                left--;
+    }
     if (ctx->intermediate)
         COLUMN(b, "intermediate", v, {
+            if (i_ < iv_from) {
+                put(b, "null");
+                continue;
+            }
             put(b, "{\"steps\":[");
-            for (size_t k = 0; k < t->n_reports; k++)
-                putf(b, "%s%lld", k ? "," : "", (long long)t->reports[k].step);
+            for (size_t k = 0; k < t->n_reports; k++) {
+                put(b, k ? "," : "");
+                put_int(b, t->reports[k].step);
+            }
             put(b, "],\"values\":[");
             for (size_t k = 0; k < t->n_reports; k++) {
                 if (k)
@@ -301,12 +322,16 @@ void hpo_h_columns(hpo_service *svc, const hpo_request *req, hpo_response *res)
         hpo_response_error(res, &err);
         return;
     }
-    if (inter && strcmp(inter, "true") != 0 && strcmp(inter, "false") != 0) {
-        hpo_error_set(&err, HPO_E_INVALID, "intermediate", "intermediate must be true or false");
+    encode_ctx ctx = {.intermediate = true, .iv_last = -1};
+    if (inter && strcmp(inter, "false") == 0) {
+        ctx.intermediate = false;
+    } else if (inter && strcmp(inter, "true") != 0 &&
+               hpo_query_int(req, "intermediate", 0, INT32_MAX, &ctx.iv_last, &err)) {
+        hpo_error_set(&err, HPO_E_INVALID, "intermediate",
+                      "intermediate must be true, false or a number of trials (0 or more)");
         hpo_response_error(res, &err);
         return;
     }
-    encode_ctx ctx = {.intermediate = !inter || strcmp(inter, "true") == 0};
     hpo_buf_init(&ctx.out.buf, SIZE_MAX);
     hpo_rc rc = hpo_service_trials_view(svc, req->study, since, encode, &ctx, &err);
     if (!rc && !ctx.out.buf.data)

@@ -152,6 +152,45 @@ bl_stop_server() {
     SERVER_PID=""
 }
 
+# bl_fill TEMPLATE PATTERN N IVS: N more complete trials in every study whose name is LIKE
+# PATTERN, numbered after its last trial, written in PostgreSQL directly (INSERT ... SELECT FROM
+# generate_series: 100,000 trials in seconds) while hpo-server is stopped. Each row is shaped like
+# trial 0 of the study TEMPLATE (made through the API; float params only): its params' names,
+# distribution JSON and positions, values uniform in [low, high]; objective = sum of squares;
+# IVS intermediate values, at step s value · (1 + 0.1 · (IVS − 1 − s)). Written for the schema of
+# server/store/hpo_migrations.c version 5 (it warns when the database's is another).
+bl_fill() {
+    local schema
+    schema=$(psql "$HPO_DB" -qAtX -c 'SELECT max(version) FROM hpo_schema_version')
+    [[ "$schema" == 5 ]] || bl_log "warning: the database schema is version $schema; bl_fill was written for version 5"
+    psql "$HPO_DB" -qX -v ON_ERROR_STOP=1 -v tpl="$1" -v pattern="$2" -v n="$3" -v ivs="$4" >&2 <<'SQL'
+BEGIN;
+CREATE TEMP TABLE tpl AS
+  SELECT p.name, p.distribution, p.position,
+         (p.distribution::json->>'low')::float8 AS lo, (p.distribution::json->>'high')::float8 AS hi
+  FROM trial_params p JOIN trials t ON t.id = p.trial_id JOIN studies s ON s.id = t.study_id
+  WHERE s.name = :'tpl' AND t.number = 0;
+CREATE TEMP TABLE tgt AS
+  SELECT s.id AS sid, (SELECT coalesce(max(t.number) + 1, 0) FROM trials t WHERE t.study_id = s.id) AS b
+  FROM studies s WHERE s.name LIKE :'pattern';
+INSERT INTO trials (study_id, number, state, worker, created_at, started_at, finished_at)
+  SELECT tgt.sid, tgt.b + g, 'complete', 'bench-sql', now(), now(), now()
+  FROM tgt, generate_series(0, :n - 1) g;
+CREATE TEMP TABLE newt AS
+  SELECT t.id FROM trials t JOIN tgt ON t.study_id = tgt.sid WHERE t.number >= tgt.b;
+INSERT INTO trial_params (trial_id, name, distribution, value, position)
+  SELECT newt.id, tpl.name, tpl.distribution, tpl.lo + random() * (tpl.hi - tpl.lo), tpl.position
+  FROM newt, tpl;
+INSERT INTO trial_values (trial_id, objective, value)
+  SELECT p.trial_id, 0, sum(p.value * p.value)
+  FROM trial_params p JOIN newt ON newt.id = p.trial_id GROUP BY p.trial_id;
+INSERT INTO trial_intermediate_values (trial_id, step, value)
+  SELECT v.trial_id, g, v.value * (1 + 0.1 * (:ivs - 1 - g))
+  FROM trial_values v JOIN newt ON newt.id = v.trial_id, generate_series(0, :ivs - 1) g;
+COMMIT;
+SQL
+}
+
 # Runs a command as its own process group (so cleanup can stop it and its children) with stdout
 # to the file $1; stderr passes through.
 bl_child() {

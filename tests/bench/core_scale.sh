@@ -7,14 +7,10 @@
 # hpo-server (default --threads) on free loopback ports (bench_lib.sh). Through the API: the study
 # `scale` (4 float params x0..x3 in [-5, 5], TPE sampler, median pruner) with one complete trial
 # (ask, one report, finish), and IDLE_STUDIES studies `idle-N` (same space, random sampler, no
-# pruner). Then the server is stopped and the studies filled in PostgreSQL directly (fast: INSERT
-# ... SELECT FROM generate_series), every row shaped like the API-made trial's (its param rows'
-# name, distribution JSON and position are copied; values uniform in [low, high]): `scale` to
-# SCALE_TRIALS complete trials with SCALE_IVS intermediate values each, every idle study to
-# IDLE_TRIALS complete trials with IDLE_IVS intermediate values; objective = sum of squares,
-# intermediate value at step s = value · (1 + 0.1 · (steps − 1 − s)). The fill is written for the
-# schema of server/store/hpo_migrations.c version 5 (the script says so when the database's is
-# another).
+# pruner). Then the server is stopped and the studies filled in PostgreSQL directly (bl_fill of
+# bench_lib.sh: rows shaped like the API-made trial's): `scale` to SCALE_TRIALS complete trials
+# with SCALE_IVS intermediate values each, every idle study to IDLE_TRIALS complete trials with
+# IDLE_IVS intermediate values.
 # Measured, the server started again (with the idle-eviction flag HPO_IDLE_FLAG when it accepts it):
 #   - time from the server's start (exec) to the first answered ask on `scale` (the study loaded
 #     then, or at start), and the server's RSS then (VmRSS, VmHWM from /proc/PID/status);
@@ -94,46 +90,14 @@ PYEOF
 IDLE_CREATE_S=$(echo "$(date +%s.%N) - $t0" | bc)
 bl_stop_server
 
-SCHEMA=$(psql "$HPO_DB" -qAtX -c 'SELECT max(version) FROM hpo_schema_version')
-[[ "$SCHEMA" == 5 ]] || bl_log "warning: the database schema is version $SCHEMA; the fill below was written for version 5"
 
-# fill PATTERN N IVS: N more complete trials in every study whose name is LIKE PATTERN, numbered
-# after its last trial, shaped like trial 0 of `scale`.
-fill() {
-    psql "$HPO_DB" -qX -v ON_ERROR_STOP=1 -v pattern="$1" -v n="$2" -v ivs="$3" >&2 <<'SQL'
-BEGIN;
-CREATE TEMP TABLE tpl AS
-  SELECT p.name, p.distribution, p.position,
-         (p.distribution::json->>'low')::float8 AS lo, (p.distribution::json->>'high')::float8 AS hi
-  FROM trial_params p JOIN trials t ON t.id = p.trial_id JOIN studies s ON s.id = t.study_id
-  WHERE s.name = 'scale' AND t.number = 0;
-CREATE TEMP TABLE tgt AS
-  SELECT s.id AS sid, (SELECT coalesce(max(t.number) + 1, 0) FROM trials t WHERE t.study_id = s.id) AS b
-  FROM studies s WHERE s.name LIKE :'pattern';
-INSERT INTO trials (study_id, number, state, worker, created_at, started_at, finished_at)
-  SELECT tgt.sid, tgt.b + g, 'complete', 'bench-sql', now(), now(), now()
-  FROM tgt, generate_series(0, :n - 1) g;
-CREATE TEMP TABLE newt AS
-  SELECT t.id FROM trials t JOIN tgt ON t.study_id = tgt.sid WHERE t.number >= tgt.b;
-INSERT INTO trial_params (trial_id, name, distribution, value, position)
-  SELECT newt.id, tpl.name, tpl.distribution, tpl.lo + random() * (tpl.hi - tpl.lo), tpl.position
-  FROM newt, tpl;
-INSERT INTO trial_values (trial_id, objective, value)
-  SELECT p.trial_id, 0, sum(p.value * p.value)
-  FROM trial_params p JOIN newt ON newt.id = p.trial_id GROUP BY p.trial_id;
-INSERT INTO trial_intermediate_values (trial_id, step, value)
-  SELECT v.trial_id, g, v.value * (1 + 0.1 * (:ivs - 1 - g))
-  FROM trial_values v JOIN newt ON newt.id = v.trial_id, generate_series(0, :ivs - 1) g;
-COMMIT;
-SQL
-}
 bl_log "filling scale with $((SCALE_TRIALS - 1)) more trials in PostgreSQL"
 t0=$(date +%s.%N)
-fill scale $((SCALE_TRIALS - 1)) "$SCALE_IVS"
+bl_fill scale scale $((SCALE_TRIALS - 1)) "$SCALE_IVS"
 SCALE_FILL_S=$(echo "$(date +%s.%N) - $t0" | bc)
 bl_log "filling $IDLE_STUDIES idle studies with $IDLE_TRIALS trials each in PostgreSQL"
 t0=$(date +%s.%N)
-((IDLE_STUDIES > 0)) && fill 'idle-%' "$IDLE_TRIALS" "$IDLE_IVS"
+((IDLE_STUDIES > 0)) && bl_fill scale 'idle-%' "$IDLE_TRIALS" "$IDLE_IVS"
 IDLE_FILL_S=$(echo "$(date +%s.%N) - $t0" | bc)
 psql "$HPO_DB" -qX -c 'VACUUM ANALYZE' >&2
 psql "$HPO_DB" -qAtX -c "SELECT 'rows: trials ' || (SELECT count(*) FROM trials) || ', params ' || (SELECT count(*) FROM trial_params) || ', intermediate values ' || (SELECT count(*) FROM trial_intermediate_values)" >&2

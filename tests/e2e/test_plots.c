@@ -146,6 +146,19 @@ START_TEST(columns_whole_then_only_what_changed)
     ck_assert_ptr_null(json_object_get(json_object_get(j, "trials"), "intermediate"));
     ck_assert_int_eq(json_array_size(col(j, "number")), 4);
     json_decref(j);
+    /* the curves of the last two trials having reports (1 and 2) only; 3 has none: empty */
+    j = columns("?intermediate=2");
+    json_t *iv = col(j, "intermediate");
+    ck_assert_int_eq(json_array_size(iv), 4);
+    ck_assert(json_is_null(json_array_get(iv, 0)));
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(iv, 1), "steps")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(iv, 2), "values")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(iv, 3), "steps")), 0);
+    json_decref(j);
+    j = columns("?intermediate=0");
+    for (size_t i = 0; i < 4; i++)
+        ck_assert(json_is_null(json_array_get(col(j, "intermediate"), i)));
+    json_decref(j);
     /* after a restart the old version is of another load: everything again */
     e2e_stop(&srv, SIGTERM);
     e2e_start(&srv);
@@ -256,6 +269,10 @@ START_TEST(history_edf_and_their_bad_input)
     json_decref(j);
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/p/columns?intermediate=maybe", NULL, &j),
                      400);
+    json_decref(j);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/p/columns?intermediate=-1", NULL, &j),
+                     400);
+    e2e_expect_error(j, "invalid_argument");
     json_decref(j);
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/nope/edf", NULL, &j), 404);
     json_decref(j);

@@ -1,10 +1,14 @@
 // data.js: a study's trials in the browser, kept up to date from GET .../columns: the first
 // call brings every trial, then a long poll (since=<version>&wait=25) brings the trials that
-// changed, merged by number. The study page and the trials table share one StudyData per study;
+// changed, merged by number. Each answer carries the learning curves of its last CURVES trials
+// having any (what the page draws; a fraction of the bytes of a large study); a trial sent
+// without one keeps the curve it had. The study page and the trials table share one StudyData per study;
 // it polls while someone listens and keeps what it has when they leave (a later visit asks only
 // for what changed since).
 import {enc, getJSON} from './api.js';
 import {sleep} from './util.js';
+
+export const CURVES = 500;
 
 export class StudyData {
   constructor(name) {
@@ -18,7 +22,7 @@ export class StudyData {
     this.loaded = false;
     this.listeners = new Set();
     this.abort = null;
-    this._list = this._names = null;
+    this._list = this._names = this._complete = null;
   }
 
   // The trials in number order (cached until the next change).
@@ -45,6 +49,7 @@ export class StudyData {
         if (v !== null && v !== undefined) params[p] = v;
       }
       const iv = t.intermediate ? t.intermediate[i] : null;
+      const old = this.byNumber[t.number[i]];
       this.byNumber[t.number[i]] = {
         number: t.number[i],
         state: t.state[i],
@@ -54,12 +59,12 @@ export class StudyData {
         end: t.finished_ms ? t.finished_ms[i] : null,
         worker: t.worker ? t.worker[i] : null,
         failReason: t.fail_reason ? t.fail_reason[i] : null,
-        steps: iv ? iv.steps : [],
-        ivalues: iv ? iv.values : [],
+        steps: iv ? iv.steps : old ? old.steps : [],
+        ivalues: iv ? iv.values : old ? old.ivalues : [],
       };
     }
     const changed = n > 0 || r.full || !this.loaded;
-    if (changed) this._list = this._names = null;
+    if (changed) this._list = this._names = this._complete = null;
     this.loaded = true;
     return changed;
   }
@@ -86,7 +91,7 @@ export class StudyData {
     this.abort = ctl;
     let backoff = 0;
     while (!ctl.signal.aborted) {
-      const q = this.version === null ? '' : `?since=${enc(this.version)}&wait=25`;
+      const q = `?intermediate=${CURVES}` + (this.version === null ? '' : `&since=${enc(this.version)}&wait=25`);
       try {
         const r = await getJSON(`/api/v1/studies/${enc(this.name)}/columns${q}`,
                                 {signal: ctl.signal});

@@ -19,7 +19,7 @@ export function mount(el, {study}) {
   const timers = new Set();
 
   const summary = h('div', {class: 'card wide'}, 'Loading…');
-  const objective = h('select', {onchange: () => { ui.k = +objective.value; importanceNow(); redraw(); }});
+  const objective = h('select', {onchange: () => { ui.k = +objective.value; importanceNow(); redrawNow(Object.keys(builders)); }});
   const toolbar = h('div', {class: 'toolbar'},
     h('a', {href: `#/studies/${enc(study)}/trials`}, 'Trials table'),
     h('label', {hidden: true}, 'Objective ', objective));
@@ -78,9 +78,9 @@ export function mount(el, {study}) {
     div.dataset.state = 'drawn';
   }
 
-  const logBox = h('input', {type: 'checkbox', onchange: () => { ui.log = logBox.checked; redraw(['history']); }});
-  const pxSel = h('select', {onchange: () => { ui.px = pxSel.value; redraw(['contour']); }});
-  const pySel = h('select', {onchange: () => { ui.py = pySel.value; redraw(['contour']); }});
+  const logBox = h('input', {type: 'checkbox', onchange: () => { ui.log = logBox.checked; redrawNow(['history']); }});
+  const pxSel = h('select', {onchange: () => { ui.px = pxSel.value; redrawNow(['contour']); }});
+  const pySel = h('select', {onchange: () => { ui.py = pySel.value; redrawNow(['contour']); }});
   const evalSel = h('select', {onchange: () => { ui.evaluator = evalSel.value; importanceNow(); }},
     h('option', {value: 'fanova'}, 'fANOVA'), h('option', {value: 'ped_anova'}, 'PED-ANOVA'));
 
@@ -141,19 +141,6 @@ export function mount(el, {study}) {
     }
   }
 
-  function drawAll() {
-    if (dead || !data.loaded) return;
-    const t0 = performance.now();
-    syncControls();
-    renderSummary();
-    for (const id of Object.keys(builders))
-      if (plots[id] && dirty.has(id) && visible.has(id)) {
-        dirty.delete(id);
-        plot(id, builders[id]);
-      }
-    drawCost = performance.now() - t0;
-    document.body.dataset.drawMs = Math.round(drawCost); // for the browser test
-  }
   // the plots drawn from the trials here (importances and ASHA rungs come from the server)
   const builders = {
     history: () => P.history(data, ui.k, ui.log),
@@ -167,14 +154,48 @@ export function mount(el, {study}) {
     pareto: () => P.pareto(data),
   };
 
-  // Redraws soon (the plots `ids`, all by default): at once when idle, else after a pause as
-  // long as the last redraw took (so a busy study takes at most half of the page's time).
-  let drawCost = 0, lastDraw = 0, pending = null;
+  // Redraws soon (the plots `ids`, all by default). One plot per task, so the first shows
+  // before the others are built and the page answers input in between; each plot on its own
+  // pace: after a draw that took d ms it waits max(100, d) ms before the next (a busy study
+  // takes at most half of the page's time, and a quick plot never waits for a slow one).
+  const due = {}; // plot id -> the earliest time (performance.now()) of its next draw
+  let timer = null, summaryDirty = true;
   function redraw(ids = Object.keys(builders)) {
     for (const id of ids) dirty.add(id);
-    if (pending) return;
-    const wait = Math.max(0, lastDraw + Math.max(100, 2 * drawCost) - Date.now());
-    pending = setTimeout(() => { pending = null; lastDraw = Date.now(); drawAll(); }, wait);
+    summaryDirty = true;
+    clearTimeout(timer);
+    timer = setTimeout(drawNext, 0);
+  }
+  // After the user's own change (a control): at once, whatever the pace.
+  function redrawNow(ids) {
+    for (const id of ids) due[id] = 0;
+    redraw(ids);
+  }
+  function drawNext() {
+    timer = null;
+    if (dead || !data.loaded) return;
+    if (summaryDirty) {
+      summaryDirty = false;
+      syncControls();
+      renderSummary();
+    }
+    const now = performance.now();
+    let id = null, soonest = Infinity;
+    for (const p of Object.keys(builders)) {
+      if (!plots[p] || !dirty.has(p) || !visible.has(p)) continue;
+      if ((due[p] || 0) <= now) { id = p; break; }
+      soonest = Math.min(soonest, due[p]);
+    }
+    if (id !== null) {
+      dirty.delete(id);
+      plot(id, builders[id]);
+      const end = performance.now();
+      due[id] = end + Math.max(100, end - now);
+      document.body.dataset.drawMs = Math.round(end - now); // the last plot's, for the browser test
+      timer = setTimeout(drawNext, 0);
+    } else if (soonest < Infinity) {
+      timer = setTimeout(drawNext, soonest - now);
+    }
   }
 
   // Importances and ASHA rungs from the server: while trials change, at most every
@@ -233,7 +254,7 @@ export function mount(el, {study}) {
     dead = true;
     stop();
     live.hidden = true;
-    clearTimeout(pending);
+    clearTimeout(timer);
     for (const t of timers) clearTimeout(t);
     watch.disconnect();
     for (const div of Object.values(plots)) Plotly.purge(div);
