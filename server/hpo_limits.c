@@ -50,6 +50,8 @@ const hpo_limit_def hpo_limit_defs[] = {
      "seconds to send a request line and headers (slow clients are closed)"},
     {"study-idle-seconds", "HPO_STUDY_IDLE_SECONDS", F(study_idle_s), 600, 1, 31536000, false,
      "seconds a study stays in memory unused (then it is reloaded from PostgreSQL on demand)"},
+    {"drain-seconds", "HPO_DRAIN_SECONDS", F(drain_s), 10, 0, 3600, false,
+     "seconds a stopping server (SIGTERM, SIGINT) lets the requests in flight finish"},
 };
 const size_t hpo_n_limit_defs = sizeof hpo_limit_defs / sizeof hpo_limit_defs[0];
 

@@ -33,6 +33,8 @@ typedef struct {
     /* memory, enforced by the service's reaper */
     int64_t study_idle_s;       /* a study unused this long is dropped from memory (reloaded on
                                  * its next use) */
+    /* time, enforced by the HTTP layer when the server stops */
+    int64_t drain_s;            /* SIGTERM: requests in flight may finish this long */
 } hpo_limits;
 
 /* One limit: its flag (without "--"), environment variable, range and meaning. */

@@ -294,7 +294,8 @@ int main(int argc, char **argv)
 
     int sig = 0;
     sigwait(&stop, &sig);
-    hpo_log(HPO_LOG_INFO, "stopping on signal %d", sig);
+    hpo_log(HPO_LOG_INFO, "stopping on signal %d: no new connections, requests in flight may "
+            "finish for %lld s", sig, (long long)cfg.limits.drain_s);
     hpo_http_stop(http);
     free(cert); /* libmicrohttpd may read them until it stops */
     free(key);

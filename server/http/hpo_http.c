@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hpo_buf.h"
@@ -55,9 +56,14 @@ struct hpo_http {
     pthread_t poller;
     bool poller_running;
     atomic_bool poller_stop;
+    /* stopping: requests in flight (first call to answered) finish, new ones get 503 */
+    atomic_int in_flight;
+    atomic_bool draining;
+    int64_t drain_ms;
 };
 
 typedef struct {
+    hpo_http *h;
     char request_id[32];     /* sent back as X-Request-Id and named in the log */
     const char *method;      /* borrowed from the connection */
     const hpo_route *route;  /* NULL when no route matched */
@@ -104,6 +110,18 @@ static void log_answer(struct MHD_Connection *c, const request_ctx *ctx, int sta
     json_decref(f);
 }
 
+/* Every answer goes out here: while the server stops, with Connection: close (the client's
+ * next request goes to a new connection, which the next server takes). */
+static enum MHD_Result queue(struct MHD_Connection *c, request_ctx *ctx, int status,
+                             struct MHD_Response *r)
+{
+    if (atomic_load(&ctx->h->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int status,
                                  json_t *body, int retry_after)
 {
@@ -128,9 +146,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int
         snprintf(v, sizeof v, "%d", retry_after);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue(c, ctx, status, r);
 }
 
 /* Answers 200 with JSON text already encoded (owned; freed by libmicrohttpd). */
@@ -145,9 +161,7 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request_ctx *ctx, int
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue(c, ctx, status, r);
 }
 
 /* Suspends c until its study's version changes or the deadline (false: too many wait, or the
@@ -253,9 +267,7 @@ static enum MHD_Result send_file(struct MHD_Connection *c, request_ctx *ctx,
     MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
     if (res->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue(c, ctx, res->status, r);
 }
 
 /* Answers with static bytes (the dashboard's embedded files) and their caching headers. */
@@ -276,9 +288,7 @@ static enum MHD_Result send_static(struct MHD_Connection *c, request_ctx *ctx,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, res->cache_control);
     if (res->csp)
         MHD_add_response_header(r, "Content-Security-Policy", res->csp);
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue(c, ctx, res->status, r);
 }
 
 /* Checks the request's bearer token against the route's scope and the study of its path; fills
@@ -483,6 +493,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         hpo_header_watch_head_done(h->watch, watched(c));
         hpo_buf_init(&ctx->body, h->max_body);
+        ctx->h = h;
+        atomic_fetch_add(&h->in_flight, 1);
         ctx->fd = -1;
         ctx->method = method;
         snprintf(ctx->request_id, sizeof ctx->request_id, "%08" PRIx32 "-%" PRIuFAST64,
@@ -495,6 +507,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (probe.study)
             snprintf(ctx->study, sizeof ctx->study, "%s", probe.study);
         ctx->raw = route && route->raw_body;
+        if (atomic_load(&h->draining)) /* a new request on a kept-alive connection */
+            return send_error(c, ctx, HPO_E_UNAVAILABLE, "the server is stopping; retry");
         hpo_error aerr = {0};
         if (authorize(h, c, ctx, &aerr) != HPO_OK)
             return send_hpo_error(c, ctx, &aerr); /* before a byte of the body is read */
@@ -561,6 +575,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         hpo_buf_free(&ctx->body);
         free(ctx);
         *con_cls = NULL;
+        atomic_fetch_sub(&h->in_flight, 1);
     }
 }
 
@@ -628,6 +643,9 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
     if (getrandom(&h->id_prefix, sizeof h->id_prefix, GRND_NONBLOCK) != sizeof h->id_prefix)
         h->id_prefix = (uint32_t)hpo_clock_now_ms() ^ (uint32_t)getpid();
     atomic_init(&h->next_id, 1);
+    atomic_init(&h->in_flight, 0);
+    atomic_init(&h->draining, false);
+    h->drain_ms = lim.drain_s * 1000;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
@@ -695,7 +713,14 @@ void hpo_http_stop(hpo_http *h)
 {
     if (!h)
         return;
-    /* suspended connections must be resumed before the daemon stops */
+    /* No new connection: the listening socket closes now, so a client is refused at once (and
+     * tries again, or another server) instead of waiting in the backlog. */
+    MHD_socket listening = MHD_quiesce_daemon(h->daemon);
+    if (listening != MHD_INVALID_SOCKET)
+        close(listening);
+    atomic_store(&h->draining, true);
+    /* waiting long polls answer now, with what they have; suspended connections must be resumed
+     * before the daemon stops */
     atomic_store(&h->poller_stop, true);
     pthread_mutex_lock(&h->polls_mu);
     pthread_cond_signal(&h->polls_cv);
@@ -703,6 +728,14 @@ void hpo_http_stop(hpo_http *h)
     if (h->poller_running)
         pthread_join(h->poller, NULL);
     long_polls_wake(h, true);
+    /* the requests in flight finish, their commits with them, for up to drain_ms */
+    int64_t until = hpo_clock_now_ms() + h->drain_ms;
+    while (atomic_load(&h->in_flight) > 0 && hpo_clock_now_ms() < until)
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 5000000L}, NULL);
+    int left = atomic_load(&h->in_flight);
+    if (left > 0)
+        hpo_log(HPO_LOG_WARN, "stopping: %d request(s) still in flight after %lld ms are cut",
+                left, (long long)h->drain_ms);
     MHD_stop_daemon(h->daemon);
     pthread_cond_destroy(&h->polls_cv);
     pthread_mutex_destroy(&h->polls_mu);

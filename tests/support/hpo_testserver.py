@@ -65,6 +65,10 @@ class TestServer:
         fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.token + "\n")
+        return self.launch()
+
+    def launch(self):
+        """Starts hpo-server over this database (again, after terminate()); returns its URL."""
         self.proc = subprocess.Popen(
             [self.bin, "--db", conninfo_with_db(self.pg, self.db), "--listen", "127.0.0.1:0",
              "--threads", "8", "--log-level", "warn", "--artifact-dir", self.artifacts],
@@ -75,6 +79,20 @@ class TestServer:
             raise RuntimeError("hpo-server did not start (first line: %r)" % line)
         self.url = "http://" + line.split()[-1]
         return self.url
+
+    def terminate(self, timeout=30):
+        """SIGTERM, then waits for the exit; returns (exit status, seconds it took). The
+        database stays: launch() starts a server over it again."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self.proc = None
+        return rc, time.monotonic() - t0
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
