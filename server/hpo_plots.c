@@ -215,6 +215,35 @@ void hpo_edf_data_clear(hpo_edf_data *e)
 
 /* ---- ASHA ---- */
 
+static int promotion_cmp(const void *a, const void *b)
+{
+    const hpo_promotion *x = a, *y = b;
+    if (x->number != y->number)
+        return x->number < y->number ? -1 : 1;
+    return (x->rung > y->rung) - (x->rung < y->rung);
+}
+
+static hpo_rc add_promotion(hpo_asha_data *a, size_t *cap, hpo_asha_promotion p, hpo_error *err)
+{
+    if (a->n_promotions == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        hpo_asha_promotion *np = realloc(a->promotions, *cap * sizeof *np);
+        if (!np)
+            return out_of_memory(err);
+        a->promotions = np;
+    }
+    a->promotions[a->n_promotions++] = p;
+    return HPO_OK;
+}
+
+/* The highest rung a trial's reports reached (-1 below the first). */
+static int reached_rung(const hpo_pruner_config *p, int top, const hpo_trial *t)
+{
+    const hpo_report *last = hpo_trial_last_report(t);
+    int reached = last ? hpo_asha_rung_of_step(p, last->step) : -1;
+    return reached > top ? top : reached;
+}
+
 static hpo_rc asha_fn(const snapshot *s, void *vctx, hpo_error *err)
 {
     hpo_asha_data *a = vctx;
@@ -227,32 +256,40 @@ static hpo_rc asha_fn(const snapshot *s, void *vctx, hpo_error *err)
         return out_of_memory(err);
     for (int k = 0; k <= top; k++)
         a->rungs[k] = (hpo_asha_rung){.rung = k, .resource = hpo_asha_rung_resource(p, k)};
-    size_t cap = 0;
-    for (size_t i = 0; i < s->n; i++) {
+    /* the recorded promotions first, in the order made; a copy by (trial, rung) to look up */
+    size_t cap = 0, nr = s->n_promotions;
+    hpo_promotion *byk = malloc((nr ? nr : 1) * sizeof *byk);
+    if (!byk)
+        return out_of_memory(err);
+    memcpy(byk, s->promotions, nr * sizeof *byk);
+    qsort(byk, nr, sizeof *byk, promotion_cmp);
+    hpo_rc rc = HPO_OK;
+    for (size_t i = 0; i < nr && !rc; i++) {
+        const hpo_promotion *q = &s->promotions[i];
+        rc = add_promotion(a, &cap, (hpo_asha_promotion){q->number, q->rung, q->ms}, err);
+        /* promoted, but no report past the rung yet (counted with the reports below otherwise) */
+        if (!rc && q->rung <= top && (uint64_t)q->number < s->n &&
+            reached_rung(p, top, snapshot_trial(s, (size_t)q->number)) <= q->rung)
+            a->rungs[q->rung].promoted++;
+    }
+    for (size_t i = 0; i < s->n && !rc; i++) {
         const hpo_trial *t = snapshot_trial(s, i);
-        const hpo_report *last = hpo_trial_last_report(t);
-        int reached = last ? hpo_asha_rung_of_step(p, last->step) : -1;
-        if (reached > top)
-            reached = top;
-        for (int k = 0; k <= reached; k++) {
+        int reached = reached_rung(p, top, t);
+        for (int k = 0; k <= reached && !rc; k++) {
             a->rungs[k].reached++;
             if (k == reached)
                 continue;
             /* it went on past rung k: promoted from it */
             a->rungs[k].promoted++;
-            if (a->n_promotions == cap) {
-                cap = cap ? cap * 2 : 64;
-                hpo_asha_promotion *np = realloc(a->promotions, cap * sizeof *np);
-                if (!np)
-                    return out_of_memory(err);
-                a->promotions = np;
-            }
-            a->promotions[a->n_promotions++] = (hpo_asha_promotion){t->number, k};
+            hpo_promotion key = {.number = t->number, .rung = k};
+            if (!bsearch(&key, byk, nr, sizeof *byk, promotion_cmp))
+                rc = add_promotion(a, &cap, (hpo_asha_promotion){t->number, k, 0}, err);
         }
         if (reached >= 0 && t->state == HPO_TRIAL_PAUSED)
             a->rungs[reached].paused++;
     }
-    return HPO_OK;
+    free(byk);
+    return rc;
 }
 
 hpo_rc hpo_service_asha(hpo_service *svc, const char *study, hpo_asha_data *ret, hpo_error *err)

@@ -62,8 +62,9 @@ hpo_rc hpo_service_edf(hpo_service *svc, const char *study, size_t objective, hp
 void hpo_edf_data_clear(hpo_edf_data *e);
 
 /* ASHA: per rung, the trials that reached it (a report at a step >= its resource), those paused
- * there now and those promoted past it; and each promotion (trial, rung). Empty for other
- * pruners. */
+ * there now and those promoted past it; and each promotion (trial, rung, time): those the server
+ * recorded, in the order made, then those known only from a trial's reports (made before the
+ * schema kept them; ms 0). Empty for other pruners. */
 typedef struct {
     int rung;
     int64_t resource;
@@ -72,6 +73,7 @@ typedef struct {
 typedef struct {
     int64_t number;
     int rung;
+    int64_t ms; /* when it was made; 0 when not known */
 } hpo_asha_promotion;
 typedef struct {
     size_t n_rungs;

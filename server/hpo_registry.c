@@ -27,6 +27,7 @@ static void study_free(study *st)
     study_snapshots_free(st); /* nobody reads them: the study has no references left */
     hpo_trials_free(st->trials, st->n);
     free(st->live);
+    free(st->promotions);
     hpo_obs_free(st->obs);
     hpo_study_config_clear(&st->cfg);
     hpo_sampler_clear(&st->sampler);
@@ -178,10 +179,16 @@ static hpo_rc tx_load(hpo_db *db, void *vctx, hpo_error *err)
     hpo_trials_free(st->trials, st->n);
     st->trials = NULL;
     st->n = st->cap = 0;
+    free(st->promotions);
+    st->promotions = NULL;
+    st->n_promotions = st->cap_promotions = 0;
     hpo_rc rc = hpo_db_study_load(db, ctx->name, &st->cfg, err);
-    if (rc)
-        return rc;
-    return hpo_db_trials_load(db, st->cfg.id, &st->trials, &st->n, err);
+    if (!rc)
+        rc = hpo_db_trials_load(db, st->cfg.id, &st->trials, &st->n, err);
+    if (!rc)
+        rc = hpo_db_promotions_load(db, st->cfg.id, &st->promotions, &st->n_promotions, err);
+    st->cap_promotions = st->n_promotions;
+    return rc;
 }
 
 /* Loads a study from PostgreSQL into a new registry entry (nothing locked). */

@@ -105,6 +105,8 @@ static snapshot *capture(study *st, uint64_t seq)
     s->best = st->best;
     s->n_live = st->n_live;
     s->n_front = st->n_front;
+    s->promotions = st->promotions;
+    s->n_promotions = st->n_promotions;
     size_t nl = s->n_live ? s->n_live : 1, nf = s->n_front ? s->n_front : 1;
     if (!(s->live_numbers = malloc(nl * sizeof *s->live_numbers)) ||
         !(s->live = malloc(nl * sizeof *s->live)) || !(s->front = malloc(nf * sizeof *s->front))) {
@@ -245,6 +247,21 @@ hpo_rc study_grow_trials(study *st)
         st->cap = cap;
     }
     return rc;
+}
+
+hpo_rc study_add_promotion(study *st, const hpo_promotion *p)
+{
+    if (st->n_promotions == st->cap_promotions) {
+        size_t cap = st->cap_promotions ? st->cap_promotions * 2 : 64;
+        void *buf = st->promotions;
+        hpo_rc rc = grow(st, &buf, st->n_promotions, cap, sizeof *st->promotions);
+        if (rc)
+            return rc;
+        st->promotions = buf;
+        st->cap_promotions = cap;
+    }
+    st->promotions[st->n_promotions++] = *p; /* past what any snapshot sees */
+    return HPO_OK;
 }
 
 hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, bool *ret_added)

@@ -490,8 +490,16 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, ask_ctx *ctx, hpo_error *e
         int rung;
         size_t i = hpo_asha_pick_promotion(&st->pruner, st->cfg.directions[0], st->trials, st->n,
                                            &rung);
-        if (i != SIZE_MAX)
-            return start_existing(st, &st->trials[i], req, ret, err);
+        if (i != SIZE_MAX) {
+            hpo_rc rc = start_existing(st, &st->trials[i], req, ret, err);
+            if (rc)
+                return rc;
+            hpo_promotion p = {st->trials[i].number, rung, hpo_clock_now_ms()};
+            hpo_writes *w = study_writes(st);
+            if (study_add_promotion(st, &p) || !w || hpo_writes_promotion(w, st->cfg.id, &p))
+                return study_break(st, HPO_E_NOMEM, err);
+            return HPO_OK;
+        }
     }
     if (!req->params && st->counts[HPO_TRIAL_WAITING] > 0)
         for (size_t i = 0; i < st->n; i++)

@@ -51,6 +51,8 @@ typedef struct snapshot {
     int64_t counts[HPO_TRIAL_STATE_COUNT];
     size_t best;               /* as in study */
     size_t *front, n_front;
+    const hpo_promotion *promotions; /* the study's, the first n_promotions */
+    size_t n_promotions;
     void **retired;            /* freed with this snapshot */
     size_t n_retired, cap_retired;
     struct snapshot *next;     /* the next one captured (a reference) */
@@ -75,6 +77,8 @@ typedef struct study {
     int64_t last_draw;        /* the number the latest ask sampling outside the mutex drew for */
     int64_t *live;            /* numbers of the running, waiting and paused trials, sorted */
     size_t n_live, cap_live;
+    hpo_promotion *promotions; /* ASHA: the promotions made (since v6 of the schema), in order */
+    size_t n_promotions, cap_promotions;
     /* snapshots: cur, the latest captured (under mu); pub, the latest published (snap_mu) */
     snapshot *cur, *pub;
     pthread_mutex_t snap_mu;  /* held only to take a reference to pub or to replace it */
@@ -189,6 +193,7 @@ hpo_rc study_live_rebuild(study *st); /* after a load */
 /* Changes a snapshot may see (mutex held): what they replace is retired, not freed. */
 hpo_rc study_retire(study *st, void *p);
 hpo_rc study_grow_trials(study *st); /* room for one more trial */
+hpo_rc study_add_promotion(study *st, const hpo_promotion *p);
 hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, bool *ret_added);
 hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist *d,
                        double value);

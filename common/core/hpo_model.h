@@ -62,6 +62,13 @@ typedef struct {
     uint64_t version;        /* server: the commit that last changed it in this load, 0 = loaded */
 } hpo_trial;
 
+/* An ASHA promotion: a trial paused at a rung handed out again to go past it, and when. */
+typedef struct {
+    int64_t number;
+    int rung;
+    int64_t ms; /* epoch ms */
+} hpo_promotion;
+
 typedef struct {
     int64_t id;
     char *name;                   /* owned */

@@ -85,9 +85,12 @@ void hpo_h_asha(hpo_service *svc, const hpo_request *req, hpo_response *res)
                                                "paused", (json_int_t)a.rungs[i].paused,
                                                "promoted", (json_int_t)a.rungs[i].promoted));
     for (size_t i = 0; i < a.n_promotions; i++)
-        json_array_append_new(promotions,
-                              json_pack("{s:I,s:i}", "number", (json_int_t)a.promotions[i].number,
-                                        "rung", a.promotions[i].rung));
+        json_array_append_new(
+            promotions,
+            json_pack("{s:I,s:i,s:o}", "number", (json_int_t)a.promotions[i].number, "rung",
+                      a.promotions[i].rung,
+                      "promoted_ms", a.promotions[i].ms > 0 ? json_integer(a.promotions[i].ms)
+                                                            : json_null()));
     hpo_response_json(res, 200, json_pack("{s:o,s:o}", "rungs", rungs, "promotions", promotions));
     hpo_asha_data_clear(&a);
 }

@@ -144,6 +144,17 @@ static const char *const v5[] = {
     NULL,
 };
 
+/* v6: when each ASHA promotion was made (the dashboard's promotions over time); a promotion made
+ * before v6 is known only from its trial's reports, without a time. */
+static const char *const v6[] = {
+    "CREATE TABLE trial_promotions ("
+    " trial_id bigint NOT NULL REFERENCES trials (id) ON DELETE CASCADE,"
+    " rung int NOT NULL CHECK (rung >= 0),"
+    " promoted_at timestamptz NOT NULL,"
+    " PRIMARY KEY (trial_id, rung))",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
@@ -151,6 +162,7 @@ static const migration migrations[] = {
     {3, v3},
     {4, v4},
     {5, v5},
+    {6, v6},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

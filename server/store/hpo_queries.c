@@ -550,6 +550,33 @@ hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t 
     return HPO_OK;
 }
 
+hpo_rc hpo_db_promotions_load(hpo_db *db, int64_t study_id, hpo_promotion **ret, size_t *ret_n,
+                              hpo_error *err)
+{
+    numbuf sb;
+    const char *params[] = {fmt_i64(&sb, study_id)};
+    PGresult *r = NULL;
+    hpo_rc rc = hpo_db_exec(db,
+                            "SELECT t.number, p.rung, " MS("p.promoted_at")
+                            " FROM trial_promotions p JOIN trials t ON t.id = p.trial_id"
+                            " WHERE t.study_id = $1 ORDER BY p.promoted_at, t.number, p.rung",
+                            1, params, &r, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(r);
+    hpo_promotion *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        PQclear(r);
+        return nomem(err);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = (hpo_promotion){get_i64(r, (int)i, 0), (int)get_i64(r, (int)i, 1),
+                               get_i64(r, (int)i, 2)};
+    PQclear(r);
+    *ret = p;
+    *ret_n = n;
+    return HPO_OK;
+}
 
 hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *ret,
                        hpo_error *err)

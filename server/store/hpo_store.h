@@ -57,6 +57,8 @@ hpo_rc hpo_writes_reports_insert(hpo_writes *w, int64_t study_id, int64_t number
 /* A heartbeat: its time and (when not NULL) the worker. */
 hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
                             int64_t heartbeat_ms, const char *worker);
+/* An ASHA promotion of an existing trial. */
+hpo_rc hpo_writes_promotion(hpo_writes *w, int64_t study_id, const hpo_promotion *p);
 /* Commits the batch: HPO_OK once PostgreSQL has made every write durable. Otherwise nothing of it
  * was committed, except HPO_E_UNAVAILABLE from a connection lost at commit, when the outcome is
  * unknown (the caller reloads). A write addressing a trial that does not exist fails the batch
@@ -82,6 +84,10 @@ hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo
  * *ret owned: free with hpo_trials_free. */
 hpo_rc hpo_db_trials_load(hpo_db *db, int64_t study_id, hpo_trial **ret, size_t *ret_n,
                           hpo_error *err);
+
+/* The ASHA promotions of a study's trials, in the order they were made. *ret owned: free(). */
+hpo_rc hpo_db_promotions_load(hpo_db *db, int64_t study_id, hpo_promotion **ret, size_t *ret_n,
+                              hpo_error *err);
 
 /* The database id of trial `number` of a study; HPO_E_NOT_FOUND when there is none. */
 hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *ret,

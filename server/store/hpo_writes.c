@@ -13,7 +13,15 @@
 #define MAX_PARAMS 17
 #define COMMIT_MAX_TRIES 8
 
-typedef enum { W_INSERT, W_UPDATE, W_PARAMS, W_REPORTS, W_HEARTBEAT, W_KINDS } write_kind;
+typedef enum {
+    W_INSERT,
+    W_UPDATE,
+    W_PARAMS,
+    W_REPORTS,
+    W_HEARTBEAT,
+    W_PROMOTION,
+    W_KINDS
+} write_kind;
 
 typedef struct {
     write_kind kind;
@@ -79,11 +87,19 @@ static const char heartbeat_sql[] =
     "  WHERE " TRIAL_KEY " RETURNING id)"
     " SELECT hpo_trial_required(count(*)) FROM t";
 
-/* Prepared once per session, as hpo_w0..hpo_w4 (parsed and planned once, not per write). */
-static const char *const statements[W_KINDS] = {insert_sql, update_sql, params_sql, reports_sql,
-                                                heartbeat_sql};
-static const char *const statement_names[W_KINDS] = {"hpo_w0", "hpo_w1", "hpo_w2", "hpo_w3",
-                                                     "hpo_w4"};
+/* A rung is promoted past once; a commit run again writes the same row. */
+static const char promotion_sql[] =
+    "WITH t AS (SELECT id FROM trials WHERE " TRIAL_KEY "),"
+    " p AS (INSERT INTO trial_promotions (trial_id, rung, promoted_at)"
+    "  SELECT t.id, $3::int, " TS(4) " FROM t"
+    "  ON CONFLICT (trial_id, rung) DO UPDATE SET promoted_at = EXCLUDED.promoted_at)"
+    " SELECT hpo_trial_required(count(*)) FROM t";
+
+/* Prepared once per session, as hpo_w0..hpo_w5 (parsed and planned once, not per write). */
+static const char *const statements[W_KINDS] = {insert_sql,  update_sql,    params_sql,
+                                                reports_sql, heartbeat_sql, promotion_sql};
+static const char *const statement_names[W_KINDS] = {"hpo_w0", "hpo_w1", "hpo_w2",
+                                                     "hpo_w3", "hpo_w4", "hpo_w5"};
 #define ALL_PREPARED ((1u << W_KINDS) - 1)
 
 hpo_writes *hpo_writes_new(void)
@@ -286,6 +302,15 @@ hpo_rc hpo_writes_heartbeat(hpo_writes *w, int64_t study_id, int64_t number,
     put_key(&b, W_HEARTBEAT, study_id, number);
     put_ms(&b, heartbeat_ms);
     put(&b, worker);
+    return add_op(w, &b);
+}
+
+hpo_rc hpo_writes_promotion(hpo_writes *w, int64_t study_id, const hpo_promotion *p)
+{
+    op_builder b = {0};
+    put_key(&b, W_PROMOTION, study_id, p->number);
+    put_i64(&b, p->rung);
+    put_ms(&b, p->ms);
     return add_op(w, &b);
 }
 

@@ -158,11 +158,11 @@ bl_stop_server() {
 # trial 0 of the study TEMPLATE (made through the API; float params only): its params' names,
 # distribution JSON and positions, values uniform in [low, high]; objective = sum of squares;
 # IVS intermediate values, at step s value · (1 + 0.1 · (IVS − 1 − s)). Written for the schema of
-# server/store/hpo_migrations.c version 5 (it warns when the database's is another).
+# server/store/hpo_migrations.c version 5 and later (it warns on an older one).
 bl_fill() {
     local schema
     schema=$(psql "$HPO_DB" -qAtX -c 'SELECT max(version) FROM hpo_schema_version')
-    [[ "$schema" == 5 ]] || bl_log "warning: the database schema is version $schema; bl_fill was written for version 5"
+    (( schema >= 5 )) || bl_log "warning: the database schema is version $schema; bl_fill was written for version 5 and later"
     psql "$HPO_DB" -qX -v ON_ERROR_STOP=1 -v tpl="$1" -v pattern="$2" -v n="$3" -v ivs="$4" >&2 <<'SQL'
 BEGIN;
 CREATE TEMP TABLE tpl AS

@@ -315,9 +315,31 @@ START_TEST(asha_rungs)
     json_decref(j);
     /* the next ask promotes the best of the three (trial 0) from rung 0; it goes on to rung 1 */
     json_t *t = NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_int_t before_ms = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/a/trials", "{}", &t), 201);
     ck_assert_int_eq(json_integer_value(json_object_get(t, "number")), 0);
     json_decref(t);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    json_int_t after_ms = (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    /* promoted, with its time, before any report past the rung; the same after a restart */
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/a/asha", NULL, &j), 200);
+        r0 = json_array_get(json_object_get(j, "rungs"), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(r0, "promoted")), 1);
+        ck_assert_int_eq(json_array_size(json_object_get(j, "promotions")), 1);
+        json_t *p = json_array_get(json_object_get(j, "promotions"), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(p, "number")), 0);
+        json_int_t at = json_integer_value(json_object_get(p, "promoted_ms"));
+        ck_assert_msg(at >= before_ms - 1 && at <= after_ms + 1, "promoted_ms %lld not in [%lld, %lld]",
+                      (long long)at, (long long)before_ms, (long long)after_ms);
+        json_decref(j);
+        if (round == 0) {
+            e2e_stop(&srv, SIGTERM);
+            e2e_start(&srv);
+        }
+    }
     call_ok("POST", "/api/v1/studies/a/trials/0/reports", "{\"step\":3,\"value\":0}", 200);
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/a/asha", NULL, &j), 200);
     r0 = json_array_get(json_object_get(j, "rungs"), 0);
@@ -326,9 +348,11 @@ START_TEST(asha_rungs)
     json_t *r1 = json_array_get(json_object_get(j, "rungs"), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(r1, "reached")), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(r1, "paused")), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "promotions")), 1); /* not twice */
     json_t *p0 = json_array_get(json_object_get(j, "promotions"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(p0, "number")), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(p0, "rung")), 0);
+    ck_assert(json_is_integer(json_object_get(p0, "promoted_ms")));
     json_decref(j);
     /* another pruner: no rungs */
     call_ok("POST", "/api/v1/studies", "{\"name\":\"m\"}", 201);

@@ -114,13 +114,20 @@ export function history(data, k, log) {
 }
 
 // Learning curves, one trace per state (trials apart by gaps); pruned trials marked where
-// they were cut, paused (ASHA) ones at their last step.
-export function intermediate(data, cap = CURVES) {
+// they were cut, paused (ASHA) ones at their last step, promoted ones at each rung they were
+// promoted past (from GET .../asha, when the study has it).
+export function intermediate(data, asha = null, cap = CURVES) {
   let ts = data.trials().filter((t) => t.steps && t.steps.length);
   if (!ts.length) return {message: 'No intermediate values reported yet.'};
   const capped = ts.length > cap;
   if (capped) ts = ts.slice(-cap);
   const lines = {}, ends = {pruned: null, paused: null};
+  const resource = new Map(((asha && asha.rungs) || []).map((g) => [g.rung, g.resource]));
+  const promotedAt = new Map(); // trial number -> the rung steps it was promoted past
+  for (const p of (asha && asha.promotions) || [])
+    if (resource.has(p.rung))
+      promotedAt.set(p.number, [...(promotedAt.get(p.number) || []), resource.get(p.rung)]);
+  const promoted = {x: [], y: [], text: []};
   for (const t of ts) {
     const g = (lines[t.state] ||= {x: [], y: [], text: []});
     const label = `trial ${t.number}`;
@@ -133,6 +140,10 @@ export function intermediate(data, cap = CURVES) {
       const i = t.steps.length - 1;
       e.x.push(t.steps[i]); e.y.push(t.ivalues[i]); e.text.push(label);
     }
+    for (const step of promotedAt.get(t.number) || []) {
+      const i = t.steps.indexOf(step);
+      if (i >= 0) { promoted.x.push(step); promoted.y.push(t.ivalues[i]); promoted.text.push(label); }
+    }
   }
   const nPoints = Object.values(lines).reduce((n, g) => n + g.x.length, 0);
   const traces = Object.entries(lines).map(([state, g]) => ({
@@ -143,6 +154,9 @@ export function intermediate(data, cap = CURVES) {
   if (ends.pruned) traces.push({type: 'scatter', mode: 'markers', name: 'pruned here', ...ends.pruned,
     marker: {symbol: 'x', size: 9, color: STATE_COLORS.pruned},
     hovertemplate: '%{text} pruned at step %{x}<extra></extra>'});
+  if (promoted.x.length) traces.push({type: 'scatter', mode: 'markers', name: 'promoted here (ASHA)',
+    ...promoted, marker: {symbol: 'triangle-up', size: 9, color: STATE_COLORS.running},
+    hovertemplate: '%{text} promoted past step %{x}<extra></extra>'});
   if (ends.paused) traces.push({type: 'scatter', mode: 'markers', name: 'paused here (ASHA)',
     ...ends.paused, marker: {symbol: 'circle-open', size: 10, line: {width: 2},
                               color: STATE_COLORS.paused},
@@ -440,6 +454,33 @@ export function asha(r) {
     text: rungs.map((g) => String(g[key])), textposition: 'auto'}));
   return {traces, layout: layout({barmode: 'group', yaxis: {title: {text: 'trials'}}}),
           note: `${(r.promotions || []).length} promotions`};
+}
+
+// The promotions of GET .../asha over time: per rung, how many trials were promoted past it by
+// then (a step line); those made before the server recorded times are only counted in a note.
+export function promotions(r) {
+  const all = r.promotions || [];
+  const timed = all.filter((p) => Number.isFinite(p.promoted_ms))
+    .sort((a, b) => a.promoted_ms - b.promoted_ms);
+  if (!timed.length) return {message: all.length ? `${all.length} promotions, made before their times were recorded.`
+                                                   : 'No promotion yet.'};
+  const byRung = new Map();
+  for (const p of timed) {
+    const g = byRung.get(p.rung) || {x: [], y: [], text: []};
+    g.x.push(new Date(p.promoted_ms));
+    g.y.push(g.y.length + 1);
+    g.text.push(`trial ${p.number}`);
+    byRung.set(p.rung, g);
+  }
+  const res = new Map((r.rungs || []).map((g) => [g.rung, g.resource]));
+  const traces = [...byRung.entries()].sort(([a], [b]) => a - b).map(([rung, g]) => ({
+    type: 'scatter', mode: 'lines+markers', line: {shape: 'hv'}, marker: {size: 5},
+    name: `from rung ${rung}` + (res.has(rung) ? ` (step ${res.get(rung)})` : ''), ...g,
+    hovertemplate: '%{text} promoted %{x}<br>%{y} from this rung by then<extra></extra>'}));
+  const untimed = all.length - timed.length;
+  return {traces, layout: layout({xaxis: {type: 'date', title: {text: 'time'}},
+                                  yaxis: {title: {text: 'promotions (cumulative)'}, rangemode: 'tozero'}}),
+          note: untimed ? `${untimed} earlier promotions without a recorded time are not shown` : ''};
 }
 
 // Two objectives: every complete trial, the Pareto front (non-dominated) in red.

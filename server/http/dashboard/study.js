@@ -98,7 +98,10 @@ export function mount(el, {study}) {
   getJSON(`/api/v1/studies/${enc(study)}`).then((s) => {
     info = s;
     if (dead) return;
-    if (s.pruner && s.pruner.type === 'asha') card('asha', 'ASHA rungs', [], false);
+    if (s.pruner && s.pruner.type === 'asha') {
+      card('asha', 'ASHA rungs', [], false);
+      card('promotions', 'ASHA promotions over time', [], false);
+    }
     if ((s.directions || []).length === 2) card('pareto', 'Pareto front', [], false);
     ashaNow();
     redraw([]);
@@ -144,7 +147,7 @@ export function mount(el, {study}) {
   // the plots drawn from the trials here (importances and ASHA rungs come from the server)
   const builders = {
     history: () => P.history(data, ui.k, ui.log),
-    intermediate: () => P.intermediate(data),
+    intermediate: () => P.intermediate(data, ashaInfo),
     parallel: () => P.parallel(data, ui.k),
     contour: () => P.contour(data, ui.k, ui.px, ui.py),
     slice: () => P.slice(data, ui.k),
@@ -202,6 +205,7 @@ export function mount(el, {study}) {
   // SERVER_EVERY_MS, or ten times as long as the last answer took (fANOVA over 100,000 trials
   // takes seconds); at once when the evaluator or the objective changes.
   let impAsked = null, ashaAsked = null, impTook = 0;
+  let ashaInfo = null; // the last answer of GET .../asha (the learning curves mark promotions)
   async function importanceNow() {
     const nComplete = data.trials().filter((t) => t.state === 'complete').length;
     if (data.loaded && nComplete < 2) {
@@ -223,9 +227,13 @@ export function mount(el, {study}) {
     ashaAsked = Date.now();
     try {
       const r = await getJSON(`/api/v1/studies/${enc(study)}/asha`);
+      ashaInfo = r;
+      redraw(['intermediate']);
       plot('asha', () => P.asha(r));
+      plot('promotions', () => P.promotions(r));
     } catch (e) {
       draw('asha', {message: 'ASHA: ' + e.message});
+      draw('promotions', {message: 'ASHA: ' + e.message});
     }
   }
   function later(fn, asked, took = 0) {

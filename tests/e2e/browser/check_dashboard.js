@@ -206,11 +206,20 @@ async function main() {
 
     // ASHA
     await page.goto(`${URL0}/#/studies/${STUDIES.asha}`);
-    await waitPlots(page, ['history', 'intermediate', 'timeline', 'asha']);
+    await waitPlots(page, ['history', 'intermediate', 'timeline', 'asha', 'promotions']);
     const asha = await page.$eval('#plot-asha', (d) => d.data.map((t) => `${t.name}:${t.y.join('/')}`));
     check(asha.length === 3, 'ASHA rungs: reached, paused, promoted', asha.join(' '));
+    const promoted = (await api('GET', `/studies/${STUDIES.asha}/asha`)).promotions.length;
+    const drawn = await page.$eval('#plot-promotions', (d) => d.data.reduce((n, t) => n + t.x.length, 0));
+    check(promoted > 0 && drawn === promoted, 'ASHA promotions over time: each promotion at its time',
+          `${drawn} drawn of ${promoted}`);
     const paused = await page.$eval('#plot-intermediate', (d) => d.data.map((t) => t.name));
     check(paused.includes('paused here (ASHA)'), 'paused ASHA trials marked', paused.join(','));
+    await page.waitForFunction(() => document.getElementById('plot-intermediate').data
+      .some((t) => t.name === 'promoted here (ASHA)'), {timeout: T}).catch(() => {});
+    const marks = await page.$eval('#plot-intermediate', (d) =>
+      d.data.find((t) => t.name === 'promoted here (ASHA)')?.x?.length || 0);
+    check(marks === promoted, 'promoted ASHA trials marked at their rungs', `${marks} of ${promoted}`);
     await shot(page, 'study-asha');
 
     // the trials table
