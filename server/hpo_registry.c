@@ -232,38 +232,57 @@ static hpo_rc load_study(hpo_service *svc, const char *name, study **ret, hpo_er
     return HPO_OK;
 }
 
-hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error *err)
+hpo_rc study_acquire_for(hpo_service *svc, const char *name, bool reading, study **ret,
+                         hpo_error *err)
 {
     if (!name || hpo_study_name_validate(name, "study", NULL) != HPO_OK)
         return hpo_error_set(err, HPO_E_NOT_FOUND, "study", "study '%s' not found",
                              name ? name : "");
     unsigned b = bucket_of(name);
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* a stale study (another server changed it, or a commit of ours failed) stays registered
+         * until a fresh load replaces it: while the database is out of reach, it is what reads
+         * are served from (its last committed version) */
+        study *old = NULL;
         pthread_mutex_lock(&svc->mu);
         for (study *st = svc->buckets[b]; st; st = st->next) {
             if (strcmp(st->cfg.name, name) != 0)
                 continue;
-            if (st->stale) {
-                unregister_locked(svc, st);
-                if (st->refs == 0) {
-                    pthread_mutex_unlock(&svc->mu);
-                    study_free(st);
-                    pthread_mutex_lock(&svc->mu);
-                }
-                break;
-            }
             st->refs++;
-            pthread_mutex_unlock(&svc->mu);
-            *ret = st;
+            if (!st->stale) {
+                pthread_mutex_unlock(&svc->mu);
+                *ret = st;
+                return HPO_OK;
+            }
+            old = st;
+            break;
+        }
+        bool wait = old && reading && hpo_clock_monotonic_ms() < old->reload_after_ms;
+        pthread_mutex_unlock(&svc->mu);
+        if (wait) {
+            *ret = old;
             return HPO_OK;
         }
-        pthread_mutex_unlock(&svc->mu);
 
         study *fresh = NULL;
         hpo_rc rc = load_study(svc, name, &fresh, err);
-        if (rc)
+        if (rc && old && rc == HPO_E_UNAVAILABLE) {
+            pthread_mutex_lock(&svc->mu);
+            old->reload_after_ms = hpo_clock_monotonic_ms() + 1000;
+            pthread_mutex_unlock(&svc->mu);
+            if (reading) {
+                *ret = old;
+                return HPO_OK;
+            }
+        }
+        if (rc) {
+            if (old)
+                study_release(svc, old);
             return rc;
+        }
         pthread_mutex_lock(&svc->mu);
+        if (old)
+            unregister_locked(svc, old);
         bool raced = false;
         for (study *st = svc->buckets[b]; st; st = st->next)
             if (strcmp(st->cfg.name, name) == 0)
@@ -274,14 +293,22 @@ hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error 
             fresh->in_registry = true;
             fresh->refs = 1;
             svc->n_loaded++;
-            pthread_mutex_unlock(&svc->mu);
+        }
+        pthread_mutex_unlock(&svc->mu);
+        if (old)
+            study_release(svc, old);
+        if (!raced) {
             *ret = fresh;
             return HPO_OK;
         }
-        pthread_mutex_unlock(&svc->mu);
         study_free(fresh); /* another thread loaded it first: use theirs */
     }
     return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL, "study '%s' is being reloaded", name);
+}
+
+hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error *err)
+{
+    return study_acquire_for(svc, name, false, ret, err);
 }
 
 size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms)

@@ -179,7 +179,7 @@ hpo_rc with_snapshot(hpo_service *svc, const char *name, snapshot_fn fn, void *c
                      hpo_error *err)
 {
     study *st;
-    hpo_rc rc = study_acquire(svc, name, &st, err);
+    hpo_rc rc = study_acquire_for(svc, name, true, &st, err);
     if (rc)
         return rc;
     snapshot *s = study_snapshot(st);

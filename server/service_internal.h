@@ -95,6 +95,8 @@ typedef struct study {
     int refs;
     bool in_registry;
     int64_t last_used_ms;
+    int64_t reload_after_ms;  /* stale, and a reload found the database out of reach: reads
+                               * do not try again before this (monotonic ms) */
     struct study *next;
 } study;
 
@@ -131,6 +133,10 @@ static inline void study_touch(const struct study *st, hpo_trial *t)
 
 /* Finds or loads a study and takes a reference to it; release() gives it back. */
 hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error *err);
+/* reading: a stale study whose reload finds the database out of reach is still given (its
+ * published version is what it last committed), and its reload is not tried again for a second */
+hpo_rc study_acquire_for(hpo_service *svc, const char *name, bool reading, study **ret,
+                         hpo_error *err);
 void study_release(hpo_service *svc, study *st);
 /* Drops every study nobody used for idle_ms (none in use or committing); returns how many. */
 size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms);

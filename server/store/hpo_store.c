@@ -71,12 +71,18 @@ void store_conn_reset(PGconn *c)
     setup_session(c);
 }
 
-/* connect_timeout comes before the caller's conninfo, which may set its own. */
+/* The timeouts come before the caller's conninfo, which may set its own. Over TCP, a database
+ * that stops answering (a network partition, a host gone) is noticed within seconds, not the
+ * system's two hours of keepalive: unacknowledged data for TCP_USER_TIMEOUT_MS, or an idle
+ * connection's keepalive probes unanswered, closes the connection and the request answers 503. */
+#define TCP_USER_TIMEOUT_MS "10000"
 static PGconn *connect_one(const char *conninfo)
 {
-    const char *const keys[] = {"connect_timeout", "dbname", "fallback_application_name",
-                                "client_encoding", NULL};
-    const char *const vals[] = {CONNECT_TIMEOUT_S, conninfo, "hpo-server", "UTF8", NULL};
+    const char *const keys[] = {"connect_timeout", "tcp_user_timeout", "keepalives",
+                                "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                "dbname", "fallback_application_name", "client_encoding", NULL};
+    const char *const vals[] = {CONNECT_TIMEOUT_S, TCP_USER_TIMEOUT_MS, "1", "5", "2", "3",
+                                conninfo, "hpo-server", "UTF8", NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c) {
         PQsetNoticeProcessor(c, notice_ignore, NULL);
