@@ -14,6 +14,7 @@ static hpo_rc info_fn(const snapshot *s, void *vctx, hpo_error *err)
         return out_of_memory(err);
     memcpy(info->counts, s->counts, sizeof info->counts);
     info->n_trials = (int64_t)s->n;
+    info->n_retries = s->n_retries;
     if (s->best != SIZE_MAX) {
         if (hpo_trial_copy(&info->best, snapshot_trial(s, s->best)))
             return out_of_memory(err);

@@ -25,10 +25,10 @@ typedef struct {
     size_t failed;
 } reap_ctx;
 
-/* Fails the silent running trials of one study. */
+/* Fails the silent running trials of one study (and retries them as its policy says). Only
+ * RUNNING trials: a paused ASHA trial waits for a promotion, not for its worker. */
 static hpo_rc reap_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
 {
-    (void)svc;
     reap_ctx *ctx = vctx;
     int64_t grace = st->cfg.heartbeat_grace_ms;
     if (grace <= 0)
@@ -45,6 +45,10 @@ static hpo_rc reap_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         }
         study_set_state(st, t, HPO_TRIAL_FAIL);
         t->finished_ms = ctx->now;
+        hpo_rc rc = study_retry_failed(svc, st, (int64_t)i, HPO_RETRY_HEARTBEAT_LOST, err);
+        if (rc)
+            return rc;
+        t = &st->trials[i]; /* a retry may have moved the array */
         study_touch(st, t);
         hpo_writes *w = study_writes(st);
         if (!w || hpo_writes_trial_update(w, st->cfg.id, t))

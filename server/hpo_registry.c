@@ -504,6 +504,10 @@ static hpo_rc check_study_config(const hpo_limits *lim, const hpo_study_config *
                                  hpo_error *err)
 {
     hpo_rc rc = check_name(lim, "study name", c->name, "name", err);
+    if (!rc && (c->retry.max_retries < 0 || c->retry.max_retries > HPO_RETRY_MAX ||
+                (c->retry.on & ~(unsigned)HPO_RETRY_ALL)))
+        rc = hpo_error_set(err, HPO_E_INVALID, "retry", "retry.max_retries must be from 0 to %d "
+                           "and retry.on name known causes", HPO_RETRY_MAX);
     if (!rc && (int64_t)c->space.n > lim->params_per_trial)
         rc = hpo_error_set(err, HPO_E_LIMIT, "search_space", "the search space has %zu params "
                            "(at most %lld): --max-params-per-trial", c->space.n,
@@ -563,6 +567,8 @@ hpo_rc hpo_service_study_create(hpo_service *svc, const hpo_study_config *cfg, b
         return hpo_error_set(err, rc, NULL, "out of memory");
     if (!c.user_attrs && !(c.user_attrs = hpo_strdup("{}")))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    if (!c.retry.on) /* a config that names no causes (not from the API, which always does) */
+        c.retry.on = HPO_RETRY_DEFAULT.on;
     /* sampler and pruner are stored with every option spelled out */
     hpo_sampler sampler = {0};
     hpo_pruner_config pruner = {0};

@@ -37,6 +37,7 @@ typedef struct {
     hpo_study_config config;
     int64_t counts[HPO_TRIAL_STATE_COUNT];
     int64_t n_trials;
+    int64_t n_retries; /* trials that retry another; n_trials - n_retries configurations */
     bool has_best; /* single objective with a COMPLETE trial */
     hpo_trial best;
 } hpo_study_info;
@@ -101,6 +102,7 @@ typedef struct {
     const double *values;   /* finite */
     size_t n_values;
     const char *reason;     /* FAIL only, may be NULL */
+    bool preempted;         /* FAIL only: the worker was stopped before the trial could end */
 } hpo_finish_request;
 /* Ends a running trial. Repeating the same finish returns the trial; a different one on a
  * finished trial is HPO_E_FINISHED. */

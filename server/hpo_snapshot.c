@@ -102,6 +102,7 @@ static snapshot *capture(study *st, uint64_t seq)
     s->base = st->trials;
     s->n = st->n;
     memcpy(s->counts, st->counts, sizeof s->counts);
+    s->n_retries = st->n_retries;
     s->best = st->best;
     s->n_live = st->n_live;
     s->n_front = st->n_front;

@@ -9,6 +9,7 @@
 
 #include "hpo_clock.h"
 #include "hpo_codec.h"
+#include "hpo_log.h"
 #include "service_internal.h"
 
 #define IDEMPOTENCY_KEY_MAX 128
@@ -110,8 +111,10 @@ hpo_rc study_derive(study *st)
             if (hpo_obs_add(st->obs, &st->trials[i]))
                 return HPO_E_NOMEM;
     }
+    st->n_retries = 0;
     for (size_t i = 0; i < st->n; i++) {
         st->counts[st->trials[i].state]++;
+        st->n_retries += st->trials[i].retry_of.set;
         if (st->trials[i].state == HPO_TRIAL_COMPLETE && best_add(st, i))
             return HPO_E_NOMEM;
     }
@@ -158,9 +161,10 @@ static hpo_rc check_trial_room(const hpo_limits *lim, const study *st, hpo_error
                          "--max-trials-per-study", st->cfg.name, st->n);
 }
 
+/* max_trials counts configurations: a retry runs one again and does not count. */
 static bool max_reached(const study *st)
 {
-    return st->cfg.max_trials > 0 && (int64_t)st->n >= st->cfg.max_trials;
+    return st->cfg.max_trials > 0 && (int64_t)st->n - st->n_retries >= st->cfg.max_trials;
 }
 
 /* ---- the sampler and the pruner over a trial's bracket ---- */
@@ -341,6 +345,7 @@ static hpo_rc add_trial(study *st, hpo_trial *t, hpo_trial *ret, hpo_error *err)
         return study_break(st, HPO_E_NOMEM, err);
     st->trials[st->n++] = *t;
     st->counts[t->state]++;
+    st->n_retries += t->retry_of.set;
     memset(t, 0, sizeof *t);
     return copy_out(ret, &st->trials[st->n - 1], err);
 }
@@ -416,6 +421,24 @@ static hpo_rc leave_paused_behind(study *st, hpo_error *err)
             return study_break(st, HPO_E_NOMEM, err);
     }
     return HPO_OK;
+}
+
+/* The waiting trial to hand out next: a retry of a preempted trial first (its worker was stopped,
+ * not the trial at fault, so it goes on as soon as it can), else the lowest-numbered one. */
+static hpo_trial *next_waiting(study *st)
+{
+    hpo_trial *first = NULL;
+    for (size_t i = 0; st->counts[HPO_TRIAL_WAITING] > 0 && i < st->n_live; i++) {
+        hpo_trial *t = &st->trials[st->live[i]];
+        if (t->state != HPO_TRIAL_WAITING)
+            continue;
+        if (t->retry_of.set && (uint64_t)t->retry_of.number < st->n &&
+            st->trials[t->retry_of.number].preempted)
+            return t;
+        if (!first)
+            first = t;
+    }
+    return first;
 }
 
 typedef struct {
@@ -501,10 +524,9 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, ask_ctx *ctx, hpo_error *e
             return HPO_OK;
         }
     }
-    if (!req->params && st->counts[HPO_TRIAL_WAITING] > 0)
-        for (size_t i = 0; i < st->n; i++)
-            if (st->trials[i].state == HPO_TRIAL_WAITING)
-                return start_existing(st, &st->trials[i], req, ret, err);
+    hpo_trial *waiting = req->params ? NULL : next_waiting(st);
+    if (waiting)
+        return start_existing(st, waiting, req, ret, err);
 
     if (max_reached(st)) {
         if (st->pruner.type == HPO_PRUNER_ASHA && st->counts[HPO_TRIAL_RUNNING] > 0)
@@ -601,6 +623,66 @@ hpo_rc hpo_service_enqueue(hpo_service *svc, const char *name, const hpo_fixed_p
     hpo_rc rc = with_study(svc, name, enqueue_fn, &ctx, err);
     if (rc)
         hpo_trial_clear(ret);
+    return rc;
+}
+
+/* ---- retries ---- */
+
+/* The retries before trial t in its chain (t itself included when it is one). Numbers a store
+ * could hold wrongly end the walk rather than index out of the array. */
+static int chain_retries(const study *st, const hpo_trial *t)
+{
+    int k = 0;
+    while (t->retry_of.set && t->retry_of.number >= 0 && (uint64_t)t->retry_of.number < st->n &&
+           t->retry_of.number != t->number && k <= HPO_RETRY_MAX) {
+        t = &st->trials[t->retry_of.number];
+        k++;
+    }
+    return k;
+}
+
+/* The new trial that runs `orig` again: its params as they are (whatever the sampler or a
+ * suggest gave), the params fixed for its suggests, and its reports when asked to keep them. */
+static hpo_rc retry_copy(const study *st, const hpo_trial *orig, hpo_trial *t)
+{
+    t->state = HPO_TRIAL_WAITING;
+    t->created_ms = hpo_clock_now_ms();
+    t->retry_of = (hpo_trial_ref){true, orig->number};
+    if (orig->fixed_params && !(t->fixed_params = hpo_strdup(orig->fixed_params)))
+        return HPO_E_NOMEM;
+    for (size_t i = 0; i < orig->n_params; i++)
+        if (hpo_trial_add_param(t, orig->params[i].name, &orig->params[i].dist,
+                                orig->params[i].value))
+            return HPO_E_NOMEM;
+    for (size_t i = 0; st->cfg.retry.keep_intermediate && i < orig->n_reports; i++)
+        if (hpo_trial_add_report(t, orig->reports[i].step, orig->reports[i].value, NULL))
+            return HPO_E_NOMEM;
+    return HPO_OK;
+}
+
+hpo_rc study_retry_failed(hpo_service *svc, study *st, int64_t number, hpo_retry_cause cause,
+                          hpo_error *err)
+{
+    const hpo_retry_policy *p = &st->cfg.retry;
+    const hpo_trial *orig = &st->trials[number];
+    if (!(p->on & cause) || orig->retried_by.set || chain_retries(st, orig) >= p->max_retries)
+        return HPO_OK;
+    if (check_trial_room(&svc->limits, st, NULL)) {
+        hpo_log(HPO_LOG_WARN, "study '%s': trial %lld failed (%s) but is not retried: the study "
+                "has %zu trials (--max-trials-per-study)", st->cfg.name, (long long)number,
+                hpo_retry_cause_name(cause), st->n);
+        return HPO_OK;
+    }
+    hpo_trial t = {0}, added = {0};
+    hpo_rc rc = retry_copy(st, orig, &t);
+    if (rc)
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    else
+        rc = add_trial(st, &t, &added, err);
+    if (!rc) /* a scalar the caller's update of the failed trial writes */
+        st->trials[number].retried_by = (hpo_trial_ref){true, added.number};
+    hpo_trial_clear(&t);
+    hpo_trial_clear(&added);
     return rc;
 }
 
@@ -838,7 +920,7 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
 /* Whether a finish request describes the finish already recorded (idempotent repeat). */
 static bool same_finish(const hpo_trial *t, const hpo_finish_request *req)
 {
-    if (t->state != req->state)
+    if (t->state != req->state || t->preempted != req->preempted)
         return false;
     if (req->state != HPO_TRIAL_COMPLETE && req->n_values == 0)
         return true;
@@ -856,6 +938,8 @@ static hpo_rc finish_values(const study *st, const hpo_trial *t, const hpo_finis
 {
     *ret = req->values;
     *ret_n = req->n_values;
+    if (req->preempted && req->state != HPO_TRIAL_FAIL)
+        return hpo_error_set(err, HPO_E_INVALID, "preempted", "preempted goes with state fail");
     switch (req->state) {
     case HPO_TRIAL_COMPLETE:
         if (req->n_values != st->cfg.n_directions)
@@ -891,7 +975,6 @@ typedef struct {
 
 static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
 {
-    (void)svc;
     finish_ctx *ctx = vctx;
     const hpo_finish_request *req = ctx->req;
     hpo_trial_clear(ctx->ret);
@@ -922,6 +1005,12 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     }
     study_set_state(st, t, req->state);
     t->finished_ms = hpo_clock_now_ms();
+    t->preempted = req->state == HPO_TRIAL_FAIL && req->preempted;
+    if (req->state == HPO_TRIAL_FAIL &&
+        (rc = study_retry_failed(svc, st, ctx->number,
+                                 t->preempted ? HPO_RETRY_PREEMPTED : HPO_RETRY_FAIL, err)))
+        return rc;
+    t = &st->trials[ctx->number]; /* a retry may have moved the array */
     study_touch(st, t);
     hpo_writes *w = study_writes(st);
     if (!w || hpo_writes_trial_update(w, st->cfg.id, t) || note_finished(st, t))

@@ -49,6 +49,7 @@ typedef struct snapshot {
     hpo_trial *live;           /* shallow copies of the live trials, as captured */
     size_t n_live;
     int64_t counts[HPO_TRIAL_STATE_COUNT];
+    int64_t n_retries;         /* as in study */
     size_t best;               /* as in study */
     size_t *front, n_front;
     const hpo_promotion *promotions; /* the study's, the first n_promotions */
@@ -68,6 +69,7 @@ typedef struct study {
     hpo_pruner_config pruner;
     /* kept up to date with the trials (study_note_*) */
     int64_t counts[HPO_TRIAL_STATE_COUNT];
+    int64_t n_retries;        /* trials with retry_of: max_trials counts the others */
     size_t best;              /* one objective: the best COMPLETE trial, SIZE_MAX when none */
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
     size_t n_front, cap_front;
@@ -169,6 +171,13 @@ void hpo_service_stop_reaper(hpo_service *svc); /* joins the thread; no-op when 
 void study_set_state(study *st, hpo_trial *t, hpo_trial_state s);
 /* Recomputes counts, best and front from the trials (after a load). */
 hpo_rc study_derive(study *st);
+/* Trial `number` has just failed for `cause` (mutex held; its update not queued yet): when the
+ * study's retry policy covers the cause and the chain has retries left, adds a WAITING trial with
+ * the same params (retry_of = number) and sets the failed trial's retried_by, which the caller's
+ * update of it writes. Trial pointers taken before may be stale after (the array can move). With
+ * no room left (--max-trials-per-study) it logs and retries nothing. */
+hpo_rc study_retry_failed(hpo_service *svc, study *st, int64_t number, hpo_retry_cause cause,
+                          hpo_error *err);
 
 /* ---- snapshots (hpo_snapshot.c) ---- */
 

@@ -70,6 +70,34 @@ hpo_rc hpo_direction_parse(const char *name, hpo_direction *ret)
     return HPO_OK;
 }
 
+static const struct {
+    hpo_retry_cause cause;
+    const char *name;
+} retry_causes[] = {
+    {HPO_RETRY_FAIL, "fail"},
+    {HPO_RETRY_HEARTBEAT_LOST, "heartbeat_lost"},
+    {HPO_RETRY_PREEMPTED, "preempted"},
+};
+
+const char *hpo_retry_cause_name(hpo_retry_cause c)
+{
+    for (size_t i = 0; i < sizeof retry_causes / sizeof retry_causes[0]; i++)
+        if (retry_causes[i].cause == c)
+            return retry_causes[i].name;
+    return "?";
+}
+
+hpo_rc hpo_retry_cause_parse(const char *name, hpo_retry_cause *ret)
+{
+    for (size_t i = 0; name && i < sizeof retry_causes / sizeof retry_causes[0]; i++)
+        if (strcmp(retry_causes[i].name, name) == 0) {
+            if (ret)
+                *ret = retry_causes[i].cause;
+            return HPO_OK;
+        }
+    return HPO_E_INVALID;
+}
+
 hpo_rc hpo_study_name_validate(const char *name, const char *field, hpo_error *err)
 {
     static const char rule[] =

@@ -38,6 +38,12 @@ typedef struct {
     double value;
 } hpo_param;
 
+/* A trial number that may be absent: zeroed, it is absent. */
+typedef struct {
+    bool set;
+    int64_t number;
+} hpo_trial_ref;
+
 /* An intermediate value. */
 typedef struct {
     int64_t step;
@@ -59,6 +65,9 @@ typedef struct {
     char *fail_reason;       /* owned, may be NULL */
     char *fixed_params;      /* owned JSON object text of params fixed for define-by-run, or NULL */
     int64_t created_ms, started_ms, finished_ms, heartbeat_ms; /* epoch ms, 0 = not yet */
+    hpo_trial_ref retry_of;   /* the failed trial this one runs again (retry policy) */
+    hpo_trial_ref retried_by; /* the trial that runs this one again */
+    bool preempted;           /* failed because its worker was stopped (SIGTERM) */
     uint64_t version;        /* server: the commit that last changed it in this load, 0 = loaded */
 } hpo_trial;
 
@@ -68,6 +77,27 @@ typedef struct {
     int rung;
     int64_t ms; /* epoch ms */
 } hpo_promotion;
+
+/* Why a trial failed, as a retry policy names it. */
+typedef enum {
+    HPO_RETRY_FAIL = 1u << 0,           /* "fail": any other failure the worker reported */
+    HPO_RETRY_HEARTBEAT_LOST = 1u << 1, /* "heartbeat_lost": the reaper failed it */
+    HPO_RETRY_PREEMPTED = 1u << 2,      /* "preempted": its worker was stopped */
+    HPO_RETRY_ALL = (1u << 3) - 1,
+} hpo_retry_cause;
+const char *hpo_retry_cause_name(hpo_retry_cause c); /* one cause: "fail", ... */
+hpo_rc hpo_retry_cause_parse(const char *name, hpo_retry_cause *ret);
+
+/* A study's retry policy: a trial that failed for a cause in `on` runs again as a new trial with
+ * the same params, up to max_retries times per configuration. Zeroed: no retries. */
+typedef struct {
+    int max_retries;        /* 0..HPO_RETRY_MAX */
+    unsigned on;            /* hpo_retry_cause bits */
+    bool keep_intermediate; /* the retry starts with the failed trial's reports */
+} hpo_retry_policy;
+#define HPO_RETRY_MAX 100
+/* What a study gets when it names no policy: no retries, every cause. */
+#define HPO_RETRY_DEFAULT ((hpo_retry_policy){.max_retries = 0, .on = HPO_RETRY_ALL})
 
 typedef struct {
     int64_t id;
@@ -80,6 +110,7 @@ typedef struct {
     hpo_space space;              /* declared search space (may be empty) */
     int64_t max_trials;           /* 0 = unlimited */
     int64_t heartbeat_grace_ms;   /* running trials silent for longer fail; 0 = never */
+    hpo_retry_policy retry;
     int64_t created_ms;
 } hpo_study_config;
 
@@ -126,6 +157,7 @@ void hpo_trials_free(hpo_trial *t, size_t n); /* an array of n trials; NULL is a
 typedef struct {
     hpo_study_config config;
     int64_t counts[HPO_TRIAL_STATE_COUNT];
+    int64_t n_retries;   /* trials that retry another: the others are its configurations */
     bool has_best;       /* single objective with at least one COMPLETE trial */
     double best_value;
     int64_t best_number;

@@ -461,6 +461,11 @@ static bool trial_reports_to_json(json_t *o, const hpo_trial *t)
     return true;
 }
 
+static json_t *trial_ref_to_json(hpo_trial_ref r)
+{
+    return r.set ? json_integer((json_int_t)r.number) : json_null();
+}
+
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions)
 {
     json_t *o = json_object();
@@ -475,6 +480,9 @@ json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_direct
               put(o, "datetime_created", hpo_json_time(t->created_ms));
     if (ok && t->fail_reason)
         ok = put(o, "fail_reason", json_string(t->fail_reason));
+    ok = ok && put(o, "retry_of", trial_ref_to_json(t->retry_of)) &&
+         put(o, "retried_by", trial_ref_to_json(t->retried_by)) &&
+         put(o, "preempted", json_boolean(t->preempted));
     if (ok && study)
         ok = put(o, "study", json_string(study));
     if (ok && t->n_values == 0) {
@@ -485,6 +493,86 @@ json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_direct
         if (ok)
             ok = put(o, "values", values_to_json(t->values, t->n_values));
     }
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- retry policies ---- */
+
+static hpo_rc retry_on_from_json(const json_t *on, const char *field, unsigned *ret,
+                                 hpo_error *err)
+{
+    char sub[HPO_ERROR_FIELD_MAX];
+    subfield(sub, sizeof sub, field, ".on");
+    if (!json_is_array(on) || json_array_size(on) == 0)
+        return hpo_error_set(err, HPO_E_INVALID, sub, "%s must be a non-empty list of \"fail\", "
+                             "\"heartbeat_lost\", \"preempted\"", sub);
+    *ret = 0;
+    for (size_t i = 0; i < json_array_size(on); i++) {
+        hpo_retry_cause c;
+        if (hpo_retry_cause_parse(json_string_value(json_array_get(on, i)), &c))
+            return hpo_error_set(err, HPO_E_INVALID, sub, "%s[%zu] must be \"fail\", "
+                                 "\"heartbeat_lost\" or \"preempted\"", sub, i);
+        if (*ret & c)
+            return hpo_error_set(err, HPO_E_INVALID, sub, "%s lists \"%s\" twice", sub,
+                                 hpo_retry_cause_name(c));
+        *ret |= c;
+    }
+    return HPO_OK;
+}
+
+hpo_rc hpo_json_to_retry(const json_t *j, const char *field, hpo_retry_policy *ret,
+                         hpo_error *err)
+{
+    char sub[HPO_ERROR_FIELD_MAX];
+    hpo_retry_policy p = HPO_RETRY_DEFAULT;
+    if (!json_is_object(j))
+        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be an object", field);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)j, key, v) {
+        if (strcmp(key, "max_retries") == 0) {
+            subfield(sub, sizeof sub, field, ".max_retries");
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > HPO_RETRY_MAX)
+                return hpo_error_set(err, HPO_E_INVALID, sub, "%s must be an integer from 0 to "
+                                     "%d", sub, HPO_RETRY_MAX);
+            p.max_retries = (int)json_integer_value(v);
+        } else if (strcmp(key, "on") == 0) {
+            hpo_rc rc = retry_on_from_json(v, field, &p.on, err);
+            if (rc)
+                return rc;
+        } else if (strcmp(key, "keep_intermediate") == 0) {
+            subfield(sub, sizeof sub, field, ".keep_intermediate");
+            if (!json_is_boolean(v))
+                return hpo_error_set(err, HPO_E_INVALID, sub, "%s must be a boolean", sub);
+            p.keep_intermediate = json_is_true(v);
+        } else {
+            subfield(sub, sizeof sub, field, ".");
+            snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%s", key);
+            return hpo_error_set(err, HPO_E_INVALID, sub, "unknown key '%s' in %s: expected "
+                                 "max_retries, on, keep_intermediate", key, field);
+        }
+    }
+    *ret = p;
+    return HPO_OK;
+}
+
+json_t *hpo_retry_to_json(const hpo_retry_policy *p)
+{
+    json_t *on = json_array();
+    json_t *o = json_object();
+    bool ok = o && put(o, "on", on);
+    if (!ok)
+        json_decref(on);
+    for (unsigned c = 1; ok && c <= HPO_RETRY_ALL; c <<= 1)
+        if (p->on & c)
+            ok = push(on, json_string(hpo_retry_cause_name((hpo_retry_cause)c)));
+    ok = ok && put(o, "max_retries", json_integer(p->max_retries)) &&
+         put(o, "keep_intermediate", json_boolean(p->keep_intermediate));
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -520,6 +608,7 @@ json_t *hpo_study_config_to_json(const hpo_study_config *c)
          put(o, "heartbeat_grace", c->heartbeat_grace_ms > 0
                                        ? json_real((double)c->heartbeat_grace_ms / 1000.0)
                                        : json_null()) &&
+         put(o, "retry", hpo_retry_to_json(&c->retry)) &&
          put(o, "user_attrs", parse_object_text(c->user_attrs)) &&
          put(o, "datetime_created", hpo_json_time(c->created_ms));
     if (!ok) {

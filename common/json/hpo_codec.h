@@ -38,9 +38,15 @@ json_t *hpo_fixed_params_to_json(const hpo_fixed_param *const *items, size_t n);
  * non-finite values. */
 hpo_rc hpo_json_number(const json_t *v, const char *field, double *ret, hpo_error *err);
 
+/* A retry policy {"max_retries", "on", "keep_intermediate"}: absent members take their defaults
+ * (0, every cause, false); unknown members and bad values are HPO_E_INVALID naming the field. */
+hpo_rc hpo_json_to_retry(const json_t *j, const char *field, hpo_retry_policy *ret,
+                         hpo_error *err);
+json_t *hpo_retry_to_json(const hpo_retry_policy *p); /* every member spelled out */
+
 /* The trial as the API shows it: number, state, params (external values), distributions,
  * value/values, intermediate_values [{step, value}], worker, datetime_start/complete,
- * fail_reason. `study` names the study (borrowed, may be NULL). */
+ * fail_reason, retry_of/retried_by (numbers or null), preempted. `study` names the study (borrowed, may be NULL). */
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions);
 
 /* The study's configuration as the API shows it (heartbeat_grace in seconds, or null). */

@@ -188,6 +188,14 @@ static void put_ms(text *b, int64_t ms)
         put(b, "null");
 }
 
+static void put_ref(text *b, hpo_trial_ref r)
+{
+    if (r.set)
+        putf(b, "%lld", (long long)r.number);
+    else
+        put(b, "null");
+}
+
 typedef struct {
     bool intermediate;
     int64_t iv_last; /* with intermediate: only the last iv_last trials having any; < 0: all */
@@ -280,6 +288,9 @@ static hpo_rc encode(const hpo_trials_view *v, void *vctx, hpo_error *err)
     COLUMN(b, "finished_ms", v, put_ms(b, t->finished_ms));
     COLUMN(b, "worker", v, put_string(b, t->worker));
     COLUMN(b, "fail_reason", v, put_string(b, t->fail_reason));
+    COLUMN(b, "retry_of", v, put_ref(b, t->retry_of));
+    COLUMN(b, "retried_by", v, put_ref(b, t->retried_by));
+    COLUMN(b, "preempted", v, put(b, t->preempted ? "true" : "false"));
     /* the trials before iv_from get null: the last iv_last having reports come after it */
     size_t iv_from = 0;
     if (ctx->iv_last >= 0) {

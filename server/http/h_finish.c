@@ -1,4 +1,5 @@
-/* h_finish: ends a running trial as complete (value/values), pruned or fail (reason). */
+/* h_finish: ends a running trial as complete (value/values), pruned or fail (reason, and
+ * preempted when its worker was stopped). */
 #include <stdlib.h>
 
 #include "hpo_codec.h"
@@ -9,7 +10,8 @@
 hpo_rc hpo_h_finish_decode(const hpo_request *req, hpo_finish_request *fin, double *values,
                            hpo_error *err)
 {
-    static const char *const allowed[] = {"state", "value", "values", "reason", NULL};
+    static const char *const allowed[] = {"state", "value", "values", "reason", "preempted",
+                                          NULL};
     const char *state = NULL;
     hpo_rc rc = req->body ? hpo_body_only(req, allowed, err)
                           : hpo_error_set(err, HPO_E_INVALID, "state", "state is required");
@@ -42,6 +44,12 @@ hpo_rc hpo_h_finish_decode(const hpo_request *req, hpo_finish_request *fin, doub
         rc = hpo_body_string(req, "reason", false, 4096, &fin->reason, err);
     if (!rc && fin->reason && fin->state != HPO_TRIAL_FAIL)
         rc = hpo_error_set(err, HPO_E_INVALID, "reason", "reason goes with state fail");
+    json_t *preempted = json_object_get(req->body, "preempted");
+    if (!rc && preempted && !json_is_boolean(preempted))
+        rc = hpo_error_set(err, HPO_E_INVALID, "preempted", "preempted must be a boolean");
+    fin->preempted = json_is_true(preempted);
+    if (!rc && fin->preempted && fin->state != HPO_TRIAL_FAIL)
+        rc = hpo_error_set(err, HPO_E_INVALID, "preempted", "preempted goes with state fail");
     fin->values = values;
     return rc;
 }

@@ -20,6 +20,7 @@ static json_t *study_json(const hpo_study_info *info)
 {
     json_t *j = hpo_study_config_to_json(&info->config);
     json_object_set_new(j, "n_trials", json_integer(info->n_trials));
+    json_object_set_new(j, "n_retries", json_integer(info->n_retries));
     json_object_set_new(j, "counts", counts_json(info->counts));
     json_object_set_new(j, "best_trial",
                         info->has_best ? hpo_trial_to_json(&info->best, info->config.name, 1)
@@ -77,7 +78,7 @@ hpo_rc hpo_h_study_decode(const hpo_request *req, hpo_study_config *c, bool *loa
 {
     static const char *const allowed[] = {"name", "direction", "directions", "sampler", "pruner",
                                           "search_space", "max_trials", "load_if_exists",
-                                          "user_attrs", "heartbeat_grace", NULL};
+                                          "user_attrs", "heartbeat_grace", "retry", NULL};
     if (!req->body)
         return hpo_error_set(err, HPO_E_INVALID, NULL, "a JSON body is required");
     hpo_rc rc = hpo_body_only(req, allowed, err);
@@ -118,6 +119,10 @@ hpo_rc hpo_h_study_decode(const hpo_request *req, hpo_study_config *c, bool *loa
         if (!rc) /* only in range: 1e300 s does not fit an int64_t (undefined behaviour) */
             c->heartbeat_grace_ms = (int64_t)(seconds * 1000 + 0.5);
     }
+    json_t *retry = json_object_get(req->body, "retry");
+    c->retry = HPO_RETRY_DEFAULT;
+    if (!rc && retry && !json_is_null(retry))
+        rc = hpo_json_to_retry(retry, "retry", &c->retry, err);
     json_t *lie = json_object_get(req->body, "load_if_exists");
     if (!rc && lie && !json_is_boolean(lie))
         rc = hpo_error_set(err, HPO_E_INVALID, "load_if_exists", "load_if_exists must be a boolean");
@@ -171,6 +176,7 @@ void hpo_h_study_list(hpo_service *svc, const hpo_request *req, hpo_response *re
         json_object_set_new(j, "name", json_string(s->config.name));
         json_object_set_new(j, "directions", dirs);
         json_object_set_new(j, "n_trials", json_integer(total));
+        json_object_set_new(j, "n_retries", json_integer(s->n_retries));
         json_object_set_new(j, "counts", counts_json(s->counts));
         json_object_set_new(j, "best_value", s->has_best ? json_real(s->best_value) : json_null());
         json_object_set_new(j, "max_trials", s->config.max_trials > 0

@@ -155,6 +155,17 @@ static const char *const v6[] = {
     NULL,
 };
 
+/* v7: the retry policy of a study (NULL: none) and the chain of retries: a trial records the
+ * trial it runs again (retry_of) and the trial that runs it again (retried_by), by number, and
+ * whether it failed because its worker was stopped (preempted). Old rows read as no chain. */
+static const char *const v7[] = {
+    "ALTER TABLE studies ADD COLUMN retry json CHECK (retry IS NULL OR json_typeof(retry) = 'object')",
+    "ALTER TABLE trials ADD COLUMN retry_of bigint CHECK (retry_of IS NULL OR retry_of >= 0)",
+    "ALTER TABLE trials ADD COLUMN retried_by bigint CHECK (retried_by IS NULL OR retried_by >= 0)",
+    "ALTER TABLE trials ADD COLUMN preempted boolean NOT NULL DEFAULT false",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
@@ -163,6 +174,7 @@ static const migration migrations[] = {
     {4, v4},
     {5, v5},
     {6, v6},
+    {7, v7},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -63,8 +63,8 @@ char *store_i64_array(const int64_t *v, size_t n, size_t stride)
 
 #define STUDY_COLS                                                                        \
     "s.id, s.name, array_to_string(s.directions, ','), s.sampler, s.pruner, s.user_attrs, " \
-    "s.search_space, s.max_trials, " MS("s.created_at") ", s.heartbeat_grace_ms"
-#define STUDY_NCOLS 10
+    "s.search_space, s.max_trials, " MS("s.created_at") ", s.heartbeat_grace_ms, s.retry"
+#define STUDY_NCOLS 11
 
 static hpo_rc parse_directions(const char *text, hpo_study_config *c, hpo_error *err)
 {
@@ -108,6 +108,23 @@ static hpo_rc parse_space(const char *text, hpo_space *ret, hpo_error *err)
     return HPO_OK;
 }
 
+/* A stored retry policy; NULL (a study from before v7, or none given) is no retries. */
+static hpo_rc parse_retry(const char *text, hpo_retry_policy *ret, hpo_error *err)
+{
+    *ret = HPO_RETRY_DEFAULT;
+    if (!text)
+        return HPO_OK;
+    json_t *j = json_loads(text, 0, NULL);
+    hpo_error e;
+    hpo_error_clear(&e);
+    hpo_rc rc = j ? hpo_json_to_retry(j, "retry", ret, &e) : HPO_E_INVALID;
+    json_decref(j);
+    if (rc != HPO_OK)
+        return hpo_error_set(err, rc == HPO_E_NOMEM ? rc : HPO_E_INTERNAL, NULL,
+                             "stored retry policy invalid: %s", e.message);
+    return HPO_OK;
+}
+
 /* Fills *c (zeroed first) from a row of STUDY_COLS starting at column 0. */
 static hpo_rc parse_study(PGresult *r, int row, hpo_study_config *c, hpo_error *err)
 {
@@ -129,6 +146,8 @@ static hpo_rc parse_study(PGresult *r, int row, hpo_study_config *c, hpo_error *
         rc = parse_directions(PQgetvalue(r, row, 2), c, err);
     if (rc == HPO_OK)
         rc = parse_space(PQgetvalue(r, row, 6), &c->space, err);
+    if (rc == HPO_OK)
+        rc = parse_retry(get_text(r, row, 10), &c->retry, err);
     if (rc != HPO_OK)
         hpo_study_config_clear(c);
     return rc;
@@ -143,9 +162,11 @@ hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
         dlen += strlen(hpo_direction_name(c->directions[i])) + 1;
     char *dirs = malloc(dlen);
     char *space = store_json_text(hpo_space_to_json(&c->space));
-    if (!dirs || !space) {
+    char *retry = c->retry.max_retries > 0 ? store_json_text(hpo_retry_to_json(&c->retry)) : NULL;
+    if (!dirs || !space || (c->retry.max_retries > 0 && !retry)) {
         free(dirs);
         free(space);
+        free(retry);
         return nomem(err);
     }
     dirs[0] = '\0';
@@ -164,18 +185,20 @@ hpo_rc hpo_db_study_insert(hpo_db *db, hpo_study_config *c, hpo_error *err)
         c->max_trials > 0 ? fmt_i64(&mt, c->max_trials) : NULL,
         c->user_attrs ? c->user_attrs : "{}",
         c->heartbeat_grace_ms > 0 ? fmt_i64(&hg, c->heartbeat_grace_ms) : NULL,
+        retry,
     };
     PGresult *r = NULL;
     hpo_rc rc = hpo_db_exec(db,
                             "INSERT INTO studies (name, directions, sampler, pruner, search_space,"
-                            " max_trials, user_attrs, heartbeat_grace_ms)"
+                            " max_trials, user_attrs, heartbeat_grace_ms, retry)"
                             " VALUES ($1, string_to_array($2, ','), $3::json, $4::json, $5::json,"
-                            " $6::bigint, $7::json, $8::bigint)"
+                            " $6::bigint, $7::json, $8::bigint, $9::json)"
                             " ON CONFLICT (name) DO NOTHING"
                             " RETURNING id, " MS("created_at"),
-                            8, params, &r, err);
+                            9, params, &r, err);
     free(dirs);
     free(space);
+    free(retry);
     if (rc != HPO_OK)
         return rc;
     if (PQntuples(r) == 0) {
@@ -224,7 +247,8 @@ hpo_rc hpo_db_study_delete(hpo_db *db, const char *name, hpo_error *err)
 static const char study_list_sql[] =
     "SELECT " STUDY_COLS ","
     " coalesce(c.running, 0), coalesce(c.waiting, 0), coalesce(c.complete, 0),"
-    " coalesce(c.pruned, 0), coalesce(c.fail, 0), coalesce(c.paused, 0), b.number, b.value"
+    " coalesce(c.pruned, 0), coalesce(c.fail, 0), coalesce(c.paused, 0), b.number, b.value,"
+    " coalesce(c.retries, 0)"
     " FROM studies s"
     " LEFT JOIN (SELECT study_id,"
     "   count(*) FILTER (WHERE state = 'running') AS running,"
@@ -232,7 +256,8 @@ static const char study_list_sql[] =
     "   count(*) FILTER (WHERE state = 'complete') AS complete,"
     "   count(*) FILTER (WHERE state = 'pruned') AS pruned,"
     "   count(*) FILTER (WHERE state = 'fail') AS fail,"
-    "   count(*) FILTER (WHERE state = 'paused') AS paused"
+    "   count(*) FILTER (WHERE state = 'paused') AS paused,"
+    "   count(*) FILTER (WHERE retry_of IS NOT NULL) AS retries"
     "   FROM trials GROUP BY study_id) c ON c.study_id = s.id"
     " LEFT JOIN (SELECT DISTINCT ON (t.study_id) t.study_id, t.number, v.value"
     "   FROM trials t"
@@ -271,6 +296,7 @@ hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo
             s->best_number = get_i64(r, row, bcol);
             s->best_value = get_double(r, row, bcol + 1);
         }
+        s->n_retries = get_i64(r, row, bcol + 2);
     }
     PQclear(r);
     if (rc != HPO_OK) {
@@ -359,7 +385,13 @@ static hpo_rc dist_cache_get(dist_cache *c, const char *text, const hpo_dist **r
 #define TRIAL_COLS                                                                          \
     "t.id, t.number, t.state, t.worker, t.idempotency_key, t.fail_reason, t.fixed_params, " \
     MS("t.created_at") ", " MS("t.started_at") ", " MS("t.finished_at") ", "                \
-    MS("t.heartbeat_at")
+    MS("t.heartbeat_at") ", t.retry_of, t.retried_by, t.preempted"
+
+/* A nullable trial number column. */
+static hpo_trial_ref get_trial_ref(PGresult *r, int row, int col)
+{
+    return (hpo_trial_ref){!PQgetisnull(r, row, col), get_i64(r, row, col)};
+}
 
 static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
 {
@@ -377,6 +409,9 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
     t->started_ms = get_i64(r, row, 8);
     t->finished_ms = get_i64(r, row, 9);
     t->heartbeat_ms = get_i64(r, row, 10);
+    t->retry_of = get_trial_ref(r, row, 11);
+    t->retried_by = get_trial_ref(r, row, 12);
+    t->preempted = PQgetvalue(r, row, 13)[0] == 't';
     return HPO_OK;
 }
 

@@ -10,7 +10,7 @@
 #include "hpo_rng.h"
 #include "store_internal.h"
 
-#define MAX_PARAMS 17
+#define MAX_PARAMS 20
 #define COMMIT_MAX_TRIES 8
 
 typedef enum {
@@ -40,9 +40,10 @@ struct hpo_writes {
 
 static const char insert_sql[] =
     "WITH t AS (INSERT INTO trials (study_id, number, state, worker, idempotency_key,"
-    "  fail_reason, fixed_params, created_at, started_at, finished_at, heartbeat_at)"
+    "  fail_reason, fixed_params, created_at, started_at, finished_at, heartbeat_at,"
+    "  retry_of, retried_by, preempted)"
     " VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, $7::json, coalesce(" TS(8) ", now()),"
-    "  " TS(9) ", " TS(10) ", " TS(11) ") RETURNING id),"
+    "  " TS(9) ", " TS(10) ", " TS(11) ", $18::bigint, $19::bigint, $20::boolean) RETURNING id),"
     " p AS (INSERT INTO trial_params (trial_id, name, distribution, value, position)"
     "  SELECT t.id, u.name, u.dist::json, u.value, u.pos - 1"
     "  FROM t, unnest($12::text[], $13::text[], $14::float8[]) WITH ORDINALITY"
@@ -53,11 +54,13 @@ static const char insert_sql[] =
     "  SELECT t.id, u.step, u.value FROM t, unnest($16::bigint[], $17::float8[]) AS u(step, value))"
     " SELECT hpo_trial_required(count(*)) FROM t";
 
-/* Values only grow (none until a trial ends): upsert those given, drop any beyond them. */
+/* Values only grow (none until a trial ends): upsert those given, drop any beyond them. retry_of
+ * is set once, at the insert. */
 static const char update_sql[] =
     "WITH t AS (UPDATE trials SET state = $3, worker = $4, fail_reason = $5,"
     "  started_at = " TS(6) ", finished_at = " TS(7) ", heartbeat_at = " TS(8) ","
-    "  idempotency_key = $9 WHERE " TRIAL_KEY " RETURNING id),"
+    "  idempotency_key = $9, retried_by = $11::bigint, preempted = $12::boolean"
+    "  WHERE " TRIAL_KEY " RETURNING id),"
     " d AS (DELETE FROM trial_values v USING t"
     "  WHERE v.trial_id = t.id AND v.objective >= cardinality($10::float8[])),"
     " i AS (INSERT INTO trial_values (trial_id, objective, value)"
@@ -155,6 +158,19 @@ static void put_i64(op_builder *b, int64_t v)
 {
     numbuf nb;
     put(b, fmt_i64(&nb, v));
+}
+
+static void put_ref(op_builder *b, hpo_trial_ref r)
+{
+    if (r.set)
+        put_i64(b, r.number);
+    else
+        put(b, NULL);
+}
+
+static void put_bool(op_builder *b, bool v)
+{
+    put(b, v ? "true" : "false");
 }
 
 static void put_ms(op_builder *b, int64_t ms)
@@ -255,6 +271,9 @@ hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial 
     put_params(&b, t->params, 0, t->n_params);
     put_owned(&b, store_float_array(t->values, t->n_values, sizeof *t->values));
     put_reports(&b, t->reports, t->n_reports);
+    put_ref(&b, t->retry_of);
+    put_ref(&b, t->retried_by);
+    put_bool(&b, t->preempted);
     return add_op(w, &b);
 }
 
@@ -270,6 +289,8 @@ hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial 
     put_ms(&b, t->heartbeat_ms);
     put(&b, t->idempotency_key);
     put_owned(&b, store_float_array(t->values, t->n_values, sizeof *t->values));
+    put_ref(&b, t->retried_by);
+    put_bool(&b, t->preempted);
     return add_op(w, &b);
 }
 

@@ -608,6 +608,79 @@ START_TEST(restart_after_sigkill)
 }
 END_TEST
 
+/* The retry policy over HTTP: bad policies and a preempted complete are refused and change
+ * nothing; a preempted fail is retried, the chain shows both ways, and the study counts retries. */
+START_TEST(retry_policy_over_http)
+{
+    static const char *const bad[] = {
+        "{\"name\":\"r\",\"retry\":[]}",
+        "{\"name\":\"r\",\"retry\":{\"max_retries\":101}}",
+        "{\"name\":\"r\",\"retry\":{\"max_retries\":-1}}",
+        "{\"name\":\"r\",\"retry\":{\"on\":[]}}",
+        "{\"name\":\"r\",\"retry\":{\"on\":[\"fail\",\"fail\"]}}",
+        "{\"name\":\"r\",\"retry\":{\"on\":[\"crash\"]}}",
+        "{\"name\":\"r\",\"retry\":{\"keep_intermediate\":\"yes\"}}",
+        "{\"name\":\"r\",\"retry\":{\"max_retries\":1,\"backoff\":2}}",
+    };
+    json_t *j = NULL;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies", bad[i], &j), 400);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                         "invalid_argument");
+        json_decref(j);
+        ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/r", NULL, &j), 404);
+        json_decref(j);
+    }
+    ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies",
+                              "{\"name\":\"r\",\"search_space\":{\"x\":{\"type\":\"float\","
+                              "\"low\":0,\"high\":1}},\"retry\":{\"max_retries\":1,"
+                              "\"on\":[\"preempted\"]}}", &j), 201);
+    json_t *retry = json_object_get(j, "retry");
+    ck_assert_int_eq(jint(retry, "max_retries"), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(retry, "on")), 1);
+    ck_assert(json_is_false(json_object_get(retry, "keep_intermediate")));
+    json_decref(j);
+    j = ask("r", "{}", 201);
+    ck_assert(json_is_null(json_object_get(j, "retry_of")));
+    ck_assert(json_is_false(json_object_get(j, "preempted")));
+    double x = json_real_value(json_object_get(json_object_get(j, "params"), "x"));
+    json_decref(j);
+    char *before = snapshot("r");
+    ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/r/trials/0/finish",
+                              "{\"state\":\"complete\",\"value\":1,\"preempted\":true}", &j),
+                     400);
+    json_decref(j);
+    ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/r/trials/0/finish",
+                              "{\"state\":\"fail\",\"preempted\":1}", &j), 400);
+    json_decref(j);
+    char *after = snapshot("r");
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/r/trials/0/finish",
+                              "{\"state\":\"fail\",\"preempted\":true}", &j), 200);
+    ck_assert(json_is_true(json_object_get(j, "preempted")));
+    ck_assert_int_eq(jint(j, "retried_by"), 1);
+    json_decref(j);
+    j = ask("r", "{}", 201);
+    ck_assert_int_eq(jint(j, "number"), 1);
+    ck_assert_int_eq(jint(j, "retry_of"), 0);
+    ck_assert(json_is_null(json_object_get(j, "retried_by")));
+    ck_assert(json_real_value(json_object_get(json_object_get(j, "params"), "x")) == x);
+    json_decref(j);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/r/trials/0", NULL, &j), 200);
+    ck_assert_int_eq(jint(j, "retried_by"), 1);
+    json_decref(j);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/r", NULL, &j), 200);
+    ck_assert_int_eq(jint(j, "n_trials"), 2);
+    ck_assert_int_eq(jint(j, "n_retries"), 1);
+    json_decref(j);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies", NULL, &j), 200);
+    ck_assert_int_eq(jint(json_array_get(json_object_get(j, "studies"), 0), "n_retries"), 1);
+    json_decref(j);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -620,6 +693,7 @@ int main(void)
     tcase_add_test(tc, queue_fixed_params_and_idempotency);
     tcase_add_test(tc, max_trials_and_multi_objective);
     tcase_add_test(tc, bad_input_changes_nothing);
+    tcase_add_test(tc, retry_policy_over_http);
     tcase_add_test(tc, concurrent_asks_number_exactly);
     tcase_add_test(tc, restart_after_sigterm);
     tcase_add_test(tc, restart_after_sigkill);

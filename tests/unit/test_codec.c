@@ -338,7 +338,8 @@ START_TEST(test_trial_one_objective)
                 "\"distributions\":{\"opt\":{\"choices\":[\"adam\",\"sgd\"],\"type\":\"categorical\"},"
                 "\"x\":{\"high\":1.0,\"log\":false,\"low\":0.0,\"type\":\"float\"}},"
                 "\"intermediate_values\":[{\"step\":1,\"value\":null},{\"step\":2,\"value\":0.25}],"
-                "\"number\":4,\"params\":{\"opt\":\"sgd\",\"x\":0.5},\"state\":\"complete\","
+                "\"number\":4,\"params\":{\"opt\":\"sgd\",\"x\":0.5},\"preempted\":false,"
+                "\"retried_by\":null,\"retry_of\":null,\"state\":\"complete\","
                 "\"study\":\"s1\",\"value\":0.125,\"values\":[0.125],\"worker\":\"w-1\"}");
     hpo_trial_clear(&t);
 }
@@ -380,12 +381,16 @@ START_TEST(test_study_config_json)
     hpo_direction one = HPO_MAXIMIZE;
     hpo_study_config c = { .name = "s1", .n_directions = 1, .directions = &one,
                            .sampler = "{\"type\":\"tpe\",\"seed\":1}", .pruner = "{\"type\":\"none\"}",
-                           .user_attrs = "{\"k\":[1]}", .max_trials = 0, .created_ms = 1000 };
+                           .user_attrs = "{\"k\":[1]}", .max_trials = 0, .created_ms = 1000,
+                           .retry = {.max_retries = 2, .on = HPO_RETRY_FAIL | HPO_RETRY_PREEMPTED} };
     expect_dump(hpo_study_config_to_json(&c),
                 "{\"datetime_created\":\"1970-01-01T00:00:01.000Z\",\"direction\":\"maximize\","
                 "\"directions\":[\"maximize\"],\"heartbeat_grace\":null,\"max_trials\":null,"
                 "\"name\":\"s1\","
-                "\"pruner\":{\"type\":\"none\"},\"sampler\":{\"seed\":1,\"type\":\"tpe\"},"
+                "\"pruner\":{\"type\":\"none\"},"
+                "\"retry\":{\"keep_intermediate\":false,\"max_retries\":2,"
+                "\"on\":[\"fail\",\"preempted\"]},"
+                "\"sampler\":{\"seed\":1,\"type\":\"tpe\"},"
                 "\"search_space\":{},\"user_attrs\":{\"k\":[1]}}");
     hpo_direction two[] = { HPO_MINIMIZE, HPO_MAXIMIZE };
     c.n_directions = 2;
@@ -396,6 +401,43 @@ START_TEST(test_study_config_json)
     ck_assert_int_eq(json_integer_value(json_object_get(j, "max_trials")), 50);
     expect_dump(json_incref(json_object_get(j, "directions")), "[\"minimize\",\"maximize\"]");
     json_decref(j);
+}
+END_TEST
+
+/* The retry policy: defaults for absent members, every bad value refused with its field. */
+START_TEST(test_retry_policy_json)
+{
+    hpo_retry_policy p;
+    hpo_error err;
+    json_t *j = json_loads("{\"max_retries\":3}", 0, NULL);
+    ck_assert_int_eq(hpo_json_to_retry(j, "retry", &p, &err), HPO_OK);
+    json_decref(j);
+    ck_assert_int_eq(p.max_retries, 3);
+    ck_assert_uint_eq(p.on, HPO_RETRY_ALL);
+    ck_assert(!p.keep_intermediate);
+    expect_dump(hpo_retry_to_json(&p), "{\"keep_intermediate\":false,\"max_retries\":3,"
+                "\"on\":[\"fail\",\"heartbeat_lost\",\"preempted\"]}");
+    static const struct {
+        const char *text, *field;
+    } bad[] = {
+        {"[]", "retry"},
+        {"{\"max_retries\":101}", "retry.max_retries"},
+        {"{\"max_retries\":-1}", "retry.max_retries"},
+        {"{\"max_retries\":1.5}", "retry.max_retries"},
+        {"{\"on\":[]}", "retry.on"},
+        {"{\"on\":\"fail\"}", "retry.on"},
+        {"{\"on\":[\"fail\",\"fail\"]}", "retry.on"},
+        {"{\"on\":[\"oom\"]}", "retry.on"},
+        {"{\"keep_intermediate\":1}", "retry.keep_intermediate"},
+        {"{\"retries\":1}", "retry.retries"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = json_loads(bad[i].text, 0, NULL);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_int_eq(hpo_json_to_retry(j, "retry", &p, &err), HPO_E_INVALID);
+        ck_assert_str_eq(err.field, bad[i].field);
+        json_decref(j);
+    }
 }
 END_TEST
 
@@ -479,6 +521,7 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, test_trial_one_objective);
     tcase_add_test(tc, test_trial_two_objectives);
     tcase_add_test(tc, test_study_config_json);
+    tcase_add_test(tc, test_retry_policy_json);
     tcase_add_test(tc, test_error_json);
     tcase_add_test(tc, test_log_level_parse);
     tcase_add_test(tc, test_log_line);

@@ -24,8 +24,9 @@ export function mount(el) {
   function progress(s) {
     const max = s.max_trials ?? maxTrials.get(s.name);
     if (!max) return s.max_trials === null || maxTrials.get(s.name) === null ? 'no limit' : '';
-    const pct = Math.min(100, (100 * s.n_trials) / max);
-    return [h('span', {class: 'bar'}, h('span', {style: `width:${pct}%`})), `${s.n_trials} / ${max}`];
+    const done = s.n_trials - (s.n_retries || 0); // max_trials counts configurations, not retries
+    const pct = Math.min(100, (100 * done) / max);
+    return [h('span', {class: 'bar'}, h('span', {style: `width:${pct}%`})), `${done} / ${max}`];
   }
 
   function render() {

@@ -116,6 +116,8 @@ export function mount(el, {study}) {
     fill(summary, h('dl', {class: 'kv'},
       h('dt', {}, 'direction'), h('dd', {}, dirs.join(', ')),
       h('dt', {}, 'trials'), h('dd', {}, String(n ?? ''),
+        // max_trials counts configurations: retries of failed trials are left out
+        info?.n_retries ? ` (${n - info.n_retries} configurations)` : '',
         info?.max_trials ? ` of ${info.max_trials}` : '', '  ',
         STATES.filter((s) => counts[s]).map((s) => [stateBadge(s), ` ${counts[s]}  `])),
       best !== null && [h('dt', {}, 'best value'), h('dd', {}, fmtNum(best.v), ' ',

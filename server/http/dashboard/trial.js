@@ -39,6 +39,12 @@ export function mount(el, {study, number}) {
     }
   }
 
+  function chainLink(label, n) {
+    if (n === null || n === undefined) return null;
+    return [h('dt', {}, label),
+      h('dd', {}, h('a', {href: `#/studies/${enc(study)}/trials/${n}`, class: 'chain'}, `#${n}`))];
+  }
+
   function show(t, artifacts) {
     const ms = (s) => (s ? Date.parse(s) : null);
     const [c, s, f] = [ms(t.datetime_created), ms(t.datetime_start), ms(t.datetime_complete)];
@@ -51,7 +57,10 @@ export function mount(el, {study, number}) {
       h('dt', {}, 'started'), h('dd', {}, fmtTime(s)),
       h('dt', {}, 'finished'), h('dd', {}, fmtTime(f)),
       h('dt', {}, 'duration'), h('dd', {}, s && f ? fmtDuration(f - s) : ''),
-      t.fail_reason && [h('dt', {}, 'fail reason'), h('dd', {class: 'error'}, t.fail_reason)]));
+      t.fail_reason && [h('dt', {}, 'fail reason'), h('dd', {class: 'error'}, t.fail_reason)],
+      t.preempted && [h('dt', {}, 'preempted'), h('dd', {class: 'error'}, 'worker stopped before the end')],
+      // the retry chain (the study's retry policy): links to the trial it runs again and its retry
+      chainLink('retry of', t.retry_of), chainLink('retried by', t.retried_by)));
     fill(params, h('h3', {}, 'Params'), h('table', {class: 'data'},
       h('tr', {}, h('th', {}, 'param'), h('th', {}, 'value'), h('th', {}, 'distribution')),
       Object.entries(t.params || {}).map(([p, v]) => h('tr', {},

@@ -93,6 +93,11 @@ class Study:
         return dict(self._config.get("pruner") or {})
 
     @property
+    def retry(self):
+        """The server's retry policy (a dict with every option)."""
+        return dict(self._config.get("retry") or {})
+
+    @property
     def search_space(self):
         return {k: _dist.from_json(v) for k, v in (self._config.get("search_space") or {}).items()}
 
@@ -513,12 +518,14 @@ class MaxTrialsCallback:
 
 def create_study(storage=None, sampler=None, pruner=None, study_name=None, direction=None,
                  load_if_exists=False, directions=None, *, search_space=None, max_trials=None,
-                 heartbeat_grace=None, user_attrs=None, token=None, token_file=None,
+                 heartbeat_grace=None, user_attrs=None, retry=None, token=None, token_file=None,
                  cacert=None):
     """Creates a study on the server at ``storage`` (default: env HPO_SERVER, else
     http://127.0.0.1:8080). Beyond Optuna: ``search_space`` ({name: distribution}) declares
     params sampled at ask, ``max_trials`` caps the study, ``heartbeat_grace`` (seconds) has the
-    server fail trials that stop sending heartbeats (this client sends them). ``token`` or
+    server fail trials that stop sending heartbeats (this client sends them), ``retry``
+    (``{"max_retries": N, "on": [...], "keep_intermediate": bool}``) has the server run failed
+    trials again with the same params. ``token`` or
     ``token_file`` (default: env HPO_TOKEN or HPO_TOKEN_FILE) authenticates, ``cacert``
     (default: env HPO_CACERT) verifies an https server; creating a study needs an admin
     token."""
@@ -552,6 +559,8 @@ def create_study(storage=None, sampler=None, pruner=None, study_name=None, direc
         body["heartbeat_grace"] = heartbeat_grace
     if user_attrs is not None:
         body["user_attrs"] = user_attrs
+    if retry is not None:
+        body["retry"] = dict(retry)
     resp = client.post("/studies", body, idempotent=True)
     if resp.status == 200:
         _log.info("Using an existing study with name '%s' instead of creating a new one.",

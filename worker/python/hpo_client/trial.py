@@ -82,7 +82,7 @@ class FrozenTrial:
     def __init__(self, number, state, values, params, distributions, intermediate_values,
                  datetime_start=None, datetime_complete=None, user_attrs=None,
                  system_attrs=None, fail_reason=None, worker=None, study_name=None,
-                 datetime_created=None):
+                 datetime_created=None, retry_of=None, retried_by=None, preempted=False):
         self.number = number
         self._trial_id = number
         self.state = state
@@ -98,6 +98,11 @@ class FrozenTrial:
         self.fail_reason = fail_reason
         self.worker = worker
         self.study_name = study_name
+        # the study's retry policy: the failed trial this one runs again, the trial that runs
+        # this one again (numbers or None), and whether it failed because its worker was stopped
+        self.retry_of = retry_of
+        self.retried_by = retried_by
+        self.preempted = bool(preempted)
 
     @classmethod
     def from_json(cls, d, user_attrs=None):
@@ -112,7 +117,8 @@ class FrozenTrial:
         return cls(d["number"], TrialState.from_wire(d["state"]), values, params, dists, ivs,
                    parse_time(d.get("datetime_start")), parse_time(d.get("datetime_complete")),
                    user_attrs, None, d.get("fail_reason"), d.get("worker"), d.get("study"),
-                   parse_time(d.get("datetime_created")))
+                   parse_time(d.get("datetime_created")), d.get("retry_of"),
+                   d.get("retried_by"), d.get("preempted", False))
 
     @classmethod
     def from_columns(cls, doc, user_attrs=None):
@@ -131,6 +137,7 @@ class FrozenTrial:
         states, values, starts, ends = col("state"), col("values"), col("started_ms"), \
             col("finished_ms")
         workers, reasons, curves = col("worker"), col("fail_reason"), col("intermediate")
+        retry_of, retried_by, preempted = col("retry_of"), col("retried_by"), col("preempted")
         pcols = {k: v for k, v in (cols.get("params") or {}).items() if v is not None}
         out = []
         for i in range(n):
@@ -148,7 +155,8 @@ class FrozenTrial:
             out.append(cls(numbers[i], TrialState.from_wire(states[i]), values[i], params, pdists,
                            ivs, _from_ms(starts[i]), _from_ms(ends[i]),
                            (user_attrs or {}).get(numbers[i]), None, reasons[i], workers[i],
-                           doc.get("study")))
+                           doc.get("study"), None, retry_of[i], retried_by[i],
+                           preempted[i] or False))
         return out
 
     @property
