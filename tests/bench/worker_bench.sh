@@ -379,20 +379,17 @@ notes.append(f"Line → stored: `worker_probe ack` writes the line to the pipe a
              f"report POST → server → PostgreSQL commit → the next GET, with up to one poll "
              f"interval + one GET of slack.")
 us = lambda secs: f"{secs / n * 1e6:.0f} µs"
-notes.append(f"Trivial trials: the command exits at once, yet {a['run_ge50']} of {a['n']} took "
-             f"50 ms or more from command start to complete (median {a['run_p50_ms']:.0f} ms). The runner (worker/hpo-worker/wk_run.c, "
-             f"`supervise`) learns of the exit by `waitid(WNOHANG)` between `poll` calls with a "
-             f"`WK_POLL_MS` = 50 ms timeout; the pipe's EOF wakes it, but the command is often "
-             f"not yet reapable at that instant (its files close before it becomes a zombie), so "
-             f"the next check comes 50 ms later. Harmless for training jobs; it caps one slot at "
-             f"about 1 / (ask + 50 ms + finish) trivial trials/s. A pidfd (`pidfd_open`) or a "
-             f"SIGCHLD self-pipe in the poll set would remove it. (On a busy machine the runner is "
-             f"often scheduled late enough to find the command already reapable, and the wait "
-             f"shrinks.)")
-where = (f"Where a report's time goes: the worker's sender thread (wk_comm.c) sends each queued "
-         f"value as its own `POST …/reports` and waits for the answer before the next, so the "
-         f"worker's rate is the one-report request rate: on average {1000.0 / fw['reports_per_s']:.2f} "
-         f"ms per report through the worker vs {1000.0 / r1['reports_per_s']:.2f} ms from the "
+notes.append(f"Trivial trials: the command exits at once; {a['run_ge50']} of {a['n']} took "
+             f"50 ms or more from command start to complete (median {a['run_p50_ms']:.0f} ms). The runner "
+             f"(worker/hpo-worker/wk_run.c, `supervise`) sleeps in `poll` on the command's output, "
+             f"its wake pipe and the command's pidfd (`pidfd_open`; a SIGCHLD handler writing to "
+             f"the wake pipe where pidfds are refused), so it learns of the exit the moment the "
+             f"command becomes reapable. (Until this change it looked every 50 ms, which capped "
+             f"one slot at about 1 / (ask + 50 ms + finish) trivial trials/s.)")
+where = (f"Where a report's time goes: the worker's sender thread (wk_comm.c) sends what is "
+         f"queued as one `POST …/reports` and waits for the answer before the next, so the "
+         f"worker's rate follows how many values wait per request: on average {1000.0 / fw['reports_per_s']:.2f} "
+         f"ms per report through the worker vs {1000.0 / r1['reports_per_s']:.2f} ms from a "
          f"direct client (its requests: p50 {r1['req_p50_ms']:.2f} ms, p99 {r1['req_p99_ms']:.2f} "
          f"ms, the tail being commits waiting on the disk). Each such request is, on the server (hpo_service.c `report_locked` → "
          f"`tx_reports`), one transaction of 4 PostgreSQL round trips (BEGIN, INSERT into "
@@ -409,8 +406,9 @@ if "fdatasync_per_s" in r:
 where += (f". Batched, {rb['batch']} values per request cost {rb['req_p50_ms']:.2f} ms "
           f"({rb['req_p50_ms'] / rb['batch'] * 1000:.0f} µs per value, "
           f"{rb['wal_bytes'] / n:.0f} WAL bytes per value): one transaction, one INSERT for the "
-          f"batch (`hpo_db_reports_insert`) and one flush per request. The worker does not batch: "
-          f"with {n:,} values queued it still sends them one per request.")
+          f"batch (`hpo_db_reports_insert`) and one flush per request. The worker batches what "
+          f"is queued (up to 1,000 per request, worker/hpo-worker/wk_batch.c), cutting a batch "
+          f"after every step at which the study's pruner may judge (none here: `pruner` none).")
 notes.append(where)
 notes.append(f"CPU per report — through hpo-worker: worker {us(fw['worker_cpu_s'])} (max RSS "
              f"{mib(fw['worker_maxrss_kb'])}), server {us(fw['server_cpu_s'])}, PostgreSQL "

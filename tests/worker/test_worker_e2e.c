@@ -1,5 +1,6 @@
 /* test_worker_e2e: the real hpo-worker, server and PostgreSQL with shell scripts as commands: a
- * shared study, GPU slots, prune, ASHA checkpoints, a killed worker, a restarted server; tokens
+ * shared study, GPU slots, prune (also with batched reports), trivial trials ended at once, ASHA
+ * checkpoints, a killed worker, a restarted server; tokens
  * (auth is on: workers get the harness's admin token in HPO_TOKEN unless a test says else). */
 #include <check.h>
 #include <curl/curl.h>
@@ -372,6 +373,90 @@ START_TEST(prune_stops_the_command)
 }
 END_TEST
 
+/* ---- batched reports: a prune still answers the step it would have one by one ---- */
+
+/* 20 reports in one write (so they queue up together), then the bad trial waits for its prune */
+static const char burst_script[] =
+    "lines=$(seq 0 19 | sed \"s/.*/hpo: step=& value=$1/\")\n"
+    "echo \"$lines\"\n"
+    "[ \"$1\" = 1 ] || exec sleep 60\n"
+    "echo \"hpo: value=$1\"\n";
+
+START_TEST(prune_at_its_step_when_batched)
+{
+    /* judged at steps 5, 10, 15 only: a batch of steps 0..19 judged on its last step (19) would
+     * never be pruned, so the worker must cut its batches after 5, 10 and 15 */
+    create_study("{\"name\":\"b\",\"max_trials\":3,\"pruner\":{\"type\":\"median\","
+                 "\"n_startup_trials\":2,\"n_warmup_steps\":5,\"interval_steps\":5},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":100}}}");
+    for (int i = 0; i < 3; i++) {
+        json_t *j = NULL;
+        ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/b/queue",
+                                  i < 2 ? "{\"params\":{\"x\":1}}" : "{\"params\":{\"x\":50}}", &j),
+                         201);
+        json_decref(j);
+    }
+    write_file("burst.sh", burst_script);
+    const char *f[] = {"--study", "b", "--gpus", "none", "--parallel", "1", NULL};
+    const char *args[] = {"{x}", NULL};
+    pid_t w = start_worker("b", "burst.sh", f, args);
+    ck_assert_int_eq(wait_worker(w, "b", 30000), 0);
+    json_t *t = get_trial("b", 2);
+    ck_assert_str_eq(state_of(t), "pruned");
+    json_decref(t);
+    ck_assert_int_eq(count("b", "complete"), 2);
+    char *log = read_file("worker-b.log");
+    ck_assert_ptr_nonnull(log);
+    ck_assert_msg(strstr(log, "prune received") != NULL, "%s", log);
+    free(log);
+}
+END_TEST
+
+/* ---- the command's exit is noticed at once ---- */
+
+/* Milliseconds since the epoch of the API's "2025-01-31T12:00:00.123Z". */
+static long long api_time_ms(const char *text)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int ms = 0;
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(sscanf(text, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+                     7);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (long long)timegm(&tm) * 1000 + ms;
+}
+
+START_TEST(trivial_trials_end_at_once)
+{
+    enum { N = 50 };
+    create_study("{\"name\":\"q\",\"max_trials\":50}");
+    write_file("trivial.sh", "echo 'hpo: value=1'\n");
+    const char *f[] = {"--study", "q", "--gpus", "none", "--parallel", "1", NULL};
+    const char *args[] = {NULL};
+    pid_t w = start_worker("q", "trivial.sh", f, args);
+    ck_assert_int_eq(wait_worker(w, "q", 60000), 0);
+    ck_assert_int_eq(count("q", "complete"), N);
+    json_t *all = all_trials("q");
+    long long first = 0, last = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(all, i, t) {
+        long long s = api_time_ms(json_string_value(json_object_get(t, "datetime_start")));
+        long long e = api_time_ms(json_string_value(json_object_get(t, "datetime_complete")));
+        first = !first || s < first ? s : first;
+        last = e > last ? e : last;
+    }
+    json_decref(all);
+    /* One after another on one slot: ask, start, exit, log upload, finish. Checking the exit
+     * every 50 ms made that at least 50 ms a trial (2.5 s here); noticed at once it is a few ms,
+     * so 2 s leaves a loaded machine several times the time it needs. */
+    ck_assert_msg(last - first < 2000, "%d trivial trials took %lld ms", N, last - first);
+}
+END_TEST
+
 /* ---- a command that writes faster than the worker reads waits; no line is lost ---- */
 
 /* 5000 lines in one write: more than a pipe holds, so the writer must be able to wait */
@@ -648,6 +733,8 @@ int main(void)
     tcase_add_test(tc, two_workers_finish_a_study);
     tcase_add_test(tc, gpus_are_not_shared);
     tcase_add_test(tc, prune_stops_the_command);
+    tcase_add_test(tc, prune_at_its_step_when_batched);
+    tcase_add_test(tc, trivial_trials_end_at_once);
     tcase_add_test(tc, fast_output_loses_no_report);
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);

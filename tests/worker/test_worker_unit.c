@@ -1,11 +1,12 @@
 /* test_worker_unit: the pure parts of hpo-worker: placeholders, value text and environment
  * names, report lines and --metric-regex, GPU lists, nvidia-smi -L output, slots, flags (the
- * token's among them). */
+ * token's among them), where queued reports are cut into batches. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wk_batch.h"
 #include "wk_config.h"
 #include "wk_lines.h"
 #include "wk_params.h"
@@ -456,6 +457,133 @@ START_TEST(token_flags)
 }
 END_TEST
 
+/* The pruner JSON (as GET study shows it) through wk_decides_of_pruner. */
+static wk_decides decides(const char *pruner_json)
+{
+    json_t *p = pruner_json ? json_loads(pruner_json, 0, NULL) : NULL;
+    ck_assert(pruner_json == NULL || p != NULL);
+    wk_decides d = wk_decides_of_pruner(p);
+    json_decref(p);
+    return d;
+}
+
+/* Cuts the queue steps[] (values unused) into requests as the sender does, starting from
+ * known_max, and returns the batch lengths as "a,b,c". */
+static const char *split(const wk_decides *d, int64_t known_max, const int64_t *steps, size_t n,
+                         size_t max)
+{
+    static char out[512];
+    hpo_report q[64];
+    ck_assert_uint_le(n, 64);
+    for (size_t i = 0; i < n; i++)
+        q[i] = (hpo_report){steps[i], 0.5};
+    out[0] = '\0';
+    for (size_t at = 0; at < n;) {
+        size_t len = wk_batch_len(d, known_max, q + at, n - at, max);
+        ck_assert_uint_ge(len, 1);
+        for (size_t i = at; i < at + len; i++)
+            if (q[i].step > known_max)
+                known_max = q[i].step;
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%zu", at ? "," : "", len);
+        at += len;
+    }
+    return out;
+}
+
+static size_t upto(int64_t *steps, int64_t from, int64_t to) /* steps from .. to */
+{
+    size_t n = 0;
+    for (int64_t s = from; s <= to; s++)
+        steps[n++] = s;
+    return n;
+}
+
+START_TEST(batch_rule)
+{
+    int64_t s[64];
+    size_t n = upto(s, 0, 30);
+    ck_assert_uint_eq(wk_batch_len(&(wk_decides){.kind = WK_DECIDES_NEVER}, -1, NULL, 0, 10), 0);
+    /* no pruner: everything queued, up to the size cap */
+    wk_decides d = decides("{\"type\":\"none\"}");
+    ck_assert_int_eq(d.kind, WK_DECIDES_NEVER);
+    ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "31");
+    ck_assert_str_eq(split(&d, -1, s, n, 10), "10,10,10,1");
+    /* unknown settings, a patient pruner, "auto" rungs: every report is judged, one by one */
+    static const char *const every[] = {
+        NULL, "{}", "{\"type\":\"future\"}",
+        "{\"type\":\"patient\",\"patience\":2,\"min_delta\":0,\"wrapped\":null}",
+        "{\"type\":\"successive_halving\",\"min_resource\":\"auto\",\"reduction_factor\":4,"
+        "\"min_early_stopping_rate\":0,\"bootstrap_count\":0}",
+        "{\"type\":\"median\",\"n_warmup_steps\":-1,\"interval_steps\":1}",
+    };
+    for (size_t i = 0; i < sizeof every / sizeof *every; i++) {
+        d = decides(every[i]);
+        ck_assert_int_eq(d.kind, WK_DECIDES_EVERY);
+        ck_assert_str_eq(split(&d, -1, s, 4, WK_BATCH_MAX), "1,1,1,1");
+    }
+    /* median: judged at the first report at or after 5, 15, 25 */
+    d = decides("{\"type\":\"median\",\"percentile\":50,\"n_startup_trials\":5,"
+                "\"n_warmup_steps\":5,\"interval_steps\":10,\"n_min_trials\":1}");
+    ck_assert_int_eq(d.kind, WK_DECIDES_GRID);
+    ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "6,10,10,5");
+    /* a missed grid step is judged at the next report: 0 | 2 4 | 7 with grid 0, 3, 6 */
+    d = decides("{\"type\":\"threshold\",\"lower\":0,\"upper\":null,\"n_warmup_steps\":0,"
+                "\"interval_steps\":3}");
+    ck_assert_str_eq(split(&d, -1, (const int64_t[]){0, 2, 4, 7}, 4, WK_BATCH_MAX), "1,2,1");
+    /* interval 1 judges every report */
+    d = decides("{\"type\":\"percentile\",\"percentile\":25,\"n_startup_trials\":0,"
+                "\"n_warmup_steps\":0,\"interval_steps\":1,\"n_min_trials\":1}");
+    ck_assert_str_eq(split(&d, -1, s, 3, WK_BATCH_MAX), "1,1,1");
+    /* ASHA 1/3/9 and max_resource 20: a batch ends at every rung and at 20 */
+    d = decides("{\"type\":\"asha\",\"min_resource\":1,\"max_resource\":20,"
+                "\"reduction_factor\":3}");
+    ck_assert_int_eq(d.kind, WK_DECIDES_POWERS);
+    ck_assert_str_eq(split(&d, -1, s, 26, WK_BATCH_MAX), "2,2,6,11,5");
+    /* a promoted trial (the server holds steps up to 3) resumes: 4..9, then 10.. */
+    ck_assert_str_eq(split(&d, 3, s + 4, 10, WK_BATCH_MAX), "6,4");
+    /* successive halving: rungs at min_resource * eta^(rate + k) = 8, 32 */
+    d = decides("{\"type\":\"successive_halving\",\"min_resource\":2,\"reduction_factor\":4,"
+                "\"min_early_stopping_rate\":1,\"bootstrap_count\":0}");
+    ck_assert_int_eq(d.start, 8);
+    ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "9,22");
+    /* hyperband: the rungs of every bracket, 1, 3, 9, 27 */
+    d = decides("{\"type\":\"hyperband\",\"min_resource\":1,\"max_resource\":\"auto\","
+                "\"reduction_factor\":3,\"bootstrap_count\":0}");
+    ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "2,2,6,18,3");
+    /* a report jumping over rungs (3, 9) ends its batch: 1 | 2 10 */
+    ck_assert_str_eq(split(&d, 1, (const int64_t[]){2, 10}, 2, WK_BATCH_MAX), "2");
+    ck_assert_str_eq(split(&d, 3, (const int64_t[]){4, 10, 11}, 3, WK_BATCH_MAX), "2,1");
+    /* a repeated or earlier step ends its batch (the server judges it again) */
+    d = decides("{\"type\":\"none\"}");
+    ck_assert_str_eq(split(&d, -1, (const int64_t[]){3, 4, 4, 5, 6, 2, 7}, 7, WK_BATCH_MAX),
+                     "3,3,1");
+    ck_assert_str_eq(split(&d, 10, (const int64_t[]){5, 11, 12}, 3, WK_BATCH_MAX), "1,2");
+    /* rungs near INT64_MAX do not overflow */
+    d = (wk_decides){.kind = WK_DECIDES_POWERS, .start = INT64_MAX / 2, .interval = 3,
+                     .extra = -1};
+    ck_assert_str_eq(split(&d, INT64_MAX / 2, (const int64_t[]){INT64_MAX - 1, INT64_MAX}, 2,
+                           WK_BATCH_MAX),
+                     "2");
+    d = (wk_decides){.kind = WK_DECIDES_GRID, .start = 0, .interval = INT64_MAX};
+    ck_assert_str_eq(split(&d, 0, (const int64_t[]){1, INT64_MAX - 1, INT64_MAX}, 3,
+                           WK_BATCH_MAX),
+                     "3");
+}
+END_TEST
+
+START_TEST(known_steps)
+{
+    json_t *t = json_loads("{\"number\":3,\"intermediate_values\":[{\"step\":1,\"value\":0.3},"
+                           "{\"step\":3,\"value\":null},{\"step\":2,\"value\":0.1}]}", 0, NULL);
+    ck_assert_int_eq(wk_reports_max_step(t), 3);
+    json_decref(t);
+    t = json_loads("{\"number\":3,\"intermediate_values\":[]}", 0, NULL);
+    ck_assert_int_eq(wk_reports_max_step(t), -1);
+    json_decref(t);
+    ck_assert_int_eq(wk_reports_max_step(NULL), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("worker_unit");
@@ -470,6 +598,8 @@ int main(void)
     tcase_add_test(tc, slot_grouping);
     tcase_add_test(tc, flags);
     tcase_add_test(tc, token_flags);
+    tcase_add_test(tc, batch_rule);
+    tcase_add_test(tc, known_steps);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -219,6 +219,21 @@ static int main_loop(const char *host)
     return fatal ? 1 : 0;
 }
 
+/* Where the study's pruner may decide, from its settings (fixed when the study was made). When
+ * they cannot be read, every step may be a decision: reports then go one per request. */
+static wk_decides study_decides(hpo_client *client, const char *study)
+{
+    json_t *s = NULL;
+    hpo_error err;
+    hpo_error_clear(&err);
+    if (hpo_client_study_get(client, study, &s, &err) != HPO_OK)
+        hpo_log(HPO_LOG_WARN, "study %s: pruner settings not read (%s); reports go one per "
+                "request", study, err.message);
+    wk_decides d = wk_decides_of_pruner(json_object_get(s, "pruner"));
+    json_decref(s);
+    return d;
+}
+
 /* Whether argv0 names an executable (as is when it has a '/', else in PATH). A name with a
  * placeholder is checked when the trial starts. */
 static bool command_found(const char *argv0)
@@ -357,6 +372,7 @@ int main(int argc, char **argv)
     atomic_init(&W.ctx.mode, WK_MODE_RUN);
     atomic_init(&W.ctx.abandon, false);
     atomic_init(&W.ctx.broken, false);
+    W.ctx.decides = study_decides(client, cfg.study);
     W.runs = calloc(W.n_slots, sizeof *W.runs);
     W.done = calloc(W.n_slots, sizeof *W.done);
     pthread_t sig_thread;

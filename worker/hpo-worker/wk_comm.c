@@ -1,4 +1,5 @@
-/* wk_comm: the per-trial sender thread: queued reports in order, heartbeats, actions. */
+/* wk_comm: the per-trial sender thread: queued reports in order and in batches (wk_batch),
+ * heartbeats, actions. */
 #include "wk_comm.h"
 
 #include <errno.h>
@@ -9,23 +10,22 @@
 
 #include "hpo_clock.h"
 #include "hpo_log.h"
+#include "wk_batch.h"
 
 /* Pause between rounds when the client has given up its own retries (server down for long). */
 #define WK_COMM_RETRY_MS 1000
 #define WK_COMM_INTERNAL_RETRIES 10
-
-typedef struct {
-    int64_t step;
-    double value;
-} report;
 
 struct wk_comm {
     wk_comm_options o;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    report *q;            /* ring buffer */
+    hpo_report *q;        /* ring buffer */
     size_t cap, head, n;
+    hpo_report *batch;    /* the next request's reports, copied from the head of q */
+    int64_t known_max;    /* the largest step the server holds (-1: none) */
+    size_t solo;          /* this many reports go one per request (a batch was refused) */
     bool closing, heartbeats;
     hpo_action latest; /* the newest answer */
     bool prune_seen;
@@ -141,28 +141,44 @@ static void *comm_main(void *arg)
             continue;
         }
         if (c->n > 0 && !c->lost) {
-            report r = c->q[c->head];
+            size_t len = c->n < WK_BATCH_MAX ? c->n : WK_BATCH_MAX;
+            for (size_t i = 0; i < len; i++)
+                c->batch[i] = c->q[(c->head + i) % c->cap];
+            len = wk_batch_len(&c->o.decides, c->known_max, c->batch, len,
+                               c->solo ? 1 : WK_BATCH_MAX);
             pthread_mutex_unlock(&c->mu);
             hpo_action a = HPO_ACTION_CONTINUE;
             hpo_error err;
             hpo_error_clear(&err);
-            hpo_rc rc = hpo_client_report(c->o.client, c->o.study, c->o.number, r.step, r.value,
-                                          &a, &err);
+            hpo_rc rc = hpo_client_reports(c->o.client, c->o.study, c->o.number, c->batch, len,
+                                           &a, &err);
             pthread_mutex_lock(&c->mu);
             if (rc == HPO_OK) {
                 if (logged)
                     hpo_log(HPO_LOG_INFO, "trial %s/%lld: server reachable again", c->o.study,
                             (long long)c->o.number);
                 logged = false;
+                for (size_t i = 0; i < len; i++)
+                    if (c->batch[i].step > c->known_max)
+                        c->known_max = c->batch[i].step;
                 take_action(c, a);
-            } else if (retry_after_error(c, "report", &err, &logged, &attempts)) {
+            } else if (len > 1 && (rc == HPO_E_INVALID || rc == HPO_E_TOO_LARGE ||
+                                   rc == HPO_E_LIMIT)) {
+                /* refused as a whole: send them one by one, so that only the reports the
+                 * server refuses on their own are dropped (as before batching) */
+                c->solo = len;
                 continue;
+            } else if (retry_after_error(c, "report", &err, &logged, &attempts)) {
+                continue; /* the same reports again: the server keeps a step's first value */
             }
             attempts = 0;
-            if (c->n > 0) { /* lose() may have emptied it */
-                c->head = (c->head + 1) % c->cap;
-                c->n--;
-            }
+            size_t done = len < c->n ? len : c->n; /* lose() may have emptied it */
+            bool was_full = c->n >= WK_COMM_QUEUE_MAX / 2;
+            c->head = (c->head + done) % c->cap;
+            c->n -= done;
+            c->solo = c->solo > done ? c->solo - done : 0;
+            if (was_full && c->n < WK_COMM_QUEUE_MAX / 2)
+                wake_runner(c); /* it reads the command's output again */
             pthread_cond_broadcast(&c->cv);
             continue;
         }
@@ -188,11 +204,13 @@ wk_comm *wk_comm_start(const wk_comm_options *o)
     c->o = *o;
     c->cap = 256;
     c->q = malloc(c->cap * sizeof *c->q);
+    c->batch = malloc(WK_BATCH_MAX * sizeof *c->batch);
+    c->known_max = o->known_max;
     c->heartbeats = true;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = c->q ? 0 : ENOMEM;
+    int rc = c->q && c->batch ? 0 : ENOMEM;
     if (rc == 0)
         rc = pthread_mutex_init(&c->mu, NULL);
     if (rc == 0 && (rc = pthread_cond_init(&c->cv, &ca)) != 0)
@@ -204,6 +222,7 @@ wk_comm *wk_comm_start(const wk_comm_options *o)
     }
     if (rc != 0) {
         free(c->q);
+        free(c->batch);
         free(c);
         return NULL;
     }
@@ -218,7 +237,7 @@ bool wk_comm_report(wk_comm *c, int64_t step, double value)
         /* nobody to tell */
     } else if (c->n == c->cap) {
         size_t cap = c->cap * 2;
-        report *q = cap <= WK_COMM_QUEUE_MAX ? malloc(cap * sizeof *q) : NULL;
+        hpo_report *q = cap <= WK_COMM_QUEUE_MAX ? malloc(cap * sizeof *q) : NULL;
         if (!q) {
             ok = false;
         } else {
@@ -231,7 +250,7 @@ bool wk_comm_report(wk_comm *c, int64_t step, double value)
         }
     }
     if (ok && !c->lost) {
-        c->q[(c->head + c->n) % c->cap] = (report){step, value};
+        c->q[(c->head + c->n) % c->cap] = (hpo_report){step, value};
         c->n++;
         pthread_cond_broadcast(&c->cv);
     }
@@ -286,5 +305,6 @@ void wk_comm_free(wk_comm *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c->q);
+    free(c->batch);
     free(c);
 }

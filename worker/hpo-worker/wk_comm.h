@@ -1,5 +1,6 @@
 /* wk_comm: a running trial's conversation with the server on a thread of its own: reports queued
- * and sent in order (never dropped while the server is away), heartbeats, the actions answered. */
+ * and sent in order, as many per request as wk_batch allows (never dropped while the server is
+ * away), heartbeats, the actions answered. */
 #ifndef WK_COMM_H
 #define WK_COMM_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "hpo_client.h"
+#include "wk_batch.h"
 
 /* The most reports held for one trial; the reader stops reading the command's output (which then
  * blocks on its pipe) while this many wait. */
@@ -23,6 +25,8 @@ typedef struct {
     int heartbeat_s;
     int wake_fd;               /* written one byte when an action arrives (the runner polls it) */
     const atomic_bool *abandon;/* when set, stop retrying and drop what is queued (may be NULL) */
+    wk_decides decides;        /* where the study's pruner may decide: batches end there */
+    int64_t known_max;         /* the largest step the server holds for the trial (-1: none) */
 } wk_comm_options;
 
 /* Starts the thread; heartbeats start at once. NULL when out of resources. */

@@ -6,10 +6,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,6 +112,79 @@ int wk_proc_spawn(char *const argv[], char *const envp[], pid_t *ret_pid, int *r
     *ret_pid = pid;
     *ret_fd = fds[0];
     return 0;
+}
+
+/* ---- exit watches ---- */
+
+/* The SIGCHLD fallback: the wake fds of the runners watching a child, + 1 (0 = free). The table
+ * bounds how many runners can use it at once; those beyond it fall back to looking. A handler
+ * running on another thread as a runner leaves the table may still write its byte after the
+ * runner has moved on; the runner's wake pipe stays open until the runner is joined, so that
+ * byte lands in a pipe nobody reads any more, never in a reused descriptor unless the handler
+ * is delayed past the join (only on kernels without pidfds). */
+#define WK_SIGCHLD_SLOTS 256
+static atomic_int sigchld_fds[WK_SIGCHLD_SLOTS];
+static pthread_once_t sigchld_once = PTHREAD_ONCE_INIT;
+static int sigchld_installed; /* 0 or -errno, written once under sigchld_once */
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char b = 1;
+    for (size_t i = 0; i < WK_SIGCHLD_SLOTS; i++) {
+        int fd = atomic_load(&sigchld_fds[i]) - 1;
+        if (fd >= 0) {
+            ssize_t w = write(fd, &b, 1); /* non-blocking; a full pipe wakes its reader already */
+            (void)w;
+        }
+    }
+    errno = saved;
+}
+
+static void install_sigchld(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    sigchld_installed = sigaction(SIGCHLD, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+int wk_exit_watch_start(wk_exit_watch *w, pid_t pid, int wake_fd)
+{
+    w->slot = -1;
+#ifdef SYS_pidfd_open
+    w->fd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec from the start */
+    if (w->fd >= 0)
+        return 0;
+#else
+    (void)pid;
+    w->fd = -1;
+#endif
+    /* ENOSYS (kernel < 5.3), EPERM (a seccomp filter): fall back to SIGCHLD */
+    pthread_once(&sigchld_once, install_sigchld);
+    if (sigchld_installed < 0)
+        return sigchld_installed;
+    for (int i = 0; i < WK_SIGCHLD_SLOTS; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&sigchld_fds[i], &free_slot, wake_fd + 1)) {
+            w->slot = i;
+            return 0;
+        }
+    }
+    return -EBUSY;
+}
+
+void wk_exit_watch_stop(wk_exit_watch *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->slot >= 0)
+        atomic_store(&sigchld_fds[w->slot], 0);
+    w->fd = -1;
+    w->slot = -1;
 }
 
 int wk_proc_run(char *const argv[])

@@ -17,6 +17,22 @@ int wk_pipe(int fds[2]);
  * Returns 0 or -errno (e.g. -ENOENT when the command does not exist). */
 int wk_proc_spawn(char *const argv[], char *const envp[], pid_t *ret_pid, int *ret_fd);
 
+/* Wakes a poll() the moment a spawned child exits. fd is the child's pidfd (pidfd_open, Linux
+ * >= 5.3), readable once it has exited; where the kernel (or a seccomp filter) refuses pidfds, fd
+ * is -1 and a SIGCHLD handler writes a byte to wake_fd on every child's exit instead (the caller
+ * then checks its own child with waitid). Either way the caller must check the child once after
+ * starting the watch: an exit before it may have gone unseen. */
+typedef struct {
+    int fd;   /* to poll for POLLIN, or -1 */
+    int slot; /* in the SIGCHLD table, or -1 */
+} wk_exit_watch;
+
+/* Returns 0, or -errno when neither way is available (the caller then has to look from time to
+ * time). wake_fd must be non-blocking and stay open until wk_exit_watch_stop. */
+int wk_exit_watch_start(wk_exit_watch *w, pid_t pid, int wake_fd);
+/* Closes the pidfd or leaves the SIGCHLD table. Safe on a watch whose start failed. */
+void wk_exit_watch_stop(wk_exit_watch *w);
+
 /* Runs argv to its end with stdin from /dev/null and its output to stderr (for tar).
  * Returns its wait status, or -errno when it could not start. */
 int wk_proc_run(char *const argv[]);

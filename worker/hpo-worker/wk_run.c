@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,7 +30,7 @@ extern char **environ;
 #define WK_LINE_MAX ((size_t)64 * 1024)       /* longer output lines are cut into pieces */
 #define WK_LOG_MAX ((size_t)64 * 1024 * 1024) /* the log artifact stops growing here */
 #define WK_READ_BUDGET ((size_t)64 * 1024)    /* bytes read per wake-up */
-#define WK_POLL_MS 50                         /* how often the command's exit is checked */
+#define WK_LOOK_MS 50 /* how often the command's exit is looked for when it cannot be watched */
 #define WK_BAD_LINES_LOGGED 5                 /* malformed hpo lines logged per run */
 #define WK_FETCH_WAIT_MS 30000L               /* a promotion's checkpoint may still be uploading */
 #define WK_STRAGGLER_WAIT_MS 2000             /* pipe held open after the command's group died */
@@ -365,7 +366,21 @@ static void drain_wake(wk_run *r)
         ;
 }
 
-/* Runs the command to its end. */
+/* The poll timeout until the first of the deadlines (monotonic ms, 0 = none): -1 when none. */
+static int timeout_until(int64_t now, const int64_t *deadlines, size_t n)
+{
+    int64_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (deadlines[i] && (!first || deadlines[i] < first))
+            first = deadlines[i];
+    if (!first)
+        return -1;
+    return first <= now ? 0 : first - now > INT_MAX ? INT_MAX : (int)(first - now);
+}
+
+/* Runs the command to its end. Sleeps in poll until something happens: output, an answer or a
+ * signal (the wake pipe), the command's exit (its pidfd, or SIGCHLD on the wake pipe), or the
+ * next deadline (SIGTERM, SIGKILL, giving up on the pipe). */
 static void supervise(wk_run *r, child *c)
 {
     wk_linebuf lb;
@@ -373,6 +388,11 @@ static void supervise(wk_run *r, child *c)
         hpo_log(HPO_LOG_ERROR, "trial %s: out of memory", r->label);
         schedule_stop(r, c, STOP_WORKER, 0);
     }
+    wk_exit_watch watch;
+    int wrc = wk_exit_watch_start(&watch, c->pid, r->wake[1]);
+    if (wrc < 0)
+        hpo_log(HPO_LOG_WARN, "trial %s: the command's exit is looked for every %d ms (%s)",
+                r->label, WK_LOOK_MS, strerror(-wrc));
     int64_t eof_deadline = 0;
     while (!c->exited || c->fd >= 0) {
         int64_t now = hpo_clock_monotonic_ms();
@@ -387,8 +407,10 @@ static void supervise(wk_run *r, child *c)
                 signal_group(r, c, SIGKILL);
                 c->kill_sent = true;
             }
-            check_exit(r, c);
+            check_exit(r, c); /* also catches an exit before the watch started */
         }
+        if (c->exited && c->fd < 0)
+            break; /* reaped just now, its output read to the end: nothing left to wait for */
         if (c->exited && c->fd >= 0) {
             if (!eof_deadline)
                 eof_deadline = now + WK_STRAGGLER_WAIT_MS;
@@ -399,16 +421,23 @@ static void supervise(wk_run *r, child *c)
                 break;
             }
         }
-        struct pollfd p[2] = {{.fd = r->wake[0], .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-        /* back-pressure: a command far ahead of an unreachable server waits on its pipe */
+        /* a reaped command's pidfd stays readable: it leaves the set */
+        struct pollfd p[3] = {{.fd = r->wake[0], .events = POLLIN},
+                              {.fd = -1, .events = POLLIN},
+                              {.fd = c->exited ? -1 : watch.fd, .events = POLLIN}};
+        /* back-pressure: a command far ahead of an unreachable server waits on its pipe (the
+         * sender wakes this loop when the queue has room again) */
         if (c->fd >= 0 && lb.data && wk_comm_pending(r->comm) < WK_COMM_QUEUE_MAX / 2)
             p[1].fd = c->fd;
-        int timeout = WK_POLL_MS;
-        if (c->term_at && !c->term_sent && c->term_at - now < timeout)
-            timeout = (int)(c->term_at > now ? c->term_at - now : 0);
-        if (poll(p, 2, timeout) < 0) {
+        int64_t deadlines[] = {
+            c->exited || c->term_sent ? 0 : c->term_at,
+            c->exited || c->kill_sent ? 0 : c->kill_at,
+            c->exited || wrc == 0 ? 0 : now + WK_LOOK_MS,
+            c->exited ? eof_deadline : 0,
+        };
+        if (poll(p, 3, timeout_until(now, deadlines, sizeof deadlines / sizeof *deadlines)) < 0) {
             if (errno != EINTR) /* cannot really happen; never leave the command unreaped */
-                nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = WK_POLL_MS * 1000000L}, NULL);
+                nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = WK_LOOK_MS * 1000000L}, NULL);
             continue;
         }
         if (p[0].revents)
@@ -421,6 +450,7 @@ static void supervise(wk_run *r, child *c)
             }
         }
     }
+    wk_exit_watch_stop(&watch);
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -643,7 +673,8 @@ static void run_trial(wk_run *r)
             r->slot->n_gpus ? ", GPUs " : "", r->slot->cuda, (int)c.pid, res);
     wk_comm_options co = {.client = r->ctx->client, .study = r->t->study, .number = r->t->number,
                           .heartbeat_s = r->ctx->cfg->heartbeat_s, .wake_fd = r->wake[1],
-                          .abandon = &r->ctx->abandon};
+                          .abandon = &r->ctx->abandon, .decides = r->ctx->decides,
+                          .known_max = wk_reports_max_step(r->t->json)};
     r->comm = wk_comm_start(&co);
     if (!r->comm) {
         hpo_log(HPO_LOG_ERROR, "trial %s: cannot start its sender thread", r->label);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "hpo_client.h"
+#include "wk_batch.h"
 #include "wk_config.h"
 #include "wk_lines.h"
 #include "wk_slots.h"
@@ -30,6 +31,8 @@ typedef struct {
     atomic_int mode;              /* a wk_mode */
     atomic_bool abandon;          /* set with WK_MODE_STOP: drop unsent reports */
     atomic_bool broken;           /* a runner could not start the command: ask no more */
+    wk_decides decides;           /* where the study's pruner may decide (reports are batched
+                                   * between them) */
 } wk_ctx;
 
 typedef struct wk_run wk_run;

@@ -116,6 +116,12 @@ hpo_rc hpo_client_suggest_categorical(hpo_client *c, const char *study, int64_t 
 /* One intermediate value; *ret_action (may be NULL): what the server wants next. */
 hpo_rc hpo_client_report(hpo_client *c, const char *study, int64_t number, int64_t step,
                          double value, hpo_action *ret_action, hpo_error *err);
+/* n (1 .. 10000) intermediate values in one request, stored together; the server judges the trial
+ * once, with all of them (on the last step), so *ret_action is what one report of the last step
+ * would have answered. A step the server holds already keeps its value (a replay is harmless). */
+hpo_rc hpo_client_reports(hpo_client *c, const char *study, int64_t number,
+                          const hpo_report *reports, size_t n, hpo_action *ret_action,
+                          hpo_error *err);
 hpo_rc hpo_client_heartbeat(hpo_client *c, const char *study, int64_t number,
                             hpo_action *ret_action, hpo_error *err);
 

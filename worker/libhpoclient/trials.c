@@ -249,14 +249,29 @@ hpo_rc hpo_client_suggest_categorical(hpo_client *c, const char *study, int64_t 
 hpo_rc hpo_client_report(hpo_client *c, const char *study, int64_t number, int64_t step,
                          double value, hpo_action *ret_action, hpo_error *err)
 {
+    return hpo_client_reports(c, study, number, &(hpo_report){step, value}, 1, ret_action, err);
+}
+
+hpo_rc hpo_client_reports(hpo_client *c, const char *study, int64_t number,
+                          const hpo_report *reports, size_t n, hpo_action *ret_action,
+                          hpo_error *err)
+{
     hpo_error_clear(err);
-    if (step < 0 || !isfinite(value))
-        return hpo_error_set(err, HPO_E_INVALID, isfinite(value) ? "step" : "value",
-                             "step must be >= 0 and value finite");
+    if (!reports || n == 0 || n > 10000)
+        return hpo_error_set(err, HPO_E_INVALID, "reports", "give 1 to 10000 reports");
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (reports[i].step < 0 || !isfinite(reports[i].value)) {
+            json_decref(list);
+            return hpo_error_set(err, HPO_E_INVALID, isfinite(reports[i].value) ? "step" : "value",
+                                 "step must be >= 0 and value finite");
+        }
+        json_array_append_new(list, json_pack("{s:I,s:f}", "step", (json_int_t)reports[i].step,
+                                              "value", reports[i].value));
+    }
     json_t *j = NULL;
     hpo_action a = HPO_ACTION_CONTINUE;
-    hpo_rc rc = trial_post(c, study, number, "reports",
-                           json_pack("{s:I,s:f}", "step", (json_int_t)step, "value", value), &j,
+    hpo_rc rc = trial_post(c, study, number, "reports", json_pack("{s:o}", "reports", list), &j,
                            err);
     if (!rc)
         rc = hpoc_parse_action(j, &a, err);
