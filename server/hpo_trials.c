@@ -532,6 +532,9 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, ask_ctx *ctx, hpo_error *e
         if (st->pruner.type == HPO_PRUNER_ASHA && st->counts[HPO_TRIAL_RUNNING] > 0)
             return hpo_error_set(err, HPO_E_NO_WORK, NULL,
                                  "no work now: running trials may make paused ones promotable");
+        if (st->cfg.retry.max_retries > 0 && st->counts[HPO_TRIAL_RUNNING] > 0)
+            return hpo_error_set(err, HPO_E_NO_WORK, NULL,
+                                 "no work now: a running trial that fails may be retried");
         hpo_rc rc = st->pruner.type == HPO_PRUNER_ASHA ? leave_paused_behind(st, err) : HPO_OK;
         if (rc)
             return rc;

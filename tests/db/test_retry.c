@@ -226,6 +226,28 @@ START_TEST(max_trials_counts_configurations)
 }
 END_TEST
 
+/* Once max_trials configurations exist, a running trial may still fail and be retried: asks get
+ * "no work now" (workers wait), not "complete" (workers would leave the retry behind). */
+START_TEST(no_work_while_a_running_trial_may_be_retried)
+{
+    create_study("nw", 2, "{\"max_retries\":1,\"on\":[\"fail\"]}", NULL, 0);
+    ck_assert_int_eq(ask("nw"), 0);
+    ck_assert_int_eq(ask("nw"), 1);
+    hpo_ask_request req = {0};
+    hpo_trial t = {0};
+    bool replayed;
+    hpo_error err = {0};
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "nw", &req, &t, &replayed, NULL, &err),
+                     HPO_E_NO_WORK);
+    ck_assert_int_eq(finish("nw", 0, HPO_TRIAL_FAIL, false), HPO_OK);
+    ck_assert_int_eq(ask("nw"), 2); /* the retry of 0 */
+    ck_assert_int_eq(finish("nw", 1, HPO_TRIAL_COMPLETE, false), HPO_OK);
+    ck_assert_int_eq(finish("nw", 2, HPO_TRIAL_COMPLETE, false), HPO_OK);
+    ck_assert_int_eq(hpo_service_ask(ts.svc, "nw", &req, &t, &replayed, NULL, &err),
+                     HPO_E_COMPLETE);
+}
+END_TEST
+
 START_TEST(keep_intermediate_copies_reports)
 {
     create_study("keep", 0, "{\"max_retries\":1,\"keep_intermediate\":true}", NULL, 0);
@@ -298,6 +320,7 @@ int main(void)
     tcase_add_test(tc, only_the_causes_listed_are_retried);
     tcase_add_test(tc, a_preempted_trials_retry_goes_first);
     tcase_add_test(tc, max_trials_counts_configurations);
+    tcase_add_test(tc, no_work_while_a_running_trial_may_be_retried);
     tcase_add_test(tc, keep_intermediate_copies_reports);
     tcase_add_test(tc, preempted_goes_with_fail_only);
     tcase_add_test(tc, paused_asha_trials_are_not_reaped);

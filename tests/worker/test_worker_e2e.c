@@ -601,6 +601,80 @@ START_TEST(killed_worker_loses_its_trial)
 }
 END_TEST
 
+/* ---- SIGTERM with --requeue-on-exit: the trial goes back as preempted ---- */
+
+static const char slow_script[] = "echo \"hpo: step=0 value=1\"; sleep 30; echo \"hpo: value=1\"\n";
+
+/* The worker's trial ends fail, preempted; under a retry policy the server's retry has the same
+ * params and is handed out before an older enqueued trial; without one, the worker enqueues the
+ * params itself. */
+static void requeue_case(const char *study, bool policy)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",%s\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,"
+             "\"high\":1}}}",
+             study, policy ? "\"retry\":{\"max_retries\":2,\"on\":[\"preempted\"]}," : "");
+    create_study(body);
+    write_file("slow.sh", slow_script);
+    const char *f[] = {"--study", study, "--gpus", "none", "--requeue-on-exit", "--grace-ms",
+                       "500", "--log-level", "debug", NULL};
+    pid_t w = start_worker(study, "slow.sh", f, NULL);
+    long long end = now_ms() + 20000;
+    while (count(study, "running") < 1 && now_ms() < end)
+        sleep_ms(20);
+    ck_assert_int_eq(count(study, "running"), 1);
+    sleep_ms(300); /* its first report is in */
+    /* an enqueued trial, older than the retry to come */
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/studies/%s/queue", study);
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_call(&srv, "POST", path, "{\"params\":{\"x\":0.5}}", &j), 201);
+    json_decref(j);
+    kill(w, SIGTERM);
+    ck_assert_int_eq(wait_worker(w, study, 20000), 0);
+    json_t *t = get_trial(study, 0);
+    ck_assert_str_eq(state_of(t), "fail");
+    ck_assert(json_is_true(json_object_get(t, "preempted")));
+    ck_assert_str_eq(json_string_value(json_object_get(t, "fail_reason")), "preempted");
+    double x = json_real_value(json_object_get(json_object_get(t, "params"), "x"));
+    json_t *by = json_object_get(t, "retried_by");
+    /* the next ask gets the trial that runs trial 0 again, not the older enqueued one */
+    snprintf(path, sizeof path, "/api/v1/studies/%s/trials", study);
+    ck_assert_int_eq(e2e_call(&srv, "POST", path, "{}", &j), 201);
+    json_t *next = json_object_get(json_object_get(j, "params"), "x");
+    if (policy) {
+        ck_assert(json_is_integer(by));
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "number")), json_integer_value(by));
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "retry_of")), 0);
+        ck_assert(json_real_value(next) == x);
+    } else {
+        ck_assert(json_is_null(by));
+        /* the lowest-numbered waiting trial (0.5, enqueued first) went out; the worker's copy of
+         * trial 0's params waits */
+        ck_assert(json_real_value(next) == 0.5);
+        json_t *all = all_trials(study);
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(all); i++) {
+            json_t *u = json_array_get(all, i);
+            if (strcmp(state_of(u), "waiting") == 0 &&
+                json_real_value(json_object_get(json_object_get(u, "params"), "x")) == x)
+                found = true;
+        }
+        json_decref(all);
+        ck_assert_msg(found, "the worker did not enqueue the preempted trial's params");
+    }
+    json_decref(j);
+    json_decref(t);
+}
+
+START_TEST(requeue_on_exit_preempts)
+{
+    requeue_case("rq", true);
+    requeue_case("rq2", false);
+}
+END_TEST
+
 /* ---- the server restarted mid-trial: the worker carries on, no report is lost ---- */
 
 static const char restart_script[] =
@@ -738,6 +812,7 @@ int main(void)
     tcase_add_test(tc, fast_output_loses_no_report);
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);
+    tcase_add_test(tc, requeue_on_exit_preempts);
     tcase_add_test(tc, server_restart_loses_no_report);
     tcase_add_test(tc, token_file_reaches_the_command);
     tcase_add_test(tc, refused_tokens_stop_the_worker);

@@ -158,9 +158,12 @@ static void *comm_main(void *arg)
                     hpo_log(HPO_LOG_INFO, "trial %s/%lld: server reachable again", c->o.study,
                             (long long)c->o.number);
                 logged = false;
-                for (size_t i = 0; i < len; i++)
+                for (size_t i = 0; i < len; i++) {
                     if (c->batch[i].step > c->known_max)
                         c->known_max = c->batch[i].step;
+                    hpo_log(HPO_LOG_DEBUG, "trial %s/%lld: step %lld acknowledged", c->o.study,
+                            (long long)c->o.number, (long long)c->batch[i].step);
+                }
                 take_action(c, a);
             } else if (len > 1 && (rc == HPO_E_INVALID || rc == HPO_E_TOO_LARGE ||
                                    rc == HPO_E_LIMIT)) {

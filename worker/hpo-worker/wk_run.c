@@ -517,11 +517,24 @@ static void upload_outputs(wk_run *r, bool paused)
         hpo_log(HPO_LOG_INFO, "trial %s: paused, checkpoint uploaded", r->label);
 }
 
+/* The trial goes back as preempted: under a retry policy that covers it, the server runs it again
+ * before any other waiting trial; otherwise its params are enqueued here. */
 static void requeue(wk_run *r)
 {
-    finish_fail(r, "requeued");
+    hpo_finish_args fa = {.state = HPO_TRIAL_FAIL, .reason = "preempted", .preempted = true};
+    finish(r, &fa, "fail (preempted)");
     int64_t n = -1;
     hpo_error err;
+    hpo_error_clear(&err);
+    json_t *t = NULL;
+    if (hpo_client_trial_get(r->ctx->client, r->t->study, r->t->number, &t, &err) == HPO_OK &&
+        json_is_integer(json_object_get(t, "retried_by"))) {
+        hpo_log(HPO_LOG_INFO, "trial %s: preempted; the server retries it as trial %" JSON_INTEGER_FORMAT,
+                r->label, json_integer_value(json_object_get(t, "retried_by")));
+        json_decref(t);
+        return;
+    }
+    json_decref(t);
     hpo_error_clear(&err);
     if (hpo_client_enqueue(r->ctx->client, r->t->study, r->t->params, &n, &err) == HPO_OK)
         hpo_log(HPO_LOG_INFO, "trial %s: params requeued as trial %" PRId64, r->label, n);

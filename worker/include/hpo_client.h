@@ -130,6 +130,8 @@ typedef struct {
     const double *values;   /* COMPLETE: one per objective; PRUNED: 0 or 1 */
     size_t n_values;
     const char *reason;     /* FAIL: why (may be NULL) */
+    bool preempted;         /* FAIL: its worker was stopped, not the trial at fault (the study's
+                             * retry policy may run it again, first) */
 } hpo_finish_args;
 hpo_rc hpo_client_finish(hpo_client *c, const char *study, int64_t number,
                          const hpo_finish_args *args, hpo_error *err);

@@ -324,6 +324,13 @@ static hpo_rc finish_body(const hpo_finish_args *args, json_t **ret, hpo_error *
         else
             bad = json_object_set_new(b, "values", vs);
     }
+    if (!bad && args->preempted) {
+        if (args->state != HPO_TRIAL_FAIL) {
+            json_decref(b);
+            return hpo_error_set(err, HPO_E_INVALID, "preempted", "preempted goes with state fail");
+        }
+        bad = json_object_set_new(b, "preempted", json_true());
+    }
     if (!bad && args->reason && args->state == HPO_TRIAL_FAIL)
         bad = json_object_set_new(b, "reason", json_string(args->reason));
     if (bad) {
