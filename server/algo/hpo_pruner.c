@@ -557,50 +557,59 @@ static int cmp_ranked(const void *pa, const void *pb)
     return (a->number > b->number) - (a->number < b->number);
 }
 
+/* Trial i's entry at rung resource res, false when it did not reach it. */
+static bool rung_entry(const hpo_trial *trials, size_t i, int64_t res, hpo_direction dir,
+                       ranked *ret)
+{
+    const hpo_trial *u = &trials[i];
+    const hpo_report *at = first_report_from(u, u->n_reports, res);
+    if (!at)
+        return false;
+    *ret = (ranked){.key = dir == HPO_MAXIMIZE ? -at->value : at->value, .nan = isnan(at->value),
+                    .number = u->number, .index = i};
+    return true;
+}
+
+/* Without sorting a rung (an ask of a study of 20,000 trials took 16 ms with a sort per rung):
+ * the best paused trial of the rung is promotable exactly when fewer than count / eta trials of
+ * the rung rank before it, which two passes over the trials tell. */
 size_t hpo_asha_pick_promotion(const hpo_pruner_config *c, hpo_direction dir,
                                const hpo_trial *trials, size_t n_trials, int *ret_rung)
 {
     if (!c || !asha_valid(c) || n_trials == 0)
         return SIZE_MAX;
     int top = hpo_asha_top_rung(c);
-    ranked *r = malloc(n_trials * sizeof *r);
-    if (!r)
-        return SIZE_MAX;
-    size_t found = SIZE_MAX;
-    for (int k = top - 1; k >= 0 && found == SIZE_MAX; k--) {
+    for (int k = top - 1; k >= 0; k--) {
         int64_t res = hpo_asha_rung_resource(c, k);
+        ranked e, best = {0};
         bool any_paused = false;
         size_t count = 0;
         for (size_t i = 0; i < n_trials; i++) {
-            const hpo_trial *u = &trials[i];
-            const hpo_report *at = first_report_from(u, u->n_reports, res);
-            if (!at)
+            if (!rung_entry(trials, i, res, dir, &e))
                 continue;
-            r[count++] = (ranked){.key = dir == HPO_MAXIMIZE ? -at->value : at->value,
-                                  .nan = isnan(at->value), .number = u->number, .index = i};
+            count++;
+            const hpo_trial *u = &trials[i];
             if (u->state == HPO_TRIAL_PAUSED &&
-                hpo_asha_rung_of_step(c, u->reports[u->n_reports - 1].step) == k)
+                hpo_asha_rung_of_step(c, u->reports[u->n_reports - 1].step) == k &&
+                (!any_paused || cmp_ranked(&e, &best) < 0)) {
+                best = e;
                 any_paused = true;
-        }
-        if (!any_paused)
-            continue;
-        size_t keep = count / (size_t)c->reduction_factor;
-        if (keep == 0)
-            continue;
-        qsort(r, count, sizeof *r, cmp_ranked);
-        for (size_t j = 0; j < keep; j++) {
-            const hpo_trial *u = &trials[r[j].index];
-            if (u->state == HPO_TRIAL_PAUSED &&
-                hpo_asha_rung_of_step(c, u->reports[u->n_reports - 1].step) == k) {
-                found = r[j].index;
-                if (ret_rung)
-                    *ret_rung = k;
-                break;
             }
         }
+        size_t keep = count / (size_t)c->reduction_factor;
+        if (!any_paused || keep == 0)
+            continue;
+        size_t before = 0;
+        for (size_t i = 0; i < n_trials && before < keep; i++)
+            if (rung_entry(trials, i, res, dir, &e) && cmp_ranked(&e, &best) < 0)
+                before++;
+        if (before < keep) {
+            if (ret_rung)
+                *ret_rung = k;
+            return best.index;
+        }
     }
-    free(r);
-    return found;
+    return SIZE_MAX;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
