@@ -713,11 +713,13 @@ void hpo_http_stop(hpo_http *h)
 {
     if (!h)
         return;
-    /* No new connection: the listening socket closes now, so a client is refused at once (and
-     * tries again, or another server) instead of waiting in the backlog. */
+    /* No new connection: the listening socket stops listening now (shutdown unlistens it on
+     * Linux), so a client is refused at once (and tries again, or another server) instead of
+     * waiting in the backlog. It is closed only after the daemon stops: libmicrohttpd's threads
+     * still take it out of their epoll sets. */
     MHD_socket listening = MHD_quiesce_daemon(h->daemon);
     if (listening != MHD_INVALID_SOCKET)
-        close(listening);
+        shutdown(listening, SHUT_RDWR);
     atomic_store(&h->draining, true);
     /* waiting long polls answer now, with what they have; suspended connections must be resumed
      * before the daemon stops */
@@ -737,6 +739,8 @@ void hpo_http_stop(hpo_http *h)
         hpo_log(HPO_LOG_WARN, "stopping: %d request(s) still in flight after %lld ms are cut",
                 left, (long long)h->drain_ms);
     MHD_stop_daemon(h->daemon);
+    if (listening != MHD_INVALID_SOCKET)
+        close(listening);
     pthread_cond_destroy(&h->polls_cv);
     pthread_mutex_destroy(&h->polls_mu);
     hpo_header_watch_free(h->watch);
