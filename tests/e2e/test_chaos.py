@@ -26,7 +26,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,9 +36,10 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_SH = os.path.join(HERE, "..", "..", "deploy", "pg.sh")
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from hpo_checks import FAILED, check, finish, free_port, run  # noqa: E402
 MAX_RETRIES = 20
 ACK = re.compile(r"trial (\S+)/(\d+): step (-?\d+) acknowledged")
-FAILED = []
 
 TRAIN = r"""#!/bin/sh
 # a short training run: 10 steps of a curve whose floor is (x - 0.3)^2
@@ -55,31 +55,6 @@ echo "hpo: value=$(awk -v x="$HPO_PARAM_X" 'BEGIN { printf "%.6f", (x - 0.3) ^ 2
 
 def log(msg):
     print("chaos: " + msg, flush=True)
-
-
-def check(ok, what, detail=""):
-    print("%s %s%s" % ("ok  " if ok else "FAIL", what, ": " + str(detail) if detail != "" else ""),
-          flush=True)
-    if not ok:
-        FAILED.append(what)
-    return ok
-
-
-def free_port():
-    while True:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
-        if p not in (5500, 5511):
-            return p
-
-
-def run(*cmd, check_rc=True):
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
-    if check_rc and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-2000:]))
-    return r.stdout
 
 
 def descendants(pid):
@@ -416,10 +391,7 @@ def main():
             log("kept %s" % top)
         else:
             shutil.rmtree(top, ignore_errors=True)
-    if FAILED:
-        print("FAILED (seed %d): %d check(s): %s" % (seed, len(FAILED), "; ".join(FAILED)))
-        sys.exit(1)
-    print("all checks passed (seed %d, %.1f s)" % (seed, time.monotonic() - t_start))
+    finish(" (seed %d, %.1f s)" % (seed, time.monotonic() - t_start))
 
 
 if __name__ == "__main__":

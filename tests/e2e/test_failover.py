@@ -15,7 +15,6 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,25 +24,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_SH = os.path.join(HERE, "..", "..", "deploy", "pg.sh")
-FAILED = []
-
-
-def check(ok, what, detail=""):
-    print("%s %s%s" % ("ok  " if ok else "FAIL", what, ": " + str(detail) if detail else ""),
-          flush=True)
-    if not ok:
-        FAILED.append(what)
-    return ok
-
-
-def free_port():
-    while True:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
-        if p not in (5500, 5511):
-            return p
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from hpo_checks import check, finish, free_port, run  # noqa: E402
 
 
 def bindir():
@@ -53,15 +35,6 @@ def bindir():
     if not found:
         sys.exit("test_failover.py: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
     return found[-1]
-
-
-def run(*cmd, as_postgres=False, check_rc=True):
-    if as_postgres:
-        cmd = ("runuser", "-u", "postgres", "--") + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd="/")
-    if check_rc and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-2000:]))
-    return r.stdout
 
 
 def psql(conninfo, sql):
@@ -214,10 +187,7 @@ def main():
         for d in (a_dir, b_dir):
             run("bash", PG_SH, "stop", d, check_rc=False)
         shutil.rmtree(top, ignore_errors=True)
-    if FAILED:
-        print("FAILED: %d check(s): %s" % (len(FAILED), "; ".join(FAILED)))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":

@@ -22,16 +22,9 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from hpo_checks import check, finish  # noqa: E402
 from hpo_testserver import TestServer  # noqa: E402
 
-FAILED = []
-
-
-def check(ok, what, detail=""):
-    print("%s %s%s" % ("ok  " if ok else "FAIL", what, ": " + str(detail) if detail else ""))
-    if not ok:
-        FAILED.append(what)
-    return ok
 
 
 class Conn:
@@ -268,10 +261,7 @@ def main():
         restart(srv)
     finally:
         srv.stop()
-    if FAILED:
-        print("FAILED: %d check(s): %s" % (len(FAILED), "; ".join(FAILED)))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 if __name__ == "__main__":
