@@ -69,57 +69,30 @@ static void artifact_path(const hpo_service *svc, int64_t study_id, int64_t numb
 typedef struct {
     int64_t study_id, number, trial_id;
     const char *name;
-    int64_t size;
-    const char *sha256;
-    bool replaced;
     hpo_artifact found;
     hpo_artifact *list;
     size_t n;
-    int64_t used_trial, used_study, used_total; /* bytes, without the artifact replaced */
 } artifact_ctx;
 
 static hpo_rc tx_artifact_put(hpo_db *db, void *vctx, hpo_error *err)
 {
-    artifact_ctx *ctx = vctx;
-    hpo_rc rc = hpo_db_trial_id(db, ctx->study_id, ctx->number, &ctx->trial_id, err);
-    if (rc)
-        return rc;
-    return hpo_db_artifact_put(db, ctx->trial_id, ctx->name, ctx->size, ctx->sha256,
-                               &ctx->replaced, err);
+    return hpo_db_artifact_put(db, vctx, err);
 }
 
-static hpo_rc tx_artifact_usage(hpo_db *db, void *vctx, hpo_error *err)
+/* Why an upload did not fit, from the usage its statement found. */
+static hpo_rc room_error(const hpo_artifact_put *put, hpo_error *err)
 {
-    artifact_ctx *ctx = vctx;
-    hpo_rc rc = hpo_db_trial_id(db, ctx->study_id, ctx->number, &ctx->trial_id, err);
-    if (rc)
-        return rc;
-    return hpo_db_artifact_usage(db, ctx->trial_id, ctx->name, &ctx->used_trial,
-                                 &ctx->used_study, &ctx->used_total, err);
-}
-
-/* Whether an upload of ctx->size bytes fits the artifact quotas (checked under the study's lock,
- * before the file replaces anything: uploads to other studies may overshoot the total by what
- * they store at the same moment). */
-static hpo_rc check_artifact_room(hpo_service *svc, artifact_ctx *ctx, hpo_error *err)
-{
-    hpo_rc rc = hpo_store_tx(svc->store, tx_artifact_usage, ctx, err);
-    if (rc)
-        return rc;
-    const hpo_limits *l = &svc->limits;
     static const char *const what[] = {"the trial's", "the study's", "all"};
     static const char *const flag[] = {"--max-artifact-bytes-per-trial",
                                        "--max-artifact-bytes-per-study",
                                        "--max-artifact-bytes-total"};
-    const int64_t used[] = {ctx->used_trial, ctx->used_study, ctx->used_total};
-    const int64_t max[] = {l->artifact_trial_bytes, l->artifact_study_bytes,
-                           l->artifact_total_bytes};
     for (int i = 0; i < 3; i++)
-        if (ctx->size > max[i] - used[i])
+        if (put->size > put->max[i] - put->used[i])
             return hpo_error_set(err, HPO_E_TOO_LARGE, NULL,
                                  "%s artifacts would take %lld bytes (at most %lld): %s", what[i],
-                                 (long long)(used[i] + ctx->size), (long long)max[i], flag[i]);
-    return HPO_OK;
+                                 (long long)(put->used[i] + put->size), (long long)put->max[i],
+                                 flag[i]);
+    return hpo_error_set(err, HPO_E_TOO_LARGE, NULL, "the artifact does not fit its quotas");
 }
 
 static hpo_rc tx_artifact_get(hpo_db *db, void *vctx, hpo_error *err)
@@ -164,12 +137,16 @@ static hpo_rc artifact_trial(hpo_service *svc, const char *name, artifact_ctx *c
     return with_study(svc, name, trial_exists_fn, ctx, err);
 }
 
+/* Stores an upload within the quotas, in one statement. A new artifact's file goes in place
+ * first (link() refuses an existing name), so a row always has its file; a replacement's row
+ * changes first and its file after, so an upload refused changes nothing. Uploads take turns, so
+ * that each sees the bytes the others stored. */
 hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t number,
                                    const char *artifact, const char *tmp_path, int64_t size,
                                    const char *sha256, hpo_artifact *ret, bool *ret_replaced,
                                    hpo_error *err)
 {
-    artifact_ctx ctx = {.number = number, .name = artifact, .size = size, .sha256 = sha256};
+    artifact_ctx ctx = {.number = number};
     hpo_rc rc = hpo_artifact_name_validate(artifact, err);
     if (!rc)
         rc = check_name(&svc->limits, "artifact name", artifact, "name", err);
@@ -179,30 +156,46 @@ hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t n
         unlink(tmp_path);
         return rc;
     }
+    const hpo_limits *l = &svc->limits;
+    hpo_artifact_put put = {.study_id = ctx.study_id, .number = number, .name = artifact,
+                            .sha256 = sha256, .size = size,
+                            .max = {l->artifact_trial_bytes, l->artifact_study_bytes,
+                                    l->artifact_total_bytes}};
     char dir[4096], path[4096];
     artifact_path(svc, ctx.study_id, number, NULL, dir, sizeof dir);
     artifact_path(svc, ctx.study_id, number, artifact, path, sizeof path);
-    /* the file first, then the row: a row always has its file (a crash leaves at most a file);
-     * uploads take turns so that each sees the bytes the others stored */
+    bool fresh = false;
     pthread_mutex_lock(&svc->artifact_mu);
-    rc = check_artifact_room(svc, &ctx, err);
-    if (!rc && (hpo_files_mkdirs(dir) != 0 || rename(tmp_path, path) != 0))
+    if (hpo_files_mkdirs(dir) != 0)
+        rc = HPO_E_INTERNAL;
+    else if (link(tmp_path, path) == 0)
+        fresh = true;
+    else if (errno != EEXIST)
+        rc = HPO_E_INTERNAL;
+    if (rc)
+        hpo_error_set(err, rc, NULL, "cannot store artifact: %s", strerror(errno));
+    if (!rc)
+        rc = hpo_store_tx(svc->store, tx_artifact_put, &put, err);
+    if (!rc && !put.stored)
+        rc = room_error(&put, err);
+    if (!rc && !fresh && rename(tmp_path, path) != 0)
         rc = hpo_error_set(err, HPO_E_INTERNAL, NULL, "cannot store artifact: %s",
                            strerror(errno));
-    if (!rc)
-        rc = hpo_store_tx(svc->store, tx_artifact_put, &ctx, err);
+    /* a new file goes unless its row may exist (the outcome of a lost commit is unknown: the file
+     * stays, and the client's retry replaces it) */
+    if (fresh && rc && rc != HPO_E_UNAVAILABLE)
+        unlink(path);
     pthread_mutex_unlock(&svc->artifact_mu);
-    if (rc) {
-        unlink(tmp_path);
+    unlink(tmp_path); /* linked, refused or failed: its name goes */
+    if (rc)
         return rc;
-    }
     memset(ret, 0, sizeof *ret);
     ret->name = hpo_strdup(artifact);
     ret->size = size;
     snprintf(ret->sha256, sizeof ret->sha256, "%s", sha256);
     ret->created_ms = hpo_clock_now_ms();
     if (ret_replaced)
-        *ret_replaced = ctx.replaced;
+        *ret_replaced = put.replaced;
     return ret->name ? HPO_OK : hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
 }
 

@@ -166,6 +166,17 @@ static const char *const v7[] = {
     NULL,
 };
 
+/* v8: the bytes of each study's artifacts, kept by the statement that stores an artifact (and
+ * gone with the study), so that the quota check of an upload reads one row per study rather than
+ * every artifact. */
+static const char *const v8[] = {
+    "ALTER TABLE studies ADD COLUMN artifact_bytes bigint NOT NULL DEFAULT 0"
+    " CHECK (artifact_bytes >= 0)",
+    "UPDATE studies s SET artifact_bytes = (SELECT coalesce(sum(a.size), 0) FROM artifacts a"
+    " JOIN trials t ON t.id = a.trial_id WHERE t.study_id = s.id)",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
@@ -175,6 +186,7 @@ static const migration migrations[] = {
     {5, v5},
     {6, v6},
     {7, v7},
+    {8, v8},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -634,24 +634,44 @@ hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *re
 
 /* ---- artifacts ---- */
 
-hpo_rc hpo_db_artifact_put(hpo_db *db, int64_t trial_id, const char *name, int64_t size,
-                           const char *sha256, bool *ret_replaced, hpo_error *err)
+/* Trial, study and total usage leave out the artifact being replaced (its new size takes its
+ * place). The study row's update also serializes uploads to one study across servers: its quota
+ * holds exactly, the total one up to what other studies store at the same moment. xmax = 0 only
+ * on a fresh insert: tells an insert from an update. A missing trial raises (no_data_found). */
+static const char artifact_put_sql[] =
+    "WITH t AS (SELECT id FROM trials WHERE study_id = $1::bigint AND number = $2::bigint),"
+    " old AS (SELECT coalesce(sum(a.size), 0) AS size FROM artifacts a, t"
+    "  WHERE a.trial_id = t.id AND a.name = $3),"
+    " used AS (SELECT (SELECT coalesce(sum(a.size), 0) FROM artifacts a, t"
+    "   WHERE a.trial_id = t.id) - old.size AS trial,"
+    "  (SELECT artifact_bytes FROM studies WHERE id = $1::bigint) - old.size AS study,"
+    "  (SELECT sum(artifact_bytes) FROM studies) - old.size AS total, old.size AS old FROM old),"
+    " fit AS (SELECT used.*, EXISTS (SELECT 1 FROM t) AND $4::bigint <= $6::bigint - trial"
+    "  AND $4::bigint <= $7::bigint - study AND $4::bigint <= $8::bigint - total AS ok FROM used),"
+    " s AS (UPDATE studies SET artifact_bytes = artifact_bytes + $4::bigint - fit.old FROM fit"
+    "  WHERE id = $1::bigint AND fit.ok),"
+    " a AS (INSERT INTO artifacts (trial_id, name, size, sha256)"
+    "  SELECT t.id, $3, $4::bigint, $5 FROM t, fit WHERE fit.ok"
+    "  ON CONFLICT (trial_id, name) DO UPDATE SET size = EXCLUDED.size,"
+    "  sha256 = EXCLUDED.sha256, created_at = now() RETURNING (xmax <> 0) AS replaced)"
+    " SELECT hpo_trial_required((SELECT count(*) FROM t)), fit.ok, fit.trial, fit.study,"
+    "  fit.total, coalesce((SELECT bool_or(replaced) FROM a), false) FROM fit";
+
+hpo_rc hpo_db_artifact_put(hpo_db *db, hpo_artifact_put *a, hpo_error *err)
 {
-    numbuf tb, sb;
-    const char *params[] = {fmt_i64(&tb, trial_id), name, fmt_i64(&sb, size), sha256};
+    numbuf b[6];
+    const char *params[] = {fmt_i64(&b[0], a->study_id), fmt_i64(&b[1], a->number), a->name,
+                            fmt_i64(&b[2], a->size),     a->sha256,
+                            fmt_i64(&b[3], a->max[0]),   fmt_i64(&b[4], a->max[1]),
+                            fmt_i64(&b[5], a->max[2])};
     PGresult *r = NULL;
-    /* xmax = 0 only on a fresh insert: tells an insert from an update in one statement */
-    hpo_rc rc = hpo_db_exec(db,
-                            "INSERT INTO artifacts (trial_id, name, size, sha256)"
-                            " VALUES ($1::bigint, $2, $3::bigint, $4)"
-                            " ON CONFLICT (trial_id, name) DO UPDATE SET size = EXCLUDED.size,"
-                            " sha256 = EXCLUDED.sha256, created_at = now()"
-                            " RETURNING (xmax <> 0)",
-                            4, params, &r, err);
+    hpo_rc rc = hpo_db_exec(db, artifact_put_sql, 8, params, &r, err);
     if (rc != HPO_OK)
         return rc;
-    if (ret_replaced)
-        *ret_replaced = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+    a->stored = PQgetvalue(r, 0, 1)[0] == 't';
+    for (int i = 0; i < 3; i++)
+        a->used[i] = get_i64(r, 0, 2 + i);
+    a->replaced = PQgetvalue(r, 0, 5)[0] == 't';
     PQclear(r);
     return HPO_OK;
 }

@@ -94,9 +94,20 @@ hpo_rc hpo_db_trial_id(hpo_db *db, int64_t study_id, int64_t number, int64_t *re
                        hpo_error *err);
 
 /* ---- artifacts: the files live under the server's artifact directory; rows keep their facts ---- */
-/* Records (or replaces) an artifact of a trial; *ret_replaced (may be NULL) tells which. */
-hpo_rc hpo_db_artifact_put(hpo_db *db, int64_t trial_id, const char *name, int64_t size,
-                           const char *sha256, bool *ret_replaced, hpo_error *err);
+/* An artifact to record and the quotas it must fit; what the one statement found. */
+typedef struct {
+    int64_t study_id, number;
+    const char *name, *sha256;
+    int64_t size;
+    int64_t max[3];  /* bytes at most: of the trial's artifacts, of the study's, of all */
+    int64_t used[3]; /* out: bytes stored there now, less the artifact this one replaces */
+    bool stored;     /* out: it fitted and its row is written */
+    bool replaced;   /* out: the row replaced one of the same name */
+} hpo_artifact_put;
+
+/* Records (or replaces) an artifact of a trial when it fits the quotas, keeping the study's byte
+ * count; one statement. HPO_E_NOT_FOUND when the trial has no row. */
+hpo_rc hpo_db_artifact_put(hpo_db *db, hpo_artifact_put *a, hpo_error *err);
 /* HPO_E_NOT_FOUND when the trial has no artifact of that name. */
 hpo_rc hpo_db_artifact_get(hpo_db *db, int64_t trial_id, const char *name, hpo_artifact *ret,
                            hpo_error *err);
@@ -108,11 +119,6 @@ hpo_rc hpo_db_artifact_list(hpo_db *db, int64_t trial_id, hpo_artifact **ret, si
  * creation until the transaction ends (so a count then an insert cannot race another server). */
 hpo_rc hpo_db_study_count(hpo_db *db, const char *name, int64_t *ret_n, bool *ret_exists,
                           hpo_error *err);
-/* Bytes of the artifacts of a trial, of its study and of all studies, leaving out the trial's
- * artifact `name` (the one an upload would replace). */
-hpo_rc hpo_db_artifact_usage(hpo_db *db, int64_t trial_id, const char *name,
-                             int64_t *ret_trial, int64_t *ret_study, int64_t *ret_total,
-                             hpo_error *err);
 
 /* ---- workers ---- */
 /* Registers a worker or refreshes it (host, slots, info, last_seen = now). */

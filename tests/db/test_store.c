@@ -1502,6 +1502,78 @@ START_TEST(test_commit_connection_lost_mid_commit)
 }
 END_TEST
 
+/* ---- artifacts: one statement records a file's row within the quotas ---- */
+
+static hpo_rc artifact_put_fn(hpo_db *db, void *vctx, hpo_error *err)
+{
+    return hpo_db_artifact_put(db, vctx, err);
+}
+
+/* Records artifact `name` of size bytes for trial `number` under the quotas max (trial, study,
+ * all); returns the statement's findings. */
+static hpo_artifact_put put_artifact(int64_t study_id, int64_t number, const char *name,
+                                     int64_t size, int64_t max_trial, int64_t max_study,
+                                     int64_t max_total, hpo_rc *ret_rc)
+{
+    hpo_artifact_put a = {.study_id = study_id, .number = number, .name = name,
+                          .sha256 = "00", .size = size, .max = {max_trial, max_study, max_total}};
+    hpo_error err;
+    *ret_rc = hpo_store_tx(g_store, artifact_put_fn, &a, &err);
+    return a;
+}
+
+static long study_artifact_bytes(int64_t study_id)
+{
+    return sql_longf("SELECT artifact_bytes FROM studies WHERE id = %lld", (long long)study_id);
+}
+
+START_TEST(test_artifact_put_quotas)
+{
+    int64_t s = new_study("art-s", HPO_MINIMIZE, 1, 0), t = new_study("art-t", HPO_MINIMIZE, 1, 0);
+    add_trial(s, HPO_TRIAL_RUNNING, NULL, 0);
+    add_trial(s, HPO_TRIAL_RUNNING, NULL, 0);
+    add_trial(t, HPO_TRIAL_RUNNING, NULL, 0);
+    hpo_rc rc;
+    hpo_artifact_put a = put_artifact(s, 0, "model", 60, 100, 150, 200, &rc);
+    ck_assert_int_eq(rc, HPO_OK);
+    ck_assert(a.stored && !a.replaced);
+    ck_assert_int_eq(a.used[0], 0);
+    ck_assert_int_eq(study_artifact_bytes(s), 60);
+    /* a replacement counts its new size only, and says it replaced */
+    a = put_artifact(s, 0, "model", 90, 100, 150, 200, &rc);
+    ck_assert(rc == HPO_OK && a.stored && a.replaced);
+    ck_assert_int_eq(study_artifact_bytes(s), 90);
+    /* over the trial's quota: nothing written, the usage found is told */
+    a = put_artifact(s, 0, "log", 11, 100, 150, 200, &rc);
+    ck_assert(rc == HPO_OK && !a.stored);
+    ck_assert_int_eq(a.used[0], 90);
+    ck_assert_int_eq(a.used[1], 90);
+    ck_assert_int_eq(a.used[2], 90);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM artifacts"), 1);
+    ck_assert_int_eq(study_artifact_bytes(s), 90);
+    /* the study's and the total quota */
+    ck_assert(put_artifact(s, 1, "model", 60, 100, 150, 200, &rc).stored);
+    a = put_artifact(s, 1, "log", 1, 100, 150, 200, &rc);
+    ck_assert(rc == HPO_OK && !a.stored && a.used[1] == 150);
+    ck_assert(put_artifact(t, 0, "model", 50, 100, 150, 200, &rc).stored);
+    a = put_artifact(t, 0, "log", 1, 100, 150, 200, &rc);
+    ck_assert(rc == HPO_OK && !a.stored && a.used[2] == 200 && a.used[1] == 50);
+    /* a trial without a row: not found, nothing counted */
+    put_artifact(s, 7, "model", 1, 100, 150, 200, &rc);
+    ck_assert_int_eq(rc, HPO_E_NOT_FOUND);
+    ck_assert_int_eq(study_artifact_bytes(s), 150);
+    ck_assert_int_eq(study_artifact_bytes(t), 50);
+
+    /* v8 counts the bytes of artifacts stored before it */
+    sql_exec_direct("ALTER TABLE studies DROP COLUMN artifact_bytes");
+    sql_exec_direct("DELETE FROM hpo_schema_version WHERE version = 8");
+    hpo_error err;
+    ck_assert_msg(hpo_store_migrate(g_store, NULL, &err) == HPO_OK, "%s", err.message);
+    ck_assert_int_eq(study_artifact_bytes(s), 150);
+    ck_assert_int_eq(study_artifact_bytes(t), 50);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("db");
@@ -1526,6 +1598,7 @@ static Suite *store_suite(void)
     tcase_add_test(data, test_delete_cascades);
     tcase_add_test(data, test_study_list);
     tcase_add_test(data, test_load_interleaved_and_dense);
+    tcase_add_test(data, test_artifact_put_quotas);
     suite_add_tcase(s, data);
 
     TCase *tx = tcase_create("tx");

@@ -18,6 +18,7 @@
 #include "wk_config.h"
 #include "wk_run.h"
 #include "wk_slots.h"
+#include "wk_tail.h"
 
 #define WK_REGISTER_EVERY_MS 60000
 #define WK_UNAVAILABLE_WAIT_MS 2000
@@ -375,8 +376,11 @@ int main(int argc, char **argv)
     W.ctx.decides = study_decides(client, cfg.study);
     W.runs = calloc(W.n_slots, sizeof *W.runs);
     W.done = calloc(W.n_slots, sizeof *W.done);
+    /* a slot's next trial may start while its last one's log uploads: a few may wait */
+    W.ctx.tail = wk_tail_start(client, 2 * W.n_slots, &W.ctx.abandon);
     pthread_t sig_thread;
-    if (!W.runs || !W.done || pthread_create(&sig_thread, NULL, signal_main, NULL) != 0) {
+    if (!W.runs || !W.done || !W.ctx.tail ||
+        pthread_create(&sig_thread, NULL, signal_main, NULL) != 0) {
         fprintf(stderr, "hpo-worker: out of resources\n");
         return 1;
     }
@@ -386,6 +390,7 @@ int main(int argc, char **argv)
             cfg.server, W.n_slots, W.n_slots == 1 ? "" : "s",
             cfg.token_file ? "token from its file" : token ? "token given" : "no token");
     int status = main_loop(host);
+    wk_tail_stop(W.ctx.tail); /* the last logs go up, the last directories go */
     hpo_log(HPO_LOG_INFO, "worker %s: exiting", worker_id);
 
     if (!cfg.work_dir)

@@ -210,6 +210,8 @@ wk_comm *wk_comm_start(const wk_comm_options *o)
     c->batch = malloc(WK_BATCH_MAX * sizeof *c->batch);
     c->known_max = o->known_max;
     c->heartbeats = true;
+    /* the ask set the trial's heartbeat: the next one is due a period later */
+    c->next_heartbeat_ms = o->heard_mono_ms + (int64_t)o->heartbeat_s * 1000;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -27,9 +27,11 @@ typedef struct {
     const atomic_bool *abandon;/* when set, stop retrying and drop what is queued (may be NULL) */
     wk_decides decides;        /* where the study's pruner may decide: batches end there */
     int64_t known_max;         /* the largest step the server holds for the trial (-1: none) */
+    int64_t heard_mono_ms;     /* when the server last heard of the trial (its ask answered) */
 } wk_comm_options;
 
-/* Starts the thread; heartbeats start at once. NULL when out of resources. */
+/* Starts the thread; the first heartbeat goes heartbeat_s after heard_mono_ms. NULL when out of
+ * resources. */
 wk_comm *wk_comm_start(const wk_comm_options *o);
 
 /* Queues a report. false when the queue is full (the caller waits, see wk_comm_pending). */

@@ -24,6 +24,7 @@
 #include "wk_comm.h"
 #include "wk_params.h"
 #include "wk_proc.h"
+#include "wk_tail.h"
 
 extern char **environ;
 
@@ -61,7 +62,9 @@ struct wk_run {
     FILE *log;
     size_t log_bytes;
     bool log_full;
+    bool log_later; /* the log goes up after the outcome (wk_tail) */
     wk_comm *comm;
+    int64_t asked_mono_ms; /* when the ask that gave this trial was answered */
     /* what the output said */
     bool has_final;
     double final_value;
@@ -488,6 +491,9 @@ static void finish_fail(wk_run *r, const char *reason)
     finish(r, &a, what);
 }
 
+/* A pause keeps its outputs together (a promotion resumes from them): all go now. Otherwise the
+ * files of HPO_ARTIFACT_DIR go before the outcome (a complete trial has its model) and the log
+ * after it (wk_tail: the slot takes its next trial meanwhile). */
 static void upload_outputs(wk_run *r, bool paused)
 {
     hpo_client *cl = r->ctx->client;
@@ -495,9 +501,11 @@ static void upload_outputs(wk_run *r, bool paused)
     if (r->log) {
         fclose(r->log);
         r->log = NULL;
+        r->log_later = !paused;
         hpo_error_clear(&err);
-        if (hpo_client_artifact_put(cl, r->t->study, r->t->number, "log", r->log_path, &err) !=
-            HPO_OK)
+        if (paused &&
+            hpo_client_artifact_put(cl, r->t->study, r->t->number, "log", r->log_path, &err) !=
+                HPO_OK)
             hpo_log(HPO_LOG_WARN, "trial %s: log not uploaded: %s", r->label, err.message);
     }
     wk_artifacts_upload_dir(cl, r->t->study, r->t->number, r->art_dir);
@@ -687,7 +695,8 @@ static void run_trial(wk_run *r)
     wk_comm_options co = {.client = r->ctx->client, .study = r->t->study, .number = r->t->number,
                           .heartbeat_s = r->ctx->cfg->heartbeat_s, .wake_fd = r->wake[1],
                           .abandon = &r->ctx->abandon, .decides = r->ctx->decides,
-                          .known_max = wk_reports_max_step(r->t->json)};
+                          .known_max = wk_reports_max_step(r->t->json),
+                          .heard_mono_ms = r->asked_mono_ms};
     r->comm = wk_comm_start(&co);
     if (!r->comm) {
         hpo_log(HPO_LOG_ERROR, "trial %s: cannot start its sender thread", r->label);
@@ -713,7 +722,8 @@ static void *run_main(void *arg)
         fclose(r->log);
     r->log = NULL;
     if (r->dir[0])
-        wk_remove_tree(r->dir);
+        wk_tail_add(r->ctx->tail, r->t->study, r->t->number, r->label,
+                    r->log_later ? r->log_path : NULL, r->dir);
     r->done(r->ud, r);
     return NULL;
 }
@@ -726,6 +736,7 @@ hpo_rc wk_run_start(wk_ctx *ctx, hpo_client_trial *t, const wk_slot *slot, size_
         return HPO_E_NOMEM;
     r->ctx = ctx;
     r->t = t;
+    r->asked_mono_ms = hpo_clock_monotonic_ms();
     r->slot = slot;
     r->slot_index = slot_index;
     r->done = done;

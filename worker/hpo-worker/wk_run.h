@@ -11,6 +11,7 @@
 #include "wk_config.h"
 #include "wk_lines.h"
 #include "wk_slots.h"
+#include "wk_tail.h"
 
 /* What the worker as a whole is doing; runners read it whenever they are woken. */
 typedef enum {
@@ -33,6 +34,7 @@ typedef struct {
     atomic_bool broken;           /* a runner could not start the command: ask no more */
     wk_decides decides;           /* where the study's pruner may decide (reports are batched
                                    * between them) */
+    wk_tail *tail;                /* takes each trial's log and directory after its outcome */
 } wk_ctx;
 
 typedef struct wk_run wk_run;

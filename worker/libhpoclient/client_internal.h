@@ -19,6 +19,8 @@
 #define HPOC_POOL_MAX 64
 /* The largest JSON answer taken into memory (a page of 1000 trials is far below). */
 #define HPOC_ANSWER_MAX ((size_t)64 << 20)
+/* Uploads from this size on ask "Expect: 100-continue" before sending the body */
+#define HPOC_EXPECT_MIN ((int64_t)1 << 20)
 /* The longest Retry-After honoured, so a confused server cannot park a client for hours. */
 #define HPOC_RETRY_AFTER_MAX_MS 300000L
 

@@ -305,6 +305,10 @@ hpo_rc hpoc_perform(hpo_client *c, const hpoc_req *rq, hpoc_resp *rs, hpo_error 
         tmp = curl_slist_append(headers, "Content-Type: application/json");
     if (tmp && rq->upload)
         tmp = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    /* A small upload goes with its headers: waiting for '100 Continue' would cost a round trip
+     * to save sending a few bytes the server might refuse. */
+    if (tmp && rq->upload && rq->upload_size < HPOC_EXPECT_MIN)
+        tmp = curl_slist_append(headers, "Expect:");
     if (tmp && c->auth)
         tmp = curl_slist_append(headers, c->auth);
     rs->sent_token = c->auth != NULL;
