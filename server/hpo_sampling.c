@@ -17,7 +17,9 @@
 
 /* ---- configuration ---- */
 
-typedef enum { OPT_INT, OPT_NUMBER, OPT_BOOL } opt_kind;
+typedef enum { OPT_INT, OPT_NUMBER, OPT_BOOL, OPT_STARTUP } opt_kind;
+
+static const char *const STARTUP_NAMES[] = {"random", "sobol", "halton"};
 
 typedef struct {
     const char *name;
@@ -27,6 +29,7 @@ typedef struct {
 
 static const tpe_option TPE_OPTIONS[] = {
     {"n_startup_trials", OPT_INT, offsetof(hpo_tpe_config, n_startup_trials)},
+    {"startup", OPT_STARTUP, offsetof(hpo_tpe_config, startup)},
     {"n_ei_candidates", OPT_INT, offsetof(hpo_tpe_config, n_ei_candidates)},
     {"gamma", OPT_NUMBER, offsetof(hpo_tpe_config, gamma_fraction)},
     {"gamma_max", OPT_INT, offsetof(hpo_tpe_config, gamma_max)},
@@ -58,6 +61,14 @@ static hpo_rc read_tpe_option(const tpe_option *o, json_t *v, hpo_tpe_config *c,
             return hpo_error_set(err, HPO_E_INVALID, field, "%s must be true or false", field);
         *(bool *)at = json_is_true(v);
         return HPO_OK;
+    case OPT_STARTUP:
+        for (int i = 0; i < 3; i++)
+            if (json_is_string(v) && strcmp(json_string_value(v), STARTUP_NAMES[i]) == 0) {
+                *(hpo_tpe_startup *)at = (hpo_tpe_startup)i;
+                return HPO_OK;
+            }
+        return hpo_error_set(err, HPO_E_INVALID, field, "%s must be random, sobol or halton",
+                             field);
     }
     return HPO_OK;
 }
@@ -68,7 +79,9 @@ static void write_tpe_options(const hpo_tpe_config *c, json_t *out)
         const char *at = (const char *)c + TPE_OPTIONS[i].offset;
         json_t *v = TPE_OPTIONS[i].kind == OPT_INT      ? json_integer(*(const int *)at)
                     : TPE_OPTIONS[i].kind == OPT_NUMBER ? json_real(*(const double *)at)
-                                                        : json_boolean(*(const bool *)at);
+                    : TPE_OPTIONS[i].kind == OPT_BOOL
+                        ? json_boolean(*(const bool *)at)
+                        : json_string(STARTUP_NAMES[*(const hpo_tpe_startup *)at]);
         json_object_set_new(out, TPE_OPTIONS[i].name, v);
     }
 }
@@ -79,16 +92,18 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!type)
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "sampler.type is required: tpe, random or grid");
+                             "sampler.type is required: tpe, random, grid or qmc");
     if (strcmp(type, "tpe") == 0)
         s->type = HPO_SAMPLER_TPE;
     else if (strcmp(type, "random") == 0)
         s->type = HPO_SAMPLER_RANDOM;
     else if (strcmp(type, "grid") == 0)
         s->type = HPO_SAMPLER_GRID;
+    else if (strcmp(type, "qmc") == 0)
+        s->type = HPO_SAMPLER_QMC;
     else
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "unknown sampler type '%s': tpe, random or grid", type);
+                             "unknown sampler type '%s': tpe, random, grid or qmc", type);
     json_object_set_new(out, "type", json_string(type));
     hpo_tpe_config_default(&s->tpe);
 
@@ -103,6 +118,21 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
                                      "sampler.seed must be an integer >= 0");
             s->seed = (uint64_t)json_integer_value(v);
             json_object_set(out, "seed", v);
+            continue;
+        }
+        if (s->type == HPO_SAMPLER_QMC && strcmp(key, "qmc_type") == 0) {
+            const char *q = json_string_value(v);
+            if (!q || (strcmp(q, "sobol") != 0 && strcmp(q, "halton") != 0))
+                return hpo_error_set(err, HPO_E_INVALID, "sampler.qmc_type",
+                                     "sampler.qmc_type must be sobol or halton");
+            s->qmc.type = strcmp(q, "halton") == 0 ? HPO_QMC_HALTON : HPO_QMC_SOBOL;
+            continue;
+        }
+        if (s->type == HPO_SAMPLER_QMC && strcmp(key, "scramble") == 0) {
+            if (!json_is_boolean(v))
+                return hpo_error_set(err, HPO_E_INVALID, "sampler.scramble",
+                                     "sampler.scramble must be true or false");
+            s->qmc.scramble = json_is_true(v);
             continue;
         }
         const tpe_option *o = NULL;
@@ -130,6 +160,16 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
             return rc;
         write_tpe_options(&s->tpe, out);
     }
+    if (s->type == HPO_SAMPLER_TPE && s->tpe.startup != HPO_TPE_STARTUP_RANDOM)
+        /* scrambled: an unscrambled sequence starts at the space's corner */
+        s->qmc = (hpo_qmc){.type = s->tpe.startup == HPO_TPE_STARTUP_HALTON ? HPO_QMC_HALTON
+                                                                             : HPO_QMC_SOBOL,
+                           .scramble = true};
+    if (s->type == HPO_SAMPLER_QMC) {
+        json_object_set_new(out, "qmc_type",
+                            json_string(s->qmc.type == HPO_QMC_HALTON ? "halton" : "sobol"));
+        json_object_set_new(out, "scramble", json_boolean(s->qmc.scramble));
+    }
     if (s->type == HPO_SAMPLER_GRID)
         return hpo_grid_build(&study->space, "search_space", &s->grid, err);
     return HPO_OK;
@@ -151,6 +191,7 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
     /* a drawn seed is stored too, so a study samples the same after a restart */
     if (!rc && !json_object_get(out, "seed"))
         json_object_set_new(out, "seed", json_integer((json_int_t)s.seed));
+    s.qmc.seed = s.seed;
     json_decref(j);
     if (!rc && ret_text && !(*ret_text = hpo_json_dump(out)))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
@@ -251,6 +292,21 @@ bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
     return s->type == HPO_SAMPLER_TPE && study->n_directions == 1;
 }
 
+/* The declared params at point `number` of the sampler's sequence: numeric params take its
+ * coordinates in order, categorical ones (and numeric ones past the last dimension) a draw. */
+static void qmc_values(const hpo_qmc *q, const hpo_space *space, int64_t number, hpo_rng *rng,
+                       double *values)
+{
+    size_t dim = 0;
+    for (size_t i = 0; i < space->n; i++) {
+        const hpo_dist *d = &space->items[i].dist;
+        if (d->type == HPO_DIST_CATEGORICAL || dim == HPO_QMC_MAX_DIMS)
+            values[i] = hpo_sampler_random(d, rng);
+        else
+            values[i] = hpo_sampler_at(d, hpo_qmc_coord(q, dim++, (uint64_t)number));
+    }
+}
+
 /* TPE's draw of the declared params, from the log when h has one. */
 static hpo_rc tpe_values(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, hpo_rng *rng, double *values, hpo_error *err)
@@ -281,8 +337,17 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
         for (unsigned attempt = 0; attempt <= DUPLICATE_RETRIES; attempt++) {
             hpo_rng rng;
             stream(&rng, s->seed, number, attempt, NULL);
+            if (s->type == HPO_SAMPLER_QMC) {
+                qmc_values(&s->qmc, space, number, &rng, values);
+                break; /* the sequence never repeats a point */
+            }
             if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
                 rc = tpe_values(s, study, h, &rng, values, err);
+                if (rc == HPO_E_NO_WORK) { /* a quasi-random start-up */
+                    qmc_values(&s->qmc, space, number, &rng, values);
+                    rc = HPO_OK;
+                    break;
+                }
             } else {
                 for (size_t i = 0; i < space->n; i++)
                     values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
@@ -302,10 +367,54 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
     return rc;
 }
 
+/* The QMC dimension of a define-by-run numeric param: after the declared numeric params, the
+ * others in the order they first appeared in the study (trials by number, params in the order
+ * they were suggested; h holds every trial, the asking one too), as Optuna's QMCSampler orders
+ * the search space of its first trial. */
+static size_t qmc_dim(const hpo_study_config *study, const hpo_history *h, const char *name)
+{
+    size_t base = 0;
+    for (size_t i = 0; i < study->space.n; i++)
+        base += study->space.items[i].dist.type != HPO_DIST_CATEGORICAL;
+    size_t n_seen = 0, cap = 0, dim = SIZE_MAX;
+    const char **seen = NULL;
+    for (size_t k = 0; k < h->n_trials && dim == SIZE_MAX; k++)
+        for (size_t i = 0; i < h->trials[k].n_params && dim == SIZE_MAX; i++) {
+            const hpo_param *p = &h->trials[k].params[i];
+            if (p->dist.type == HPO_DIST_CATEGORICAL || hpo_space_find(&study->space, p->name))
+                continue;
+            if (strcmp(p->name, name) == 0) {
+                dim = base + n_seen;
+                break;
+            }
+            size_t j = 0;
+            while (j < n_seen && strcmp(seen[j], p->name) != 0)
+                j++;
+            if (j < n_seen)
+                continue;
+            if (n_seen == cap) {
+                const char **g = realloc(seen, (cap = cap ? 2 * cap : 16) * sizeof *g);
+                if (!g)
+                    break; /* out of memory: the caller draws at random */
+                seen = g;
+            }
+            seen[n_seen++] = p->name;
+        }
+    if (dim == SIZE_MAX)
+        dim = base + n_seen; /* a new param: the next dimension */
+    free(seen);
+    return dim;
+}
+
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
                           const hpo_history *h, int64_t number, const char *name,
                           const hpo_dist *d)
 {
+    if (s->type == HPO_SAMPLER_QMC && d->type != HPO_DIST_CATEGORICAL) {
+        size_t dim = qmc_dim(study, h, name);
+        if (dim < HPO_QMC_MAX_DIMS)
+            return hpo_sampler_at(d, hpo_qmc_coord(&s->qmc, dim, (uint64_t)number));
+    }
     hpo_rng rng;
     stream(&rng, s->seed, number, 0, name);
     if (s->type == HPO_SAMPLER_TPE && h->obs)

@@ -10,15 +10,22 @@
 #include "hpo_grid.h"
 #include "hpo_model.h"
 #include "hpo_obs.h"
+#include "hpo_qmc.h"
 #include "hpo_tpe.h"
 
-typedef enum { HPO_SAMPLER_RANDOM = 0, HPO_SAMPLER_TPE = 1, HPO_SAMPLER_GRID = 2 } hpo_sampler_type;
+typedef enum {
+    HPO_SAMPLER_RANDOM = 0,
+    HPO_SAMPLER_TPE = 1,
+    HPO_SAMPLER_GRID = 2,
+    HPO_SAMPLER_QMC = 3,
+} hpo_sampler_type;
 
 typedef struct {
     hpo_sampler_type type;
     uint64_t seed;     /* the configured seed, or one drawn when the study was loaded */
     hpo_tpe_config tpe;
     hpo_grid grid;     /* GRID: the points of the declared search space */
+    hpo_qmc qmc;       /* QMC: the sequence (TPE with a quasi-random start-up: its own) */
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
@@ -45,13 +52,18 @@ bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
 /* Fills every declared param that t does not have yet, for a new trial numbered `number`, from
  * history h (t is not in it). The same seed, number and history give the same params. A new
  * configuration never repeats the params of a running or waiting trial in a continuous space
- * (with a log: of a running one). GRID: HPO_E_NO_WORK when every point is taken but some trial
+ * (with a log: of a running one). QMC: trial number k takes point k of the sequence, its
+ * coordinates in the order of the declared numeric params (categorical ones are drawn at random,
+ * as Optuna's QMCSampler's independent sampler does; so are numeric ones past the
+ * HPO_QMC_MAX_DIMS-th). GRID: HPO_E_NO_WORK when every point is taken but some trial
  * is still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted. */
 hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err);
 
 /* The internal value of a define-by-run param `name` for trial `number`: sampled independently
- * from the trials that have it (TPE) or uniformly (random, grid). */
+ * from the trials that have it (TPE), at the trial's point of the sequence (QMC, numeric params:
+ * their dimensions follow the declared ones in the order the params first appeared in the study)
+ * or uniformly (random, grid, categorical params under QMC). */
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
                           const hpo_history *h, int64_t number, const char *name,
                           const hpo_dist *d);

@@ -28,6 +28,7 @@ void hpo_tpe_config_default(hpo_tpe_config *c)
 {
     *c = (hpo_tpe_config){
         .n_startup_trials = 10,
+        .startup = HPO_TPE_STARTUP_RANDOM,
         .n_ei_candidates = 24,
         .gamma_fraction = 0.1,
         .gamma_max = 25,
@@ -716,7 +717,9 @@ static hpo_rc sample_obs(hpo_arena *a, const hpo_tpe_config *c, const hpo_space 
     hpo_rc rc = out ? collect_observations(a, c, obs, running, n_running, &o) : HPO_E_NOMEM;
     if (rc == HPO_OK) {
         o.rng = rng;
-        if (o.n < (size_t)c->n_startup_trials) {
+        if (o.n < (size_t)c->n_startup_trials && c->startup != HPO_TPE_STARTUP_RANDOM) {
+            rc = HPO_E_NO_WORK;
+        } else if (o.n < (size_t)c->n_startup_trials) {
             for (size_t p = 0; p < space->n; p++)
                 out[p] = hpo_sampler_random(&space->items[p].dist, rng);
         } else {
@@ -747,7 +750,7 @@ hpo_rc hpo_tpe_sample_obs(const hpo_tpe_config *c, const hpo_space *space,
     hpo_arena a = { 0 };
     rc = sample_obs(&a, c, space, obs, running, n_running, rng, ret_values);
     hpo_arena_free(&a);
-    return rc == HPO_OK ? rc : sample_error(rc, err);
+    return rc == HPO_OK || rc == HPO_E_NO_WORK ? rc : sample_error(rc, err);
 }
 
 hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
@@ -765,7 +768,7 @@ hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direc
     if (rc == HPO_OK)
         rc = sample_obs(&a, c, space, &tl.view, tl.running, tl.n_running, rng, ret_values);
     hpo_arena_free(&a);
-    return rc == HPO_OK ? rc : sample_error(rc, err);
+    return rc == HPO_OK || rc == HPO_E_NO_WORK ? rc : sample_error(rc, err);
 }
 
 /* One param over a view, in the caller's arena; HPO_E_NO_WORK before n_startup_trials. */

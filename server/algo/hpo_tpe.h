@@ -13,8 +13,13 @@
 #include "hpo_rng.h"
 #include "hpo_space.h"
 
+/* How the first n_startup_trials are drawn: uniformly, or by the caller from a quasi-random
+ * sequence (the sampler then answers HPO_E_NO_WORK, see hpo_tpe_sample). */
+typedef enum { HPO_TPE_STARTUP_RANDOM, HPO_TPE_STARTUP_SOBOL, HPO_TPE_STARTUP_HALTON } hpo_tpe_startup;
+
 typedef struct {
     int n_startup_trials;     /* random sampling until this many trials are observations: 10 */
+    hpo_tpe_startup startup;  /* RANDOM */
     int n_ei_candidates;      /* candidates drawn from l(x): 24 */
     double gamma_fraction;    /* gamma(n) = min(ceil(gamma_fraction * n), gamma_max): 0.1 */
     int gamma_max;            /* 25 */
@@ -46,7 +51,9 @@ hpo_rc hpo_tpe_config_validate(const hpo_tpe_config *c, hpo_error *err);
  * together, each sampled jointly; params no observation has are univariate. Single-valued
  * params (low == high, one choice) get their value without using the rng. ret_values[i]
  * receives the internal value of space->items[i]. Never fails on degenerate input (NaN values,
- * low == high, one observation); HPO_E_INVALID for an invalid config, HPO_E_NOMEM. */
+ * low == high, one observation); HPO_E_INVALID for an invalid config, HPO_E_NOMEM.
+ * HPO_E_NO_WORK (no message, ret_values untouched) before n_startup_trials when c->startup is
+ * not RANDOM: the caller draws the start-up trial. */
 hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direction dir,
                       const hpo_trial *trials, size_t n_trials, hpo_rng *rng, double *ret_values,
                       hpo_error *err);

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,16 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
          "sampler.type"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"grid\"},\"search_space\":{\"f\":{\"type\":\"float\","
          "\"low\":0,\"high\":1}}}", "search_space"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"qmc\",\"qmc_type\":\"faure\"}}",
+         "sampler.qmc_type"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"qmc\",\"scramble\":\"yes\"}}",
+         "sampler.scramble"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"qmc\",\"n_startup_trials\":3}}",
+         "sampler.n_startup_trials"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"startup\":\"qmc\"}}",
+         "sampler.startup"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"scramble\":true}}",
+         "sampler.scramble"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(post("/api/v1/studies", bad[i].body, &j), 400);
@@ -78,6 +89,118 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies", NULL, &j), 200);
     ck_assert_int_eq(json_array_size(json_object_get(j, "studies")), 2);
     json_decref(j);
+}
+END_TEST
+
+/* Asks n trials of study `name` and puts param `p` of each in out[number]. */
+static void ask_values(const char *name, const char *p, int n, double *out)
+{
+    for (int i = 0; i < n; i++) {
+        json_t *j;
+        ck_assert_int_eq(e2e_callj(&srv, "POST", NULL, &j, "/api/v1/studies/%s/trials", name),
+                         201);
+        int num = (int)json_integer_value(json_object_get(j, "number"));
+        ck_assert(num >= 0 && num < n);
+        out[num] = json_number_value(json_object_get(json_object_get(j, "params"), p));
+        json_decref(j);
+    }
+}
+
+/* Whether the n values (scaled to [0, 1) by lo, hi) fall one in each of n equal strata. */
+static bool one_per_stratum(const double *v, int n, double lo, double hi)
+{
+    int seen[64] = {0};
+    for (int i = 0; i < n; i++) {
+        int k = (int)((v[i] - lo) / (hi - lo) * n);
+        if (k < 0 || k >= n || seen[k]++)
+            return false;
+    }
+    return true;
+}
+
+START_TEST(qmc_sampler_follows_the_sequence)
+{
+    json_t *j;
+    /* plain Sobol': trial k is point k, the numeric params its coordinates in declared order */
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"q\",\"sampler\":{\"type\":\"qmc\"},"
+                          "\"search_space\":{\"c\":{\"type\":\"categorical\",\"choices\":[1,2]},"
+                          "\"x\":{\"type\":\"float\",\"low\":-1,\"high\":1},"
+                          "\"lr\":{\"type\":\"float\",\"low\":0.001,\"high\":1,\"log\":true}}}",
+                          &j), 201);
+    json_t *s = json_object_get(j, "sampler");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "qmc_type")), "sobol");
+    ck_assert(json_is_false(json_object_get(s, "scramble")));
+    json_decref(j);
+    double x[8], lr[8];
+    ask_values("q", "x", 8, x);
+    /* scipy.stats.qmc.Sobol(2, scramble=False): dimension 0 then 1 of points 0 .. 7 */
+    static const double d0[8] = {0, 0.5, 0.75, 0.25, 0.375, 0.875, 0.625, 0.125};
+    static const double d1[8] = {0, 0.5, 0.25, 0.75, 0.375, 0.875, 0.125, 0.625};
+    for (int k = 0; k < 8; k++)
+        ck_assert_msg(fabs(x[k] - (-1 + 2 * d0[k])) < 1e-12, "trial %d: x %.17g", k, x[k]);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/q/trials?limit=100", NULL, &j), 200);
+    json_t *ts = json_object_get(j, "trials");
+    ck_assert_int_eq(json_array_size(ts), 8);
+    for (size_t i = 0; i < 8; i++) {
+        json_t *t = json_array_get(ts, i);
+        int k = (int)json_integer_value(json_object_get(t, "number"));
+        lr[k] = json_number_value(json_object_get(json_object_get(t, "params"), "lr"));
+    }
+    json_decref(j);
+    for (int k = 0; k < 8; k++) {
+        double want = exp(log(0.001) + d1[k] * (log(1) - log(0.001)));
+        ck_assert_msg(fabs(lr[k] - want) < 1e-12 * want, "trial %d: lr %.17g, want %.17g", k,
+                      lr[k], want);
+    }
+
+    /* scrambled: seeded, no longer the plain points, still one point per stratum */
+    double a[16], b[16], h[16];
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"qa\",\"sampler\":{\"type\":\"qmc\","
+                          "\"scramble\":true,\"seed\":7},\"search_space\":{\"x\":{\"type\":"
+                          "\"float\",\"low\":0,\"high\":1}}}", &j), 201);
+    json_decref(j);
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"qb\",\"sampler\":{\"type\":\"qmc\","
+                          "\"scramble\":true,\"seed\":7},\"search_space\":{\"x\":{\"type\":"
+                          "\"float\",\"low\":0,\"high\":1}}}", &j), 201);
+    json_decref(j);
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"qh\",\"sampler\":{\"type\":\"qmc\","
+                          "\"qmc_type\":\"halton\",\"scramble\":true,\"seed\":7},"
+                          "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}",
+                          &j), 201);
+    json_decref(j);
+    ask_values("qa", "x", 16, a);
+    ask_values("qb", "x", 16, b);
+    ask_values("qh", "x", 16, h);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    ck_assert(a[0] != 0 || a[1] != 0.5);
+    ck_assert(one_per_stratum(a, 16, 0, 1));
+    ck_assert(one_per_stratum(h, 16, 0, 1));
+    ck_assert(memcmp(a, h, sizeof a) != 0);
+}
+END_TEST
+
+START_TEST(tpe_startup_from_a_sobol_sequence)
+{
+    json_t *j;
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"ts\",\"sampler\":{\"type\":\"tpe\","
+                          "\"startup\":\"sobol\",\"n_startup_trials\":16,\"seed\":3},"
+                          "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":-5,\"high\":5},"
+                          "\"y\":{\"type\":\"float\",\"low\":-5,\"high\":5}}}", &j), 201);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sampler"), "startup")),
+                     "sobol");
+    json_decref(j);
+    double x[16], y[16];
+    ask_values("ts", "x", 16, x);
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/ts/trials?limit=100", NULL, &j), 200);
+    for (size_t i = 0; i < 16; i++) {
+        json_t *t = json_array_get(json_object_get(j, "trials"), i);
+        y[json_integer_value(json_object_get(t, "number"))] =
+            json_number_value(json_object_get(json_object_get(t, "params"), "y"));
+    }
+    json_decref(j);
+    /* random draws would put two of 16 in one stratum of x or y nearly always (1 - 16!/16^16) */
+    ck_assert(one_per_stratum(x, 16, -5, 5));
+    ck_assert(one_per_stratum(y, 16, -5, 5));
 }
 END_TEST
 
@@ -337,6 +460,8 @@ int main(void)
     tcase_add_test(tc, parallel_tpe_never_repeats_a_configuration);
     tcase_add_test(tc, grid_points_are_handed_out_exactly_once);
     tcase_add_test(tc, define_by_run_under_tpe);
+    tcase_add_test(tc, qmc_sampler_follows_the_sequence);
+    tcase_add_test(tc, tpe_startup_from_a_sobol_sequence);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -254,6 +254,29 @@ class TestOptimize(unittest.TestCase):
         self.assertEqual(pts, sorted((x, y) for x in [-1, 0, 1] for y in [10, 20]))
         self.assertEqual(study.best_params, {"x": 0, "y": 10})
 
+    def test_qmc_sampler_define_by_run(self):
+        def objective(trial):
+            x = trial.suggest_float("x", 0, 1)
+            c = trial.suggest_categorical("c", ["a", "b"])
+            y = trial.suggest_float("y", -1, 1)
+            return x + y + (c == "a")
+
+        study = optuna.create_study(sampler=optuna.samplers.QMCSampler(qmc_type="sobol"),
+                                    storage=URL, study_name=name("qmc"))
+        study.optimize(objective, n_trials=8)
+        # scipy.stats.qmc.Sobol(2, scramble=False), points 0 .. 7: the params in the order they
+        # first appeared (the categorical one drawn at random)
+        d0 = [0, 0.5, 0.75, 0.25, 0.375, 0.875, 0.625, 0.125]
+        d1 = [0, 0.5, 0.25, 0.75, 0.375, 0.875, 0.125, 0.625]
+        for t in study.trials:
+            self.assertAlmostEqual(t.params["x"], d0[t.number], places=12)
+            self.assertAlmostEqual(t.params["y"], -1 + 2 * d1[t.number], places=12)
+        self.assertEqual(optuna.samplers.QMCSampler(qmc_type="halton", scramble=True,
+                                                    seed=3).to_json(),
+                         {"type": "qmc", "qmc_type": "halton", "scramble": True, "seed": 3})
+        with self.assertRaises(ValueError):
+            optuna.samplers.QMCSampler(qmc_type="faure")
+
     def test_deprecated_suggest_api_and_step_adjust(self):
         def objective(trial):
             a = trial.suggest_uniform("a", 0, 1)

@@ -25,12 +25,15 @@ def _opts(d, **kw):
 
 class TPESampler(BaseSampler):
     """Optuna 3.1's TPE, run by the server. ``gamma`` is a number here (the fraction of good
-    trials, with ``gamma_max``), not a function; ``constant_liar`` defaults to True (Optuna: False)."""
+    trials, with ``gamma_max``), not a function; ``constant_liar`` defaults to True (Optuna: False).
+    ``startup`` ("random", "sobol" or "halton"; hpo only) draws the start-up trials from a
+    scrambled quasi-random sequence instead of at random."""
 
     def __init__(self, consider_prior=True, prior_weight=1.0, consider_magic_clip=True,
                  consider_endpoints=False, n_startup_trials=10, n_ei_candidates=24, gamma=None,
                  weights=None, seed=None, *, multivariate=False, group=False,
-                 warn_independent_sampling=True, constant_liar=True, gamma_max=None):
+                 warn_independent_sampling=True, constant_liar=True, gamma_max=None,
+                 startup=None):
         if not consider_prior:
             raise ValueError("hpo's TPE always considers the prior (consider_prior=False is not "
                              "supported)")
@@ -45,7 +48,7 @@ class TPESampler(BaseSampler):
                              consider_endpoints=consider_endpoints,
                              n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates,
                              gamma=gamma, gamma_max=gamma_max, multivariate=multivariate,
-                             group=group, constant_liar=constant_liar)
+                             group=group, constant_liar=constant_liar, startup=startup)
 
     def to_json(self):
         return _opts({"type": "tpe", **self.options}, seed=self.seed)
@@ -57,6 +60,27 @@ class RandomSampler(BaseSampler):
 
     def to_json(self):
         return _opts({"type": "random"}, seed=self.seed)
+
+
+class QMCSampler(BaseSampler):
+    """Optuna's QMCSampler, run by the server: trial k takes point k of a Sobol' or Halton
+    sequence; categorical params are drawn at random (``independent_sampler`` cannot be
+    changed)."""
+
+    def __init__(self, *, qmc_type="sobol", scramble=False, seed=None, independent_sampler=None,
+                 warn_asynchronous_seeding=True, warn_independent_sampling=True):
+        if qmc_type not in ("sobol", "halton"):
+            raise ValueError('qmc_type must be "sobol" or "halton" (got %r)' % (qmc_type,))
+        if independent_sampler is not None:
+            raise ValueError("hpo's QMC sampler draws independent params at random; "
+                             "independent_sampler cannot be changed")
+        self.qmc_type = qmc_type
+        self.scramble = scramble
+        self.seed = seed
+
+    def to_json(self):
+        return _opts({"type": "qmc", "qmc_type": self.qmc_type, "scramble": self.scramble},
+                     seed=self.seed)
 
 
 class GridSampler(BaseSampler):
