@@ -24,8 +24,14 @@
  *       waiting for each answer before the next request, then finishes the trial complete. Prints
  *       one JSON line: {"trial","reports","batch","requests","seconds","reports_per_s",
  *       "req_p50_ms","req_p99_ms"} (seconds from the first report request to the finish's answer).
+ *   worker_probe spawn N CMD [ARG...]
+ *       No server: starts CMD N times one after the other (posix_spawn, stdout to /dev/null,
+ *       waitpid), the floor under one worker slot's trials on this machine. Prints one JSON line:
+ *       {"runs","per_run_ms"}.
  */
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,14 +257,40 @@ static int mode_rest(int argc, char **argv)
     return 0;
 }
 
+extern char **environ;
+
+static int mode_spawn(int argc, char **argv)
+{
+    long n = argc >= 4 ? strtol(argv[2], NULL, 10) : 0;
+    if (n < 1)
+        die("usage: worker_probe spawn N CMD [ARG...]");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    double t0 = mono_s();
+    for (long i = 0; i < n; i++) {
+        pid_t pid;
+        int status;
+        if (posix_spawn(&pid, argv[3], &fa, NULL, argv + 3, environ) != 0 ||
+            waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            die("worker_probe spawn: the command failed");
+    }
+    double secs = mono_s() - t0;
+    posix_spawn_file_actions_destroy(&fa);
+    printf("{\"runs\":%ld,\"per_run_ms\":%.3f}\n", n, secs * 1000.0 / (double)n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "spawn") == 0)
+        return mode_spawn(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "ack") == 0)
         return mode_ack(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "flood") == 0)
         return mode_flood(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "rest") == 0)
         return mode_rest(argc, argv);
-    fprintf(stderr, "usage: worker_probe ack|flood|rest ...\n");
+    fprintf(stderr, "usage: worker_probe ack|flood|rest|spawn ...\n");
     return 2;
 }
