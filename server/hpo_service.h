@@ -68,15 +68,22 @@ typedef struct {
     int64_t from, to;
 } hpo_resource;
 
+/* What the worker of a handed-out trial is told besides the trial itself. */
+typedef struct {
+    hpo_resource resource; /* ASHA's budget */
+    hpo_decides decides;   /* the steps where the study's pruner may judge the trial's reports
+                            * (hpo_pruner_decides: from the pruner's own code) */
+} hpo_ask_info;
+
 /* Hands out a trial. With fixed params: a new trial with them. Otherwise, in order: under ASHA a
  * promotion (a paused trial in the top 1/eta of its rung, highest rung first); the
  * lowest-numbered waiting (enqueued) trial; a new trial sampled over the declared search space.
  * A known idempotency key returns that trial again with *ret_replayed true. When max_trials
  * trials exist: HPO_E_NO_WORK while work may still come (ASHA with running trials; a grid with
  * running trials), else HPO_E_COMPLETE (ASHA first leaves the paused trials behind as PRUNED).
- * *ret owned (hpo_trial_clear); *ret_resource may be NULL. */
+ * *ret owned (hpo_trial_clear); *ret_info may be NULL. */
 hpo_rc hpo_service_ask(hpo_service *svc, const char *study, const hpo_ask_request *req,
-                       hpo_trial *ret, bool *ret_replayed, hpo_resource *ret_resource,
+                       hpo_trial *ret, bool *ret_replayed, hpo_ask_info *ret_info,
                        hpo_error *err);
 
 /* Enqueues a waiting trial with the given params (names in the search space are checked against

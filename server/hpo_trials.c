@@ -445,7 +445,7 @@ typedef struct {
     const hpo_ask_request *req;
     hpo_trial *ret;
     bool *replayed;
-    hpo_resource *resource;
+    hpo_ask_info *info;
     /* a new trial's params sampled outside the mutex (every declared one) */
     sample_job job;
     bool sampled;
@@ -570,13 +570,15 @@ static hpo_rc ask_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     hpo_trial_clear(ctx->ret); /* from an attempt that had to be run again */
     *ctx->replayed = false;
     hpo_rc rc = ask_locked(svc, st, ctx, err);
-    if (!rc && ctx->resource)
-        resource_of(st, ctx->ret, ctx->resource);
+    if (!rc && ctx->info) {
+        resource_of(st, ctx->ret, &ctx->info->resource);
+        ctx->info->decides = hpo_pruner_decides(&st->pruner, st->cfg.name, ctx->ret->number);
+    }
     return rc;
 }
 
 hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request *req,
-                       hpo_trial *ret, bool *ret_replayed, hpo_resource *ret_resource,
+                       hpo_trial *ret, bool *ret_replayed, hpo_ask_info *ret_info,
                        hpo_error *err)
 {
     hpo_rc rc = check_name(&svc->limits, "worker name", req->worker, "worker", err);
@@ -584,7 +586,7 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
         return rc;
     *ret_replayed = false;
     memset(ret, 0, sizeof *ret);
-    ask_ctx ctx = {.req = req, .ret = ret, .replayed = ret_replayed, .resource = ret_resource};
+    ask_ctx ctx = {.req = req, .ret = ret, .replayed = ret_replayed, .info = ret_info};
     rc = with_study_outside(svc, name, ask_fn, ask_outside, &ctx, err);
     hpo_trial_clear(&ctx.pre);
     if (rc)

@@ -51,6 +51,66 @@ const char *hpo_action_name(hpo_action a)
     return "continue";
 }
 
+static const char *const decides_names[] = {"every", "never", "grid", "powers"};
+
+const char *hpo_decides_kind_name(hpo_decides_kind k)
+{
+    return (unsigned)k < sizeof decides_names / sizeof decides_names[0] ? decides_names[k]
+                                                                        : "every";
+}
+
+hpo_rc hpo_decides_kind_parse(const char *name, hpo_decides_kind *ret)
+{
+    for (size_t i = 0; name && i < sizeof decides_names / sizeof decides_names[0]; i++) {
+        if (strcmp(name, decides_names[i]) == 0) {
+            if (ret)
+                *ret = (hpo_decides_kind)i;
+            return HPO_OK;
+        }
+    }
+    return HPO_E_INVALID;
+}
+
+bool hpo_decides_valid(const hpo_decides *d)
+{
+    switch (d->kind) {
+    case HPO_DECIDES_EVERY:
+    case HPO_DECIDES_NEVER:
+        return true;
+    case HPO_DECIDES_GRID:
+        return d->start >= 0 && d->interval >= 1;
+    case HPO_DECIDES_POWERS:
+        return d->start >= 1 && d->interval >= 2 && d->last >= -1;
+    }
+    return false;
+}
+
+bool hpo_decides_between(const hpo_decides *d, int64_t after, int64_t upto)
+{
+    switch (d->kind) {
+    case HPO_DECIDES_NEVER:
+        return false;
+    case HPO_DECIDES_GRID: {
+        if (after < d->start)
+            return d->start <= upto;
+        int64_t k = (after - d->start) / d->interval + 1; /* the first grid step above after */
+        return k <= (upto - d->start) / d->interval;
+    }
+    case HPO_DECIDES_POWERS: {
+        int64_t p = d->start;
+        while (p <= after) {
+            if (p > INT64_MAX / d->interval)
+                return false; /* no power above after */
+            p *= d->interval;
+        }
+        return p <= upto && (d->last < 0 || p <= d->last);
+    }
+    case HPO_DECIDES_EVERY:
+        break;
+    }
+    return true;
+}
+
 const char *hpo_direction_name(hpo_direction d)
 {
     return d == HPO_MAXIMIZE ? "maximize" : "minimize";

@@ -31,6 +31,33 @@ const char *hpo_action_name(hpo_action a); /* "continue", "prune", "pause" */
 const char *hpo_direction_name(hpo_direction d);
 hpo_rc hpo_direction_parse(const char *name, hpo_direction *ret);
 
+/* Where a study's pruner may judge a trial's reports: the steps at which a report can get a
+ * prune or a pause back (a superset: never fewer). The server derives it from its pruner
+ * (hpo_pruner_decides, server/algo) and sends it in the ask answer as "decides"; a worker that
+ * sends several reports in one request ends each batch where the pruner may judge. A report at
+ * step s after the trial's report at step p (p < s) may be judged when a decision step lies in
+ * (p, s] (hpo_decides_between): Optuna's "first report at or after a grid step", a rung. */
+typedef enum {
+    HPO_DECIDES_EVERY = 0, /* "every": any report may be judged (also: not known) */
+    HPO_DECIDES_NEVER,     /* "never": none is (no pruner) */
+    HPO_DECIDES_GRID,      /* "grid": start + k * interval, k >= 0 */
+    HPO_DECIDES_POWERS,    /* "powers": start * factor^k, k >= 0, none above last */
+} hpo_decides_kind;
+typedef struct {
+    hpo_decides_kind kind;
+    int64_t start;    /* GRID: >= 0; POWERS: >= 1 */
+    int64_t interval; /* GRID: the interval, >= 1; POWERS: the factor, >= 2 */
+    int64_t last;     /* POWERS: the largest decision step, or -1 when unbounded */
+} hpo_decides;
+/* Every step: what a worker assumes when it is told nothing (or nothing it understands). */
+#define HPO_DECIDES_ANY ((hpo_decides){.kind = HPO_DECIDES_EVERY, .last = -1})
+const char *hpo_decides_kind_name(hpo_decides_kind k); /* "every", "never", "grid", "powers" */
+hpo_rc hpo_decides_kind_parse(const char *name, hpo_decides_kind *ret);
+/* Whether d's fields are in the ranges above (a description from elsewhere is checked). */
+bool hpo_decides_valid(const hpo_decides *d);
+/* Whether a decision step of d lies in (after, upto]; after < upto (after may be -1). */
+bool hpo_decides_between(const hpo_decides *d, int64_t after, int64_t upto);
+
 /* A param of a trial: its distribution and its internal value (categorical: the index). */
 typedef struct {
     char *name; /* owned */

@@ -466,6 +466,21 @@ static json_t *trial_ref_to_json(hpo_trial_ref r)
     return r.set ? json_integer((json_int_t)r.number) : json_null();
 }
 
+json_t *hpo_decides_to_json(const hpo_decides *d)
+{
+    json_t *j = json_pack("{s:s}", "kind", hpo_decides_kind_name(d->kind));
+    if (!j)
+        return NULL;
+    if (d->kind == HPO_DECIDES_GRID || d->kind == HPO_DECIDES_POWERS) {
+        json_object_set_new(j, "start", json_integer((json_int_t)d->start));
+        json_object_set_new(j, d->kind == HPO_DECIDES_GRID ? "interval" : "factor",
+                            json_integer((json_int_t)d->interval));
+    }
+    if (d->kind == HPO_DECIDES_POWERS && d->last >= 0)
+        json_object_set_new(j, "last", json_integer((json_int_t)d->last));
+    return j;
+}
+
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions)
 {
     json_t *o = json_object();

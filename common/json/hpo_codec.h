@@ -49,6 +49,11 @@ json_t *hpo_retry_to_json(const hpo_retry_policy *p); /* every member spelled ou
  * fail_reason, retry_of/retried_by (numbers or null), preempted. `study` names the study (borrowed, may be NULL). */
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions);
 
+/* Where the pruner may judge (the ask answer's "decides"): {"kind": "every"}, {"kind": "never"},
+ * {"kind": "grid", "start", "interval"} or {"kind": "powers", "start", "factor"} with "last"
+ * when the powers stop (hpo_model.h: hpo_decides). */
+json_t *hpo_decides_to_json(const hpo_decides *d);
+
 /* The study's configuration as the API shows it (heartbeat_grace in seconds, or null). */
 json_t *hpo_study_config_to_json(const hpo_study_config *c);
 

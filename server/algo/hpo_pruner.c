@@ -612,6 +612,71 @@ size_t hpo_asha_pick_promotion(const hpo_pruner_config *c, hpo_direction dir,
     return SIZE_MAX;
 }
 
+/* ---- decision steps ------------------------------------------------------------------------ */
+
+static hpo_decides decides_powers(int64_t start, int64_t eta, int64_t last)
+{
+    return (hpo_decides){.kind = HPO_DECIDES_POWERS, .start = start, .interval = eta,
+                         .last = last};
+}
+
+static hpo_decides decides_at(const hpo_pruner_config *c, const char *study, int64_t number,
+                              int depth)
+{
+    const hpo_decides never = {.kind = HPO_DECIDES_NEVER, .last = -1};
+    if (!c || depth >= MAX_DEPTH)
+        return HPO_DECIDES_ANY;
+    switch (c->type) {
+    case HPO_PRUNER_NONE:
+        return never;
+    case HPO_PRUNER_MEDIAN:
+    case HPO_PRUNER_PERCENTILE:
+    case HPO_PRUNER_THRESHOLD:
+        /* first_in_interval: judged at the first report at or after a grid step */
+        return (hpo_decides){.kind = HPO_DECIDES_GRID,
+                             .start = c->n_warmup_steps > 0 ? c->n_warmup_steps : 0,
+                             .interval = c->interval_steps > 1 ? c->interval_steps : 1,
+                             .last = -1};
+    case HPO_PRUNER_PATIENT:
+        return c->wrapped ? decides_at(c->wrapped, study, number, depth + 1) : HPO_DECIDES_ANY;
+    case HPO_PRUNER_SUCCESSIVE_HALVING:
+        if (c->min_resource < 0 || c->reduction_factor < 2 || c->min_early_stopping_rate < 0)
+            return never;
+        if (c->min_resource == 0)
+            return HPO_DECIDES_ANY;
+        return decides_powers(mul_sat(c->min_resource, pow_sat(c->reduction_factor,
+                                                               c->min_early_stopping_rate)),
+                              c->reduction_factor, -1);
+    case HPO_PRUNER_HYPERBAND: {
+        if (c->min_resource < 1 || c->reduction_factor < 2)
+            return never;
+        int bracket = 0;
+        if (c->max_resource != 0) {
+            int nb = hpo_hyperband_n_brackets(c, NULL, 0);
+            if (nb <= 0)
+                return never;
+            bracket = hpo_hyperband_bracket(c, study, number, nb);
+        }
+        return decides_powers(mul_sat(c->min_resource, pow_sat(c->reduction_factor, bracket)),
+                              c->reduction_factor, -1);
+    }
+    case HPO_PRUNER_ASHA: {
+        /* decide_asha pauses at rung resources below max_resource: rungs 0 .. top - 1 */
+        int top = hpo_asha_top_rung(c);
+        if (!asha_valid(c) || top < 1)
+            return never;
+        return decides_powers(c->min_resource, c->reduction_factor,
+                              hpo_asha_rung_resource(c, top - 1));
+    }
+    }
+    return HPO_DECIDES_ANY;
+}
+
+hpo_decides hpo_pruner_decides(const hpo_pruner_config *c, const char *study, int64_t number)
+{
+    return decides_at(c, study, number, 0);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 static hpo_action decide_at(const hpo_pruner_config *c, hpo_direction dir,

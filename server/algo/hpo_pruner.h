@@ -128,4 +128,19 @@ int hpo_asha_rung_of_step(const hpo_pruner_config *c, int64_t step);
 size_t hpo_asha_pick_promotion(const hpo_pruner_config *c, hpo_direction dir,
                                const hpo_trial *trials, size_t n_trials, int *ret_rung);
 
+/* Where c may judge the reports of trial `number` of study `study` (hpo_decides, hpo_model.h):
+ * the steps at which hpo_pruner_decide (or hyperband's decision over the trial's bracket) can
+ * answer other than CONTINUE, for a worker to end its batches of reports there. Never fewer:
+ * - none: NEVER; median, percentile, threshold: GRID n_warmup_steps + k * interval_steps;
+ * - patient: its wrapped pruner's steps (it prunes only where that one does), EVERY alone;
+ * - successive halving: POWERS min_resource * eta^(min_early_stopping_rate + k); EVERY with an
+ *   "auto" min_resource (its rungs move with the completed trials);
+ * - hyperband: POWERS min_resource * eta^(bracket + k) over the trial's bracket when
+ *   max_resource is fixed; with "auto" the brackets move: min_resource * eta^k (every bracket's
+ *   rungs are among them);
+ * - asha: POWERS min_resource * eta^k below max_resource, `last` the highest such rung (a
+ *   report at max_resource is never paused); NEVER when no rung lies below max_resource.
+ * An unvalidated config that hpo_pruner_decide would never act on gives NEVER. Pure. */
+hpo_decides hpo_pruner_decides(const hpo_pruner_config *c, const char *study, int64_t number);
+
 #endif

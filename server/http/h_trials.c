@@ -18,7 +18,7 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
     hpo_error err = {0};
     hpo_ask_request ask = {0};
     hpo_trial t = {0};
-    hpo_resource resource = {0};
+    hpo_ask_info info = {0};
     bool replayed = false;
     hpo_rc rc = hpo_body_only(req, allowed, &err);
     if (!rc)
@@ -31,24 +31,27 @@ void hpo_h_ask(hpo_service *svc, const hpo_request *req, hpo_response *res)
         !(rc = hpo_json_to_fixed_params(params, "params", &fixed, &err)))
         ask.params = &fixed;
     if (!rc)
-        rc = hpo_service_ask(svc, req->study, &ask, &t, &replayed, &resource, &err);
+        rc = hpo_service_ask(svc, req->study, &ask, &t, &replayed, &info, &err);
     hpo_fixed_params_clear(&fixed);
     if (rc) {
         hpo_response_error(res, &err);
     } else {
         json_t *j = trial_json(&t, req->study);
-        if (resource.set) {
+        const hpo_resource *resource = &info.resource;
+        if (resource->set) {
             /* ASHA: train from `from` to `to`; a promoted trial resumes from the checkpoint its
              * run saved on pausing at `from`: "checkpoint-<from>", one name per rung, so a
              * promotion never picks up an older rung's checkpoint still in place */
             json_object_set_new(j, "resource", json_pack("{s:I,s:I}", "from",
-                                                         (json_int_t)resource.from, "to",
-                                                         (json_int_t)resource.to));
+                                                         (json_int_t)resource->from, "to",
+                                                         (json_int_t)resource->to));
             char resume[48];
-            snprintf(resume, sizeof resume, "checkpoint-%lld", (long long)resource.from);
-            json_object_set_new(j, "resume", resource.from > 0 ? json_string(resume)
-                                                               : json_null());
+            snprintf(resume, sizeof resume, "checkpoint-%lld", (long long)resource->from);
+            json_object_set_new(j, "resume", resource->from > 0 ? json_string(resume)
+                                                                : json_null());
         }
+        /* where the pruner may judge: a worker sending reports in batches ends them there */
+        json_object_set_new(j, "decides", hpo_decides_to_json(&info.decides));
         hpo_response_json(res, replayed ? 200 : 201, j);
     }
     hpo_trial_clear(&t);

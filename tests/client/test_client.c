@@ -116,6 +116,7 @@ START_TEST(trial_round_trip)
     ck_assert_int_eq(t->state, HPO_TRIAL_RUNNING);
     ck_assert(!t->has_resource);
     ck_assert_ptr_null(t->resume);
+    ck_assert_int_eq(t->decides.kind, HPO_DECIDES_NEVER); /* no pruner */
     double lr = json_real_value(json_object_get(t->params, "lr"));
     ck_assert(lr >= 1e-4 && lr <= 1e-2);
     json_int_t layers = json_integer_value(json_object_get(t->params, "layers"));

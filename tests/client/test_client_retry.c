@@ -129,6 +129,63 @@ START_TEST(ask_keeps_its_key_across_retries)
 }
 END_TEST
 
+/* A 201 answer to an ask whose trial carries `extra` members ("" for none). */
+static const char *trial_with(char *buf, size_t size, const char *extra)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"study\":\"s\",\"number\":4,\"state\":\"running\","
+             "\"params\":{}%s}", extra);
+    snprintf(buf, size, "HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Type: "
+             "application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    return buf;
+}
+
+START_TEST(ask_reads_where_the_pruner_decides)
+{
+    static char answers[8][768];
+    static const char *const extras[] = {
+        ",\"decides\":{\"kind\":\"grid\",\"start\":5,\"interval\":2}",
+        ",\"decides\":{\"kind\":\"powers\",\"start\":1,\"factor\":3,\"last\":9}",
+        ",\"decides\":{\"kind\":\"powers\",\"start\":8,\"factor\":4}",
+        ",\"decides\":{\"kind\":\"never\"}",
+        "", /* an older server: every step */
+        ",\"decides\":{\"kind\":\"fibonacci\",\"start\":1}",
+        ",\"decides\":{\"kind\":\"grid\",\"start\":5,\"interval\":0}",
+        ",\"decides\":{\"kind\":\"powers\",\"start\":1,\"factor\":3,\"last\":\"x\"}",
+    };
+    fake f = {.n = 8};
+    for (int i = 0; i < 8; i++)
+        f.script[i] = trial_with(answers[i], sizeof answers[i], extras[i]);
+    fake_start(&f);
+    hpo_client *c = client_on(&f, -1);
+    hpo_error err;
+    hpo_decides got[8];
+    for (int i = 0; i < 8; i++) {
+        hpo_client_trial *t = NULL;
+        ck_assert_int_eq(hpo_client_ask(c, "s", NULL, &t, NULL, &err), HPO_OK);
+        got[i] = t->decides;
+        hpo_client_trial_free(t);
+    }
+    ck_assert_int_eq(got[0].kind, HPO_DECIDES_GRID);
+    ck_assert_int_eq(got[0].start, 5);
+    ck_assert_int_eq(got[0].interval, 2);
+    ck_assert_int_eq(got[1].kind, HPO_DECIDES_POWERS);
+    ck_assert_int_eq(got[1].start, 1);
+    ck_assert_int_eq(got[1].interval, 3);
+    ck_assert_int_eq(got[1].last, 9);
+    ck_assert_int_eq(got[2].kind, HPO_DECIDES_POWERS);
+    ck_assert_int_eq(got[2].start, 8);
+    ck_assert_int_eq(got[2].interval, 4);
+    ck_assert_int_eq(got[2].last, -1);
+    ck_assert_int_eq(got[3].kind, HPO_DECIDES_NEVER);
+    /* missing, unknown or out of range: every step (reports then go one per request) */
+    for (int i = 4; i < 8; i++)
+        ck_assert_msg(got[i].kind == HPO_DECIDES_EVERY, "answer %d: kind %d", i, got[i].kind);
+    hpo_client_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
 START_TEST(enqueue_is_not_retried_once_sent)
 {
     fake f = {.script = {DROP, STUDIES_OK}, .n = 2};
@@ -250,6 +307,7 @@ int main(void)
     tcase_add_test(tc, unavailable_after_the_last_retry);
     tcase_add_test(tc, ask_keeps_its_key_across_retries);
     tcase_add_test(tc, enqueue_is_not_retried_once_sent);
+    tcase_add_test(tc, ask_reads_where_the_pruner_decides);
     tcase_add_test(tc, artifact_streams_restart_from_the_start);
     tcase_add_test(tc, names_in_paths_are_escaped);
     suite_add_tcase(s, tc);

@@ -176,12 +176,24 @@ START_TEST(threshold_and_hyperband_decide)
     for (int n = 0; n < 30; n++) {
         json_t *t = ask("hb", 201);
         double x = json_real_value(json_object_get(json_object_get(t, "params"), "x"));
+        /* the ask answer says where: the rungs of the trial's bracket, 1 / 3 / 9 times 3^k */
+        json_t *d = json_object_get(t, "decides");
+        ck_assert_str_eq(json_string_value(json_object_get(d, "kind")), "powers");
+        ck_assert_int_eq(json_integer_value(json_object_get(d, "factor")), 3);
+        json_int_t first = json_integer_value(json_object_get(d, "start"));
+        ck_assert(first == 1 || first == 3 || first == 9);
         json_decref(t);
         const char *action = "continue";
         int step = 1;
         for (; step <= 9 && strcmp(action, "continue") == 0; step++)
             action = report("hb", n, step, x + 1.0 / step);
         if (strcmp(action, "prune") == 0) {
+            /* pruned at a step it was told of (step - 1 was the last report) */
+            json_int_t at = step - 1, p = first;
+            while (p < at)
+                p *= 3;
+            ck_assert_msg(p == at, "trial %d pruned at %d, decisions from %d", n, (int)at,
+                          (int)first);
             pruned++;
             finish("hb", n, "pruned", x);
         } else {
@@ -190,6 +202,50 @@ START_TEST(threshold_and_hyperband_decide)
     }
     ck_assert_int_gt(pruned, 0);
     ck_assert_int_lt(pruned, 30);
+}
+END_TEST
+
+/* The ask answer's "decides" for a new study with `pruner` (the first trial asked). */
+static char *decides_of(const char *name, const char *pruner)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"pruner\":%s}", name, pruner);
+    json_t *j;
+    ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies", body, &j), 201);
+    json_decref(j);
+    json_t *t = ask(name, 201);
+    char *text = json_dumps(json_object_get(t, "decides"), JSON_SORT_KEYS | JSON_COMPACT);
+    ck_assert_ptr_nonnull(text);
+    json_decref(t);
+    return text;
+}
+
+START_TEST(ask_answers_where_the_pruner_decides)
+{
+    static const struct { const char *pruner, *decides; } cases[] = {
+        {"{\"type\":\"none\"}", "{\"kind\":\"never\"}"},
+        {"{\"type\":\"median\",\"n_warmup_steps\":5,\"interval_steps\":2}",
+         "{\"interval\":2,\"kind\":\"grid\",\"start\":5}"},
+        {"{\"type\":\"threshold\",\"lower\":0}", "{\"interval\":1,\"kind\":\"grid\",\"start\":0}"},
+        {"{\"type\":\"patient\",\"patience\":2}", "{\"kind\":\"every\"}"},
+        {"{\"type\":\"patient\",\"patience\":2,\"wrapped\":{\"type\":\"percentile\","
+         "\"percentile\":25,\"n_warmup_steps\":3,\"interval_steps\":4}}",
+         "{\"interval\":4,\"kind\":\"grid\",\"start\":3}"},
+        {"{\"type\":\"successive_halving\",\"min_resource\":2,\"reduction_factor\":4,"
+         "\"min_early_stopping_rate\":1}", "{\"factor\":4,\"kind\":\"powers\",\"start\":8}"},
+        {"{\"type\":\"successive_halving\"}", "{\"kind\":\"every\"}"},
+        {"{\"type\":\"hyperband\",\"min_resource\":2}",
+         "{\"factor\":3,\"kind\":\"powers\",\"start\":2}"},
+        {"{\"type\":\"asha\",\"min_resource\":1,\"max_resource\":20,\"reduction_factor\":3}",
+         "{\"factor\":3,\"kind\":\"powers\",\"last\":3,\"start\":1}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "d%zu", i);
+        char *got = decides_of(name, cases[i].pruner);
+        ck_assert_msg(strcmp(got, cases[i].decides) == 0, "%s: %s", cases[i].pruner, got);
+        free(got);
+    }
 }
 END_TEST
 
@@ -319,6 +375,7 @@ int main(void)
     tcase_add_test(tc, median_prunes_worse_trials);
     tcase_add_test(tc, pruner_options_are_checked);
     tcase_add_test(tc, threshold_and_hyperband_decide);
+    tcase_add_test(tc, ask_answers_where_the_pruner_decides);
     tcase_add_test(tc, asha_pauses_promotes_and_leaves_behind);
     tcase_add_test(tc, asha_runs_the_best_to_max_resource);
     suite_add_tcase(s, tc);

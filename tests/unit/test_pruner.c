@@ -2983,6 +2983,217 @@ START_TEST(asha_random_schedules)
 }
 END_TEST
 
+/* ---- decision steps (hpo_pruner_decides) --------------------------------------------------- */
+
+/* Feeds the reporting trial trials[n - 1] reports at steps[] (increasing) one at a time, the i-th
+ * with value v0 + i * dv, and lists in decided the steps where the pruner answered other than
+ * continue (bracket >= 0: hyperband's decision over that bracket, as the server makes it), in
+ * described those where d puts a decision step in (the step before, the step]: where a worker
+ * batching its reports ends a batch. */
+static void walk(const hpo_pruner_config *c, const hpo_decides *d, int bracket, hpo_trial *trials,
+                 size_t n, const int64_t *steps, size_t n_steps, double v0, double dv,
+                 char *decided, char *described, size_t size)
+{
+    hpo_trial *t = &trials[n - 1];
+    decided[0] = described[0] = '\0';
+    int64_t prev = -1;
+    for (size_t i = 0; i < n_steps; i++) {
+        report(t, steps[i], v0 + (double)i * dv);
+        hpo_action a = bracket >= 0
+                           ? hpo_hyperband_decide(c, HPO_MINIMIZE, bracket, trials, n, t)
+                           : hpo_pruner_decide(c, HPO_MINIMIZE, trials, n, t);
+        if (a != CONT)
+            snprintf(decided + strlen(decided), size - strlen(decided), "%s%lld",
+                     decided[0] ? " " : "", (long long)steps[i]);
+        if (hpo_decides_between(d, prev, steps[i]))
+            snprintf(described + strlen(described), size - strlen(described), "%s%lld",
+                     described[0] ? " " : "", (long long)steps[i]);
+        prev = steps[i];
+    }
+}
+
+/* The steps from .. to. */
+static size_t span(int64_t *steps, int64_t from, int64_t to)
+{
+    size_t n = 0;
+    for (int64_t s = from; s <= to; s++)
+        steps[n++] = s;
+    return n;
+}
+
+/* walk over a lone running trial (others: the trials before it, copied) and both lists. */
+static void expect_steps(const hpo_pruner_config *c, const hpo_decides *d, int bracket,
+                         const hpo_trial *others, size_t n_others, const int64_t *steps,
+                         size_t n_steps, double v0, double dv, const char *want_decided,
+                         const char *want_described)
+{
+    hpo_trial trials[4];
+    ck_assert_uint_lt(n_others, 4);
+    for (size_t i = 0; i < n_others; i++)
+        ck_assert_int_eq(hpo_trial_copy(&trials[i], &others[i]), HPO_OK);
+    make(&trials[n_others], 99, HPO_TRIAL_RUNNING, NULL, 0);
+    char decided[1024], described[1024];
+    walk(c, d, bracket, trials, n_others + 1, steps, n_steps, v0, dv, decided, described,
+         sizeof decided);
+    ck_assert_str_eq(decided, want_decided);
+    ck_assert_str_eq(described, want_described);
+    clear_all(trials, n_others + 1);
+}
+
+START_TEST(decision_steps_per_pruner)
+{
+    int64_t all[128];
+    size_t n_all = span(all, 0, 40);
+    const int64_t sparse[] = {0, 4, 9, 10, 14};
+    hpo_decides d;
+
+    /* none: never */
+    hpo_pruner_config c = cfg(HPO_PRUNER_NONE);
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_NEVER);
+    expect_steps(&c, &d, -1, NULL, 0, all, n_all, NAN, 0, "", "");
+    ck_assert_int_eq(hpo_pruner_decides(NULL, "s", 0).kind, HPO_DECIDES_EVERY);
+
+    /* median: the grid n_warmup_steps + k * interval_steps; an all-NaN trial is pruned wherever
+     * it is judged (one completed trial, n_startup_trials 1); a missed grid step is judged at
+     * the next report */
+    hpo_trial done;
+    make(&done, 0, HPO_TRIAL_COMPLETE, NULL, 0);
+    for (int64_t k = 0; k <= 40; k++)
+        report(&done, k, 1.0);
+    c = cfg(HPO_PRUNER_MEDIAN);
+    c.n_startup_trials = 1, c.n_warmup_steps = 2, c.interval_steps = 3;
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_GRID);
+    ck_assert_int_eq(d.start, 2);
+    ck_assert_int_eq(d.interval, 3);
+    expect_steps(&c, &d, -1, &done, 1, all, 13, NAN, 0, "2 5 8 11", "2 5 8 11");
+    expect_steps(&c, &d, -1, &done, 1, sparse, 5, NAN, 0, "4 9 14", "4 9 14");
+    /* percentile, interval 1: every report from the warmup on */
+    c = cfg(HPO_PRUNER_PERCENTILE);
+    c.percentile = 25, c.n_startup_trials = 1, c.n_warmup_steps = 3;
+    d = hpo_pruner_decides(&c, "s", 0);
+    expect_steps(&c, &d, -1, &done, 1, all, 7, NAN, 0, "3 4 5 6", "3 4 5 6");
+    /* threshold: the same grid */
+    c = cfg(HPO_PRUNER_THRESHOLD);
+    c.has_upper = true, c.upper = 0.5, c.n_warmup_steps = 3, c.interval_steps = 2;
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_GRID);
+    expect_steps(&c, &d, -1, NULL, 0, all, 12, 1.0, 0, "3 5 7 9 11", "3 5 7 9 11");
+    expect_steps(&c, &d, -1, NULL, 0, sparse, 5, 1.0, 0, "4 9 14", "4 9 14");
+
+    /* patient: where its wrapped pruner decides (values rising: stalled from the second report
+     * on), every step alone */
+    hpo_pruner_config inner = cfg(HPO_PRUNER_THRESHOLD);
+    inner.has_upper = true, inner.upper = 0.5, inner.n_warmup_steps = 1, inner.interval_steps = 4;
+    c = cfg(HPO_PRUNER_PATIENT);
+    c.wrapped = &inner;
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_GRID);
+    ck_assert_int_eq(d.start, 1);
+    ck_assert_int_eq(d.interval, 4);
+    expect_steps(&c, &d, -1, NULL, 0, all, 13, 1.0, 1.0, "1 5 9", "1 5 9");
+    c.wrapped = NULL;
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_EVERY);
+    expect_steps(&c, &d, -1, NULL, 0, all, 5, 1.0, 1.0, "1 2 3 4", "0 1 2 3 4");
+    hpo_pruner_config none = cfg(HPO_PRUNER_NONE);
+    c.wrapped = &none;
+    ck_assert_int_eq(hpo_pruner_decides(&c, "s", 0).kind, HPO_DECIDES_NEVER);
+
+    /* successive halving: the rungs min_resource * eta^(rate + k) (bootstrap_count 1 prunes a
+     * lone trial at every rung it reaches); a report jumping over rungs is judged */
+    c = cfg(HPO_PRUNER_SUCCESSIVE_HALVING);
+    c.min_resource = 2, c.reduction_factor = 4, c.min_early_stopping_rate = 1;
+    c.bootstrap_count = 1;
+    d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_POWERS);
+    ck_assert_int_eq(d.start, 8);
+    ck_assert_int_eq(d.interval, 4);
+    ck_assert_int_eq(d.last, -1);
+    expect_steps(&c, &d, -1, NULL, 0, all, n_all, 1.0, 0, "8 32", "8 32");
+    expect_steps(&c, &d, -1, NULL, 0, (const int64_t[]){0, 5, 40}, 3, 1.0, 0, "40", "40");
+    /* "auto" min_resource: its rungs move with the completed trials */
+    c.min_resource = 0, c.bootstrap_count = 0;
+    ck_assert_int_eq(hpo_pruner_decides(&c, "s", 0).kind, HPO_DECIDES_EVERY);
+    clear_all(&done, 1);
+}
+END_TEST
+
+START_TEST(decision_steps_hyperband_brackets)
+{
+    /* min 1, max 81, eta 3: 5 brackets; trial k of "hb" in bracket b is judged at 3^(b + r) */
+    hpo_pruner_config c = cfg(HPO_PRUNER_HYPERBAND);
+    c.max_resource = 81, c.bootstrap_count = 1;
+    int nb = hpo_hyperband_n_brackets(&c, NULL, 0);
+    ck_assert_int_eq(nb, 5);
+    int64_t all[128];
+    size_t n_all = span(all, 0, 100);
+    bool seen[5] = {false};
+    for (int64_t k = 0; k < 60; k++) {
+        int b = hpo_hyperband_bracket(&c, "hb", k, nb);
+        hpo_decides d = hpo_pruner_decides(&c, "hb", k);
+        ck_assert_int_eq(d.kind, HPO_DECIDES_POWERS);
+        int64_t first = 1;
+        for (int i = 0; i < b; i++)
+            first *= 3;
+        ck_assert_int_eq(d.start, first);
+        ck_assert_int_eq(d.interval, 3);
+        ck_assert_int_eq(d.last, -1);
+        if (seen[b])
+            continue;
+        seen[b] = true;
+        /* the pruner over the trial's bracket decides exactly there */
+        static const char *const want[] = {"1 3 9 27 81", "3 9 27 81", "9 27 81", "27 81",
+                                           "81"};
+        expect_steps(&c, &d, b, NULL, 0, all, n_all, 1.0, 0, want[b], want[b]);
+    }
+    ck_assert(seen[0] && seen[1] && seen[2]);
+    /* "auto" max_resource: the brackets move with the completed trials; every bracket's rungs
+     * are among min_resource * eta^k */
+    c.max_resource = 0, c.bootstrap_count = 0, c.min_resource = 2;
+    for (int64_t k = 0; k < 10; k++) {
+        hpo_decides d = hpo_pruner_decides(&c, "hb", k);
+        ck_assert_int_eq(d.kind, HPO_DECIDES_POWERS);
+        ck_assert_int_eq(d.start, 2);
+        ck_assert_int_eq(d.interval, 3);
+    }
+}
+END_TEST
+
+START_TEST(decision_steps_asha_max_resource)
+{
+    /* ASHA pauses at the rungs below max_resource, never at max_resource itself */
+    int64_t all[128];
+    size_t n_all = span(all, 0, 40);
+    struct { int64_t min, max; int eta; int64_t last; const char *want; } cases[] = {
+        {1, 27, 3, 9, "1 3 9"},   /* rungs 1, 3, 9, 27 */
+        {1, 20, 3, 3, "1 3"},     /* rungs 1, 3, 20: 9 is none */
+        {2, 17, 2, 8, "2 4 8"},   /* rungs 2, 4, 8, 17 */
+        {4, 40, 3, 12, "4 12"},   /* rungs 4, 12, 40: the top rung is max_resource */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hpo_pruner_config c = asha(cases[i].min, cases[i].max, cases[i].eta);
+        hpo_decides d = hpo_pruner_decides(&c, "s", (int64_t)i);
+        ck_assert_int_eq(d.kind, HPO_DECIDES_POWERS);
+        ck_assert_int_eq(d.start, cases[i].min);
+        ck_assert_int_eq(d.interval, cases[i].eta);
+        ck_assert_int_eq(d.last, cases[i].last);
+        expect_steps(&c, &d, -1, NULL, 0, all, n_all, 0.5, 0, cases[i].want, cases[i].want);
+        /* a report jumping past rungs is paused; one past max_resource is not */
+        char past[32];
+        snprintf(past, sizeof past, "%lld", (long long)(cases[i].last + 1));
+        expect_steps(&c, &d, -1, NULL, 0, (const int64_t[]){0, cases[i].last + 1, 40}, 3, 0.5,
+                     0, past, past);
+    }
+    /* no rung below max_resource: never */
+    hpo_pruner_config c = asha(1, 2, 3);
+    hpo_decides d = hpo_pruner_decides(&c, "s", 0);
+    ck_assert_int_eq(d.kind, HPO_DECIDES_NEVER);
+    expect_steps(&c, &d, -1, NULL, 0, all, n_all, 0.5, 0, "", "");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pruner");
@@ -3002,6 +3213,9 @@ static Suite *suite(void)
     tcase_add_test(tc, asha_pick_promotion_rules);
     tcase_add_test(tc, asha_seed_table_27_9_3_1);
     tcase_add_test(tc, asha_random_schedules);
+    tcase_add_test(tc, decision_steps_per_pruner);
+    tcase_add_test(tc, decision_steps_hyperband_brackets);
+    tcase_add_test(tc, decision_steps_asha_max_resource);
     suite_add_tcase(s, tc);
     return s;
 }

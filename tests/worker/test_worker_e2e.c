@@ -385,7 +385,8 @@ static const char burst_script[] =
 START_TEST(prune_at_its_step_when_batched)
 {
     /* judged at steps 5, 10, 15 only: a batch of steps 0..19 judged on its last step (19) would
-     * never be pruned, so the worker must cut its batches after 5, 10 and 15 */
+     * never be pruned, so the worker must cut its batches after 5, 10 and 15 (the ask answer
+     * tells it: "decides": {"kind": "grid", "start": 5, "interval": 5}) */
     create_study("{\"name\":\"b\",\"max_trials\":3,\"pruner\":{\"type\":\"median\","
                  "\"n_startup_trials\":2,\"n_warmup_steps\":5,\"interval_steps\":5},"
                  "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":100}}}");
@@ -397,7 +398,8 @@ START_TEST(prune_at_its_step_when_batched)
         json_decref(j);
     }
     write_file("burst.sh", burst_script);
-    const char *f[] = {"--study", "b", "--gpus", "none", "--parallel", "1", NULL};
+    const char *f[] = {"--study", "b", "--gpus", "none", "--parallel", "1", "--log-level",
+                       "debug", NULL};
     const char *args[] = {"{x}", NULL};
     pid_t w = start_worker("b", "burst.sh", f, args);
     ck_assert_int_eq(wait_worker(w, "b", 30000), 0);
@@ -408,6 +410,8 @@ START_TEST(prune_at_its_step_when_batched)
     char *log = read_file("worker-b.log");
     ck_assert_ptr_nonnull(log);
     ck_assert_msg(strstr(log, "prune received") != NULL, "%s", log);
+    /* the worker took the decision steps from the ask answer */
+    ck_assert_msg(strstr(log, "b/2: its pruner may decide at steps 5 + 5k") != NULL, "%s", log);
     free(log);
 }
 END_TEST

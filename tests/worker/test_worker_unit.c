@@ -457,14 +457,20 @@ START_TEST(token_flags)
 }
 END_TEST
 
-/* The pruner JSON (as GET study shows it) through wk_decides_of_pruner. */
-static wk_decides decides(const char *pruner_json)
+/* Descriptions as the server sends them in the ask answer (hpo_pruner_decides derives them from
+ * its pruner; tests/unit/test_pruner.c checks them against the pruner's decisions). */
+static const wk_decides NEVER = {.kind = HPO_DECIDES_NEVER, .last = -1};
+
+static wk_decides grid(int64_t start, int64_t interval)
 {
-    json_t *p = pruner_json ? json_loads(pruner_json, 0, NULL) : NULL;
-    ck_assert(pruner_json == NULL || p != NULL);
-    wk_decides d = wk_decides_of_pruner(p);
-    json_decref(p);
-    return d;
+    return (wk_decides){.kind = HPO_DECIDES_GRID, .start = start, .interval = interval,
+                        .last = -1};
+}
+
+static wk_decides powers(int64_t start, int64_t factor, int64_t last)
+{
+    return (wk_decides){.kind = HPO_DECIDES_POWERS, .start = start, .interval = factor,
+                        .last = last};
 }
 
 /* Cuts the queue steps[] (values unused) into requests as the sender does, starting from
@@ -502,69 +508,61 @@ START_TEST(batch_rule)
 {
     int64_t s[64];
     size_t n = upto(s, 0, 30);
-    ck_assert_uint_eq(wk_batch_len(&(wk_decides){.kind = WK_DECIDES_NEVER}, -1, NULL, 0, 10), 0);
+    ck_assert_uint_eq(wk_batch_len(&NEVER, -1, NULL, 0, 10), 0);
     /* no pruner: everything queued, up to the size cap */
-    wk_decides d = decides("{\"type\":\"none\"}");
-    ck_assert_int_eq(d.kind, WK_DECIDES_NEVER);
+    wk_decides d = NEVER;
     ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "31");
     ck_assert_str_eq(split(&d, -1, s, n, 10), "10,10,10,1");
-    /* unknown settings, a patient pruner, "auto" rungs: every report is judged, one by one */
-    static const char *const every[] = {
-        NULL, "{}", "{\"type\":\"future\"}",
-        "{\"type\":\"patient\",\"patience\":2,\"min_delta\":0,\"wrapped\":null}",
-        "{\"type\":\"successive_halving\",\"min_resource\":\"auto\",\"reduction_factor\":4,"
-        "\"min_early_stopping_rate\":0,\"bootstrap_count\":0}",
-        "{\"type\":\"median\",\"n_warmup_steps\":-1,\"interval_steps\":1}",
-    };
-    for (size_t i = 0; i < sizeof every / sizeof *every; i++) {
-        d = decides(every[i]);
-        ck_assert_int_eq(d.kind, WK_DECIDES_EVERY);
-        ck_assert_str_eq(split(&d, -1, s, 4, WK_BATCH_MAX), "1,1,1,1");
-    }
-    /* median: judged at the first report at or after 5, 15, 25 */
-    d = decides("{\"type\":\"median\",\"percentile\":50,\"n_startup_trials\":5,"
-                "\"n_warmup_steps\":5,\"interval_steps\":10,\"n_min_trials\":1}");
-    ck_assert_int_eq(d.kind, WK_DECIDES_GRID);
+    /* every step (a patient pruner alone, "auto" rungs, an older server that sent none): every
+     * report is judged, one by one */
+    d = HPO_DECIDES_ANY;
+    ck_assert_int_eq(d.kind, HPO_DECIDES_EVERY);
+    ck_assert_str_eq(split(&d, -1, s, 4, WK_BATCH_MAX), "1,1,1,1");
+    ck_assert_str_eq(split(&(wk_decides){0}, -1, s, 4, WK_BATCH_MAX), "1,1,1,1");
+    /* a grid (median warmup 5, interval 10): judged at the first report at or after 5, 15, 25 */
+    d = grid(5, 10);
     ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "6,10,10,5");
     /* a missed grid step is judged at the next report: 0 | 2 4 | 7 with grid 0, 3, 6 */
-    d = decides("{\"type\":\"threshold\",\"lower\":0,\"upper\":null,\"n_warmup_steps\":0,"
-                "\"interval_steps\":3}");
+    d = grid(0, 3);
     ck_assert_str_eq(split(&d, -1, (const int64_t[]){0, 2, 4, 7}, 4, WK_BATCH_MAX), "1,2,1");
     /* interval 1 judges every report */
-    d = decides("{\"type\":\"percentile\",\"percentile\":25,\"n_startup_trials\":0,"
-                "\"n_warmup_steps\":0,\"interval_steps\":1,\"n_min_trials\":1}");
+    d = grid(0, 1);
     ck_assert_str_eq(split(&d, -1, s, 3, WK_BATCH_MAX), "1,1,1");
-    /* ASHA 1/3/9 and max_resource 20: a batch ends at every rung and at 20 */
-    d = decides("{\"type\":\"asha\",\"min_resource\":1,\"max_resource\":20,"
-                "\"reduction_factor\":3}");
-    ck_assert_int_eq(d.kind, WK_DECIDES_POWERS);
-    ck_assert_str_eq(split(&d, -1, s, 26, WK_BATCH_MAX), "2,2,6,11,5");
+    /* ASHA 1/3/9 below max_resource 27: a batch ends at every rung up to the last, 9 */
+    d = powers(1, 3, 9);
+    ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "2,2,6,21");
     /* a promoted trial (the server holds steps up to 3) resumes: 4..9, then 10.. */
     ck_assert_str_eq(split(&d, 3, s + 4, 10, WK_BATCH_MAX), "6,4");
     /* successive halving: rungs at min_resource * eta^(rate + k) = 8, 32 */
-    d = decides("{\"type\":\"successive_halving\",\"min_resource\":2,\"reduction_factor\":4,"
-                "\"min_early_stopping_rate\":1,\"bootstrap_count\":0}");
-    ck_assert_int_eq(d.start, 8);
+    d = powers(8, 4, -1);
     ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "9,22");
-    /* hyperband: the rungs of every bracket, 1, 3, 9, 27 */
-    d = decides("{\"type\":\"hyperband\",\"min_resource\":1,\"max_resource\":\"auto\","
-                "\"reduction_factor\":3,\"bootstrap_count\":0}");
+    /* powers without a last one: 1, 3, 9, 27 */
+    d = powers(1, 3, -1);
     ck_assert_str_eq(split(&d, -1, s, n, WK_BATCH_MAX), "2,2,6,18,3");
     /* a report jumping over rungs (3, 9) ends its batch: 1 | 2 10 */
     ck_assert_str_eq(split(&d, 1, (const int64_t[]){2, 10}, 2, WK_BATCH_MAX), "2");
     ck_assert_str_eq(split(&d, 3, (const int64_t[]){4, 10, 11}, 3, WK_BATCH_MAX), "2,1");
     /* a repeated or earlier step ends its batch (the server judges it again) */
-    d = decides("{\"type\":\"none\"}");
+    d = NEVER;
     ck_assert_str_eq(split(&d, -1, (const int64_t[]){3, 4, 4, 5, 6, 2, 7}, 7, WK_BATCH_MAX),
                      "3,3,1");
     ck_assert_str_eq(split(&d, 10, (const int64_t[]){5, 11, 12}, 3, WK_BATCH_MAX), "1,2");
+    /* in words, for the worker's log */
+    char text[96];
+    ck_assert_str_eq(wk_decides_text(&(wk_decides){0}, text, sizeof text), "every step");
+    ck_assert_str_eq(wk_decides_text(&NEVER, text, sizeof text), "no step");
+    ck_assert_str_eq(wk_decides_text(&(wk_decides){.kind = HPO_DECIDES_GRID, .start = 5, .interval = 10}, text, sizeof text),
+                     "steps 5 + 10k");
+    d = powers(1, 3, 9);
+    ck_assert_str_eq(wk_decides_text(&d, text, sizeof text), "steps 1 * 3^k up to 9");
+    d = powers(8, 4, -1);
+    ck_assert_str_eq(wk_decides_text(&d, text, sizeof text), "steps 8 * 4^k");
     /* rungs near INT64_MAX do not overflow */
-    d = (wk_decides){.kind = WK_DECIDES_POWERS, .start = INT64_MAX / 2, .interval = 3,
-                     .extra = -1};
+    d = powers(INT64_MAX / 2, 3, -1);
     ck_assert_str_eq(split(&d, INT64_MAX / 2, (const int64_t[]){INT64_MAX - 1, INT64_MAX}, 2,
                            WK_BATCH_MAX),
                      "2");
-    d = (wk_decides){.kind = WK_DECIDES_GRID, .start = 0, .interval = INT64_MAX};
+    d = grid(0, INT64_MAX);
     ck_assert_str_eq(split(&d, 0, (const int64_t[]){1, INT64_MAX - 1, INT64_MAX}, 3,
                            WK_BATCH_MAX),
                      "3");

@@ -148,6 +148,10 @@ static int64_t ask_once(size_t slot, bool *complete, bool *fatal, int64_t *start
                 WK_ERROR_WAIT_MS / 1000);
         return now + WK_ERROR_WAIT_MS;
     }
+    char where[96];
+    hpo_log(HPO_LOG_DEBUG, "trial %s/%" PRId64 ": its pruner may decide at %s; reports go in "
+            "batches that end there", cfg->study, t->number,
+            wk_decides_text(&t->decides, where, sizeof where));
     (*started)++;
     pthread_mutex_lock(&W.mu);
     wk_run *r = NULL;
@@ -218,21 +222,6 @@ static int main_loop(const char *host)
     if (atomic_load(&W.ctx.mode) == WK_MODE_STOP)
         return 1;
     return fatal ? 1 : 0;
-}
-
-/* Where the study's pruner may decide, from its settings (fixed when the study was made). When
- * they cannot be read, every step may be a decision: reports then go one per request. */
-static wk_decides study_decides(hpo_client *client, const char *study)
-{
-    json_t *s = NULL;
-    hpo_error err;
-    hpo_error_clear(&err);
-    if (hpo_client_study_get(client, study, &s, &err) != HPO_OK)
-        hpo_log(HPO_LOG_WARN, "study %s: pruner settings not read (%s); reports go one per "
-                "request", study, err.message);
-    wk_decides d = wk_decides_of_pruner(json_object_get(s, "pruner"));
-    json_decref(s);
-    return d;
 }
 
 /* Whether argv0 names an executable (as is when it has a '/', else in PATH). A name with a
@@ -373,7 +362,6 @@ int main(int argc, char **argv)
     atomic_init(&W.ctx.mode, WK_MODE_RUN);
     atomic_init(&W.ctx.abandon, false);
     atomic_init(&W.ctx.broken, false);
-    W.ctx.decides = study_decides(client, cfg.study);
     W.runs = calloc(W.n_slots, sizeof *W.runs);
     W.done = calloc(W.n_slots, sizeof *W.done);
     /* a slot's next trial may start while its last one's log uploads: a few may wait */

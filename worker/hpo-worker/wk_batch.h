@@ -14,23 +14,15 @@
 /* The most reports in one request (the server takes up to 10,000 and a body of 1 MiB). */
 #define WK_BATCH_MAX ((size_t)1000)
 
-/* The steps at which the study's pruner may decide: a superset, never fewer. */
-typedef enum {
-    WK_DECIDES_EVERY = 0, /* any step (unknown pruner, patient, "auto" rungs): one per request */
-    WK_DECIDES_NEVER,     /* no pruner */
-    WK_DECIDES_GRID,      /* start + k * interval, k >= 0 (median, percentile, threshold) */
-    WK_DECIDES_POWERS,    /* start * factor^k, k >= 0, and `extra` when >= 0 (rungs) */
-} wk_decides_kind;
+/* The steps at which the trial's pruner may decide: the server's description, from the ask
+ * answer ("decides", hpo_client_trial.decides; hpo_model.h's hpo_decides). The worker knows no
+ * pruner: the server derives it from its own (hpo_pruner_decides); an answer without one (an
+ * older server) reads as every step, so reports then go one per request. */
+typedef hpo_decides wk_decides;
 
-typedef struct {
-    wk_decides_kind kind;
-    int64_t start, interval; /* GRID: interval >= 1; POWERS: start >= 1, interval = factor >= 2 */
-    int64_t extra;           /* POWERS: one more decision step (ASHA's max_resource), or -1 */
-} wk_decides;
-
-/* The decision steps of a pruner as GET study shows it (its canonical JSON, every option spelled
- * out); NULL or anything not understood gives WK_DECIDES_EVERY. Borrows pruner. */
-wk_decides wk_decides_of_pruner(const json_t *pruner);
+/* d in words for the log: "every step", "no step", "steps 5 + 5k", "steps 1 * 3^k up to 9".
+ * Returns buf. */
+const char *wk_decides_text(const wk_decides *d, char *buf, size_t size);
 
 /* The largest step among a trial's intermediate_values (the trial JSON of the ask answer), or -1
  * when it has none. Borrows trial. */
@@ -41,7 +33,7 @@ int64_t wk_reports_max_step(const json_t *trial);
  * ends with the first report the server may judge on its own: one whose step is not above every
  * step before it (a repeat or out of order: the server re-judges), or one that reaches a decision
  * step above the step before it (the server judges a report when a decision step lies in
- * (the step before it, its step]: Optuna's first report at or after a grid step, a rung). */
+ * (the step before it, its step]: hpo_decides_between). */
 size_t wk_batch_len(const wk_decides *d, int64_t known_max, const hpo_report *q, size_t n,
                     size_t max);
 

@@ -694,7 +694,7 @@ static void run_trial(wk_run *r)
             r->slot->n_gpus ? ", GPUs " : "", r->slot->cuda, (int)c.pid, res);
     wk_comm_options co = {.client = r->ctx->client, .study = r->t->study, .number = r->t->number,
                           .heartbeat_s = r->ctx->cfg->heartbeat_s, .wake_fd = r->wake[1],
-                          .abandon = &r->ctx->abandon, .decides = r->ctx->decides,
+                          .abandon = &r->ctx->abandon, .decides = r->t->decides,
                           .known_max = wk_reports_max_step(r->t->json),
                           .heard_mono_ms = r->asked_mono_ms};
     r->comm = wk_comm_start(&co);

@@ -32,8 +32,6 @@ typedef struct {
     atomic_int mode;              /* a wk_mode */
     atomic_bool abandon;          /* set with WK_MODE_STOP: drop unsent reports */
     atomic_bool broken;           /* a runner could not start the command: ask no more */
-    wk_decides decides;           /* where the study's pruner may decide (reports are batched
-                                   * between them) */
     wk_tail *tail;                /* takes each trial's log and directory after its outcome */
 } wk_ctx;
 

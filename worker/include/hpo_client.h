@@ -84,6 +84,10 @@ typedef struct {
     bool has_resource;       /* ASHA: train from resource_from to resource_to */
     int64_t resource_from, resource_to;
     char *resume;            /* artifact to resume from (a promotion), or NULL */
+    hpo_decides decides;     /* the ask answer's "decides": the steps where the study's pruner
+                              * may judge this trial's reports (hpo_model.h); HPO_DECIDES_EVERY
+                              * when the answer has none (an older server, GET trial) or it is
+                              * not understood */
 } hpo_client_trial;
 void hpo_client_trial_free(hpo_client_trial *t); /* NULL is a no-op; frees t itself */
 

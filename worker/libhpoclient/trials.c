@@ -19,6 +19,32 @@ void hpo_client_trial_free(hpo_client_trial *t)
     free(t);
 }
 
+/* An integer member >= min, or false. */
+static bool int_member(const json_t *o, const char *name, int64_t min, int64_t *ret)
+{
+    const json_t *v = json_object_get(o, name);
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return false;
+    *ret = (int64_t)json_integer_value(v);
+    return true;
+}
+
+/* The answer's "decides" (hpo_decides_to_json's shape); every step when absent or unknown. */
+static hpo_decides decides_of(const json_t *j)
+{
+    hpo_decides d = HPO_DECIDES_ANY;
+    if (hpo_decides_kind_parse(json_string_value(json_object_get(j, "kind")), &d.kind))
+        return HPO_DECIDES_ANY;
+    if (d.kind == HPO_DECIDES_GRID &&
+        !(int_member(j, "start", 0, &d.start) && int_member(j, "interval", 1, &d.interval)))
+        return HPO_DECIDES_ANY;
+    if (d.kind == HPO_DECIDES_POWERS &&
+        !(int_member(j, "start", 1, &d.start) && int_member(j, "factor", 2, &d.interval) &&
+          (!json_object_get(j, "last") || int_member(j, "last", 0, &d.last))))
+        return HPO_DECIDES_ANY;
+    return hpo_decides_valid(&d) ? d : HPO_DECIDES_ANY;
+}
+
 hpo_rc hpoc_trial_of(json_t *j, const char *study, hpo_client_trial **ret, hpo_error *err)
 {
     json_t *num = json_object_get(j, "number");
@@ -49,6 +75,7 @@ hpo_rc hpoc_trial_of(json_t *j, const char *study, hpo_client_trial **ret, hpo_e
         t->resource_from = json_integer_value(from);
         t->resource_to = json_integer_value(to);
     }
+    t->decides = decides_of(json_object_get(j, "decides"));
     const char *resume = json_string_value(json_object_get(j, "resume"));
     if ((resume && !(t->resume = strdup(resume))) || !t->params) {
         hpo_client_trial_free(t);

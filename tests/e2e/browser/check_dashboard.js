@@ -3,7 +3,8 @@
 // headers; the token box; the studies list and its search; every plot of each study drew
 // (Plotly's .js-plotly-plot with non-empty traces); a trial added through the API shows on the
 // running study's page within 2 s; the trials table (sort, filters, pages); a trial page (its
-// curve, artifacts, a download through fetch + blob, the log's tail); a bad token brings the
+// curve, artifacts, a download through fetch + blob, the log's tail); the retry chain on trial
+// pages ("retry of" / "retried by" links, followed to the right trial); a bad token brings the
 // token box back. Throughout: no console error, no request to another origin, the token only on
 // /api/v1 requests. Saves a screenshot of each view under HPO_SHOTS and prints the paths.
 import fs from 'node:fs';
@@ -146,12 +147,13 @@ async function main() {
           'the token box goes once a token is saved');
 
     // studies
-    await page.waitForFunction(() => document.querySelectorAll('#studies tbody tr').length >= 3,
-                               {timeout: T}).catch(() => {});
+    const nStudies = Object.keys(STUDIES).length;
+    await page.waitForFunction((n) => document.querySelectorAll('#studies tbody tr').length >= n,
+                               {timeout: T}, nStudies).catch(() => {});
     await page.waitForFunction(() => document.getElementById('studies').textContent.includes('30 / 30'),
                                {timeout: T}).catch(() => {});
     const rows = await page.$$eval('#studies tbody tr', (trs) => trs.map((tr) => tr.textContent));
-    check(rows.length === 3, 'the studies list shows 3 studies', String(rows.length));
+    check(rows.length === nStudies, `the studies list shows ${nStudies} studies`, String(rows.length));
     check(rows.some((r) => r.includes('30 / 30')), 'progress against max_trials', rows.join(' | '));
     await page.type('#study-search', 'asha');
     const filtered = await page.$$eval('#studies tbody tr', (trs) => trs.length);
@@ -263,6 +265,43 @@ async function main() {
     check(got.length === 1024 && got[255] === 255, 'artifact downloaded with the token (fetch + blob)',
           `${got.length} bytes`);
     await shot(page, 'trial');
+
+    // the retry chain: 0 failed, retried by 1, which failed and was retried by 2 (complete)
+    const retry = STUDIES.retry;
+    const chainOf = () => page.$$eval('dl.kv dt', (dts) => Object.fromEntries(dts
+      .filter((dt) => dt.nextElementSibling?.querySelector('a.chain'))
+      .map((dt) => [dt.textContent, dt.nextElementSibling.querySelector('a.chain').getAttribute('href') +
+                    ' ' + dt.nextElementSibling.textContent])));
+    const trialPage = (n) => page.waitForFunction((n) => document.querySelector('h2')?.textContent
+      .endsWith(`trial ${n}`) && document.querySelector('dl.kv'), {timeout: T}, n).then(() => true, () => false);
+    const link = (n) => `#/studies/${retry}/trials/${n} #${n}`;
+    const xOf = () => page.$$eval('.card table.data tr', (trs) =>
+      trs.find((tr) => tr.firstChild?.textContent === 'x')?.children[1]?.textContent);
+    await page.goto(`${URL0}/#/studies/${retry}/trials/0`);
+    await trialPage(0);
+    let chain = await chainOf();
+    check(chain['retried by'] === link(1) && !('retry of' in chain),
+          'a failed trial links to its retry', JSON.stringify(chain));
+    const x0 = await xOf();
+    await shot(page, 'trial-retried');
+    await page.click('a.chain');
+    let landed = await trialPage(1);
+    chain = await chainOf();
+    check(landed && page.url().endsWith(`#/studies/${retry}/trials/1`) && chain['retry of'] === link(0) &&
+          chain['retried by'] === link(2), 'following it lands on the retry, which links back and on',
+          `${page.url()} ${JSON.stringify(chain)}`);
+    check(x0 !== undefined && await xOf() === x0, 'the retry runs the same params', `${x0}`);
+    await page.$$eval('dl.kv dt', (dts) => dts.find((dt) => dt.textContent === 'retried by')
+      .nextElementSibling.querySelector('a.chain').click());
+    landed = await trialPage(2);
+    chain = await chainOf();
+    check(landed && page.url().endsWith(`#/studies/${retry}/trials/2`) && chain['retry of'] === link(1) &&
+          !('retried by' in chain), 'the last retry links back only', `${page.url()} ${JSON.stringify(chain)}`);
+    await shot(page, 'trial-retry');
+    await page.click('a.chain');
+    landed = await trialPage(1);
+    check(landed && page.url().endsWith(`#/studies/${retry}/trials/1`), 'and back to the trial it retries',
+          page.url());
 
     // checks of the whole session so far, then a bad token brings the token box back
     check(errors.length === 0, 'no console errors', errors.join(' | '));

@@ -1,7 +1,8 @@
 # tests/e2e/browser/run_browser_test.py: the dashboard in a real browser. Starts hpo-server on a
-# fresh database (tests/support/hpo_testserver.py; auth on), fills three studies through the API
+# fresh database (tests/support/hpo_testserver.py; auth on), fills four studies through the API
 # (a finished TPE study with reports, a median pruner, failed and pruned trials and artifacts;
-# a running two-objective study; an ASHA study with paused trials), then runs check_dashboard.js
+# a running two-objective study; an ASHA study with paused trials; a study with a retry policy
+# whose failed trial was retried twice), then runs check_dashboard.js
 # (node + puppeteer-core driving Debian's chromium headless) against it with a read token.
 # Chromium, node or puppeteer-core missing is a failure, not a skip (deploy/install-deps.sh
 # installs them: chromium, nodejs, and `npm ci` in this folder).
@@ -137,6 +138,27 @@ def asha_study(api):
     return name
 
 
+def retry_study(api):
+    """A retry policy (2 retries on fail): trial 0 fails, its retry 1 fails too, its retry 2
+    completes: the chain 0 -> 1 -> 2, each with the same params."""
+    name = "browser-retry"
+    api.ok("POST", "/studies", {
+        "name": name, "direction": "minimize", "max_trials": 1,
+        "sampler": {"type": "random", "seed": 11},
+        "retry": {"max_retries": 2, "on": ["fail"]},
+        "search_space": {"x": {"type": "float", "low": 0, "high": 1}}})
+    for i in range(3):
+        t = api.ok("POST", "/studies/%s/trials" % name, {"worker": "retry-w"})
+        if t["number"] != i or t.get("retry_of") != (i - 1 if i else None):
+            raise RuntimeError("retry study: ask %d gave %s" % (i, t))
+        api.ok("POST", "/studies/%s/trials/%d/reports" % (name, i),
+               {"step": 0, "value": t["params"]["x"]})
+        api.ok("POST", "/studies/%s/trials/%d/finish" % (name, i),
+               {"state": "fail", "reason": "flaky node (test)"} if i < 2
+               else {"state": "complete", "value": t["params"]["x"]})
+    return name
+
+
 def main():
     binary, pg = os.environ.get("HPO_SERVER_BIN"), os.environ.get("HPO_TEST_PG")
     if not binary:
@@ -163,7 +185,7 @@ def main():
     try:
         api = Api(url, server.token)
         studies = {"finished": finished_study(api), "running": running_study(api),
-                   "asha": asha_study(api)}
+                   "asha": asha_study(api), "retry": retry_study(api)}
         env = dict(os.environ, HPO_URL=url, HPO_READ_TOKEN=server.create_token("read"),
                    HPO_ADMIN_TOKEN=server.token, HPO_CHROMIUM=chromium, HPO_SHOTS=shots,
                    HPO_STUDIES=json.dumps(studies))
