@@ -39,7 +39,7 @@ static hpo_rc reap_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         if (t->state != HPO_TRIAL_RUNNING || seen + grace >= ctx->now)
             continue;
         char *reason = hpo_strdup("heartbeat_lost");
-        if (!reason || trial_set_string(st, &t->fail_reason, reason)) {
+        if (!reason || trial_set_string(st, t, &t->fail_reason, reason)) {
             free(reason);
             return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
         }

@@ -66,9 +66,139 @@ hpo_rc study_live_rebuild(study *st)
 {
     st->n_live = 0;
     for (size_t i = 0; i < st->n; i++)
-        if (is_live(st->trials[i].state) && live_add(st, st->trials[i].number))
-            return HPO_E_NOMEM;
+        if (is_live(st->trials[i].state)) {
+            if (live_add(st, st->trials[i].number))
+                return HPO_E_NOMEM;
+            study_note_change(st, st->trials[i].number); /* its first version */
+        }
     return HPO_OK;
+}
+
+/* ---- the versions of the live trials, shared by snapshots ----
+ *
+ * A snapshot reads a live trial in a version: a shallow copy made when the trial last changed,
+ * never written after. The versions are found by number through pages of SNAPSHOT_PAGE slots;
+ * a snapshot copies only the study's array of pages. A capture makes new versions of the trials
+ * changed since the previous one, in copies of their pages: what the others saw is retired, not
+ * changed. So a commit costs what it changed (and a pointer per page), not what is live: a paused
+ * trial keeps its version until a promotion resumes it. The rule that makes this hold: whatever
+ * changes a trial in place (its fields, or a block it points to) notes the change first. */
+
+void study_note_change(study *st, int64_t number)
+{
+    if (st->n_changed && st->changed[st->n_changed - 1] == number)
+        return; /* the usual repeat: one request changing one trial several times */
+    if (st->n_changed == st->cap_changed) {
+        size_t cap = st->cap_changed ? st->cap_changed * 2 : 64;
+        int64_t *p = realloc(st->changed, cap * sizeof *p);
+        if (!p) {
+            st->changes_lost = true; /* the next capture fails: the study is loaded again */
+            return;
+        }
+        st->changed = p;
+        st->cap_changed = cap;
+    }
+    st->changed[st->n_changed++] = number;
+}
+
+static int number_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Room in the array of pages for the trials there are (new pages empty). Snapshots have their
+ * own copy of the array, so it may move. */
+static hpo_rc pages_cover(study *st)
+{
+    size_t need = (st->n + SNAPSHOT_PAGE - 1) / SNAPSHOT_PAGE;
+    if (need > st->cap_pages) {
+        size_t cap = st->cap_pages ? st->cap_pages * 2 : 16;
+        while (cap < need)
+            cap *= 2;
+        trial_page **p = realloc(st->pages, cap * sizeof *p);
+        if (!p)
+            return HPO_E_NOMEM;
+        st->pages = p;
+        st->cap_pages = cap;
+    }
+    for (; st->n_pages < need; st->n_pages++)
+        st->pages[st->n_pages] = NULL;
+    return HPO_OK;
+}
+
+/* Makes page p this capture's own: a copy of the one the snapshots so far share (retired). */
+static hpo_rc page_own(study *st, size_t p)
+{
+    trial_page *fresh = calloc(1, sizeof *fresh);
+    if (!fresh)
+        return HPO_E_NOMEM;
+    if (st->pages[p])
+        *fresh = *st->pages[p];
+    if (study_retire(st, st->pages[p])) {
+        free(fresh);
+        return HPO_E_NOMEM;
+    }
+    st->pages[p] = fresh;
+    return HPO_OK;
+}
+
+/* Trial i's version as it is now (its page owned): a copy while live; none once finished, as a
+ * finished trial never changes again and is read in the trials array. */
+static hpo_rc version_make(study *st, size_t i)
+{
+    const hpo_trial *t = &st->trials[i];
+    hpo_trial *v = NULL;
+    if (is_live(t->state)) {
+        if (!(v = malloc(sizeof *v)))
+            return HPO_E_NOMEM;
+        *v = *t;
+    }
+    const hpo_trial **slot = &st->pages[i / SNAPSHOT_PAGE]->at[i % SNAPSHOT_PAGE];
+    if (study_retire(st, (void *)*slot)) {
+        free(v);
+        return HPO_E_NOMEM;
+    }
+    *slot = v;
+    return HPO_OK;
+}
+
+/* New versions of the trials changed since the last capture. On failure the pages are still
+ * whole (each slot an old or a new version) and the changes stay noted. */
+static hpo_rc versions_update(study *st)
+{
+    if (st->changes_lost || pages_cover(st))
+        return HPO_E_NOMEM;
+    qsort(st->changed, st->n_changed, sizeof *st->changed, number_cmp);
+    size_t owned = SIZE_MAX; /* the page copied last: changed numbers come in order */
+    for (size_t k = 0; k < st->n_changed; k++) {
+        int64_t i = st->changed[k];
+        if ((k > 0 && i == st->changed[k - 1]) || i < 0 || (uint64_t)i >= st->n)
+            continue; /* a repeat, or a trial whose adding failed */
+        size_t p = (size_t)i / SNAPSHOT_PAGE;
+        if (p != owned && page_own(st, p))
+            return HPO_E_NOMEM;
+        owned = p;
+        if (version_make(st, (size_t)i))
+            return HPO_E_NOMEM;
+    }
+    st->n_changed = 0;
+    return HPO_OK;
+}
+
+/* The current pages and versions (the study is being freed: no snapshot is left). */
+static void versions_free(study *st)
+{
+    for (size_t p = 0; p < st->n_pages; p++) {
+        for (size_t k = 0; st->pages[p] && k < SNAPSHOT_PAGE; k++)
+            free((void *)st->pages[p]->at[k]); /* shallow: the trial owns what it points to */
+        free(st->pages[p]);
+    }
+    free(st->pages);
+    free(st->changed);
+    st->pages = NULL;
+    st->changed = NULL;
+    st->n_pages = st->cap_pages = st->n_changed = st->cap_changed = 0;
 }
 
 /* ---- snapshots ---- */
@@ -80,8 +210,7 @@ void snapshot_release(snapshot *s)
         for (size_t i = 0; i < s->n_retired; i++)
             free(s->retired[i]);
         free(s->retired);
-        free(s->live_numbers);
-        free(s->live); /* shallow copies: what they point to belongs to the study's trials */
+        free(s->pages); /* the pages and the versions belong to the study (or are retired) */
         free(s->front);
         free(s);
         s = next;
@@ -91,6 +220,8 @@ void snapshot_release(snapshot *s)
 /* A new version of the study as it is in memory now (mutex held). */
 static snapshot *capture(study *st, uint64_t seq)
 {
+    if (versions_update(st))
+        return NULL;
     snapshot *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -104,20 +235,18 @@ static snapshot *capture(study *st, uint64_t seq)
     memcpy(s->counts, st->counts, sizeof s->counts);
     s->n_retries = st->n_retries;
     s->best = st->best;
-    s->n_live = st->n_live;
+    s->n_pages = st->n_pages;
     s->n_front = st->n_front;
     s->promotions = st->promotions;
     s->n_promotions = st->n_promotions;
-    size_t nl = s->n_live ? s->n_live : 1, nf = s->n_front ? s->n_front : 1;
-    if (!(s->live_numbers = malloc(nl * sizeof *s->live_numbers)) ||
-        !(s->live = malloc(nl * sizeof *s->live)) || !(s->front = malloc(nf * sizeof *s->front))) {
+    size_t np = s->n_pages ? s->n_pages : 1, nf = s->n_front ? s->n_front : 1;
+    if (!(s->pages = malloc(np * sizeof *s->pages)) ||
+        !(s->front = malloc(nf * sizeof *s->front))) {
         snapshot_release(s);
         return NULL;
     }
-    for (size_t i = 0; i < s->n_live; i++) {
-        s->live_numbers[i] = st->live[i];
-        s->live[i] = st->trials[st->live[i]];
-    }
+    if (s->n_pages)
+        memcpy(s->pages, st->pages, s->n_pages * sizeof *s->pages);
     for (size_t i = 0; i < s->n_front; i++)
         s->front[i] = st->front[i];
     return s;
@@ -174,6 +303,7 @@ void study_snapshots_free(study *st)
     snapshot_release(st->pub);
     snapshot_release(st->cur);
     st->pub = st->cur = NULL;
+    versions_free(st);
 }
 
 hpo_rc with_snapshot(hpo_service *svc, const char *name, snapshot_fn fn, void *ctx,
@@ -197,8 +327,9 @@ void snapshot_version(const snapshot *s, char *ret, size_t size)
 
 const hpo_trial *snapshot_trial(const snapshot *s, size_t i)
 {
-    size_t at = find_number(s->live_numbers, s->n_live, (int64_t)i);
-    return at != SIZE_MAX ? &s->live[at] : &s->base[i];
+    const trial_page *page = s->pages[i / SNAPSHOT_PAGE]; /* none: no trial of it was live */
+    const hpo_trial *v = page ? page->at[i % SNAPSHOT_PAGE] : NULL;
+    return v ? v : &s->base[i];
 }
 
 /* ---- changes that leave what a snapshot sees untouched ---- */
@@ -208,6 +339,10 @@ hpo_rc study_retire(study *st, void *p)
     if (!p)
         return HPO_OK;
     snapshot *s = st->cur;
+    if (!s) { /* the first capture: no snapshot saw p */
+        free(p);
+        return HPO_OK;
+    }
     if (s->n_retired == s->cap_retired) {
         size_t cap = s->cap_retired ? s->cap_retired * 2 : 16;
         void **r = realloc(s->retired, cap * sizeof *r);
@@ -274,6 +409,7 @@ hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, boo
             *ret_added = false;
         return HPO_OK;
     }
+    study_note_change(st, t->number);
     /* appended into spare room, a report lies past what any snapshot sees; anything else
      * (a full block, a step inserted before others) moves the reports to a new block */
     if (!at_end || t->n_reports == t->cap_reports) {
@@ -291,6 +427,7 @@ hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, boo
 hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist *d,
                        double value)
 {
+    study_note_change(st, t->number);
     if (t->n_params == t->cap_params) {
         size_t cap = t->cap_params ? t->cap_params * 2 : 4;
         void *buf = t->params;
@@ -304,6 +441,7 @@ hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist
 
 hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n)
 {
+    study_note_change(st, t->number);
     double *v = NULL;
     if (n && !(v = malloc(n * sizeof *v)))
         return HPO_E_NOMEM;
@@ -318,8 +456,9 @@ hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n)
     return HPO_OK;
 }
 
-hpo_rc trial_set_string(study *st, char **slot, char *value)
+hpo_rc trial_set_string(study *st, hpo_trial *t, char **slot, char *value)
 {
+    study_note_change(st, t->number);
     if (study_retire(st, *slot))
         return HPO_E_NOMEM;
     *slot = value;

@@ -83,6 +83,7 @@ static bool pruner_uses_steps(const hpo_pruner_config *p)
 
 void study_set_state(study *st, hpo_trial *t, hpo_trial_state s)
 {
+    study_note_change(st, t->number);
     study_live_update(st, t->number, t->state, s);
     st->counts[t->state]--;
     st->counts[s]++;
@@ -379,12 +380,12 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
         free(key);
         return rc;
     }
-    if (trial_set_string(st, &w->worker, worker)) {
+    if (trial_set_string(st, w, &w->worker, worker)) {
         free(worker);
         free(key);
         return study_break(st, HPO_E_NOMEM, err);
     }
-    if (trial_set_string(st, &w->idempotency_key, key)) {
+    if (trial_set_string(st, w, &w->idempotency_key, key)) {
         free(key);
         return study_break(st, HPO_E_NOMEM, err);
     }
@@ -891,7 +892,7 @@ static hpo_rc heartbeat_fn(hpo_service *svc, study *st, void *vctx, hpo_error *e
         return rc;
     if (ctx->worker && (!t->worker || strcmp(t->worker, ctx->worker) != 0)) {
         char *w = hpo_strdup(ctx->worker);
-        if (!w || trial_set_string(st, &t->worker, w)) {
+        if (!w || trial_set_string(st, t, &t->worker, w)) {
             free(w);
             return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
         }
@@ -1004,7 +1005,7 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     char *reason = req->state == HPO_TRIAL_FAIL ? hpo_strdup(req->reason) : NULL;
     if ((req->state == HPO_TRIAL_FAIL && req->reason && !reason) ||
         trial_set_values(st, t, values, n_values) ||
-        (req->state == HPO_TRIAL_FAIL && trial_set_string(st, &t->fail_reason, reason))) {
+        (req->state == HPO_TRIAL_FAIL && trial_set_string(st, t, &t->fail_reason, reason))) {
         free(reason);
         return study_break(st, HPO_E_NOMEM, err);
     }

@@ -13,12 +13,15 @@
  * How a study is read: each commit, when it starts, captures the study as it is in memory then
  * (exactly what the commit will make durable) as a snapshot, and publishes it once it succeeded.
  * GETs read the latest published snapshot without the study's mutex. A snapshot copies only what
- * is small or changes: counts, best, front, and shallow copies of the live trials (running,
- * waiting, paused). A finished trial never changes again, so it is read in place, in the trials
- * array the snapshot saw. Nothing a snapshot points to is changed or freed while it lives: the
- * trial changes append into spare room or move to a new block, and the block they leave, like a
- * replaced string or a grown trials array, is retired: freed with the latest captured snapshot,
- * which lives until every snapshot before it has gone. */
+ * is small: counts, best, front, and the array of pages through which it finds the versions of
+ * the live trials (running, waiting, paused). A version is a shallow copy of a trial made at the
+ * first capture after it changed, and shared by every snapshot until it changes again: a paused
+ * trial is copied once, not at every commit (hpo_snapshot.c). A finished trial never changes
+ * again, so it is read in place, in the trials array the snapshot saw. Nothing a snapshot points
+ * to is changed or freed while it lives: the trial changes append into spare room or move to a
+ * new block, and the block they leave, like a replaced string, a grown trials array, a replaced
+ * version or page, is retired: freed with the latest captured snapshot, which lives until every
+ * snapshot before it has gone. */
 #ifndef HPO_SERVICE_INTERNAL_H
 #define HPO_SERVICE_INTERNAL_H
 
@@ -36,6 +39,12 @@
 
 #define HPO_SERVICE_BUCKETS 256
 
+/* SNAPSHOT_PAGE trial numbers' versions: a page is never changed once a snapshot sees it. */
+#define SNAPSHOT_PAGE 64
+typedef struct trial_page {
+    const hpo_trial *at[SNAPSHOT_PAGE]; /* a live trial's version; NULL: read the trials array */
+} trial_page;
+
 /* A committed version of a study (immutable; see above). */
 typedef struct snapshot {
     atomic_int refs;           /* readers, the study (pub, cur) and the snapshot before it */
@@ -45,9 +54,8 @@ typedef struct snapshot {
     uint32_t load_id;          /* the study's (a version names its load and its commit) */
     const hpo_trial *base;     /* the trials array when captured: finished trials are read here */
     size_t n;                  /* trials */
-    int64_t *live_numbers;     /* sorted */
-    hpo_trial *live;           /* shallow copies of the live trials, as captured */
-    size_t n_live;
+    trial_page **pages;        /* its own copy of the study's array (the pages are shared) */
+    size_t n_pages;            /* NULL pages: no trial of theirs was live */
     int64_t counts[HPO_TRIAL_STATE_COUNT];
     int64_t n_retries;         /* as in study */
     size_t best;               /* as in study */
@@ -81,6 +89,13 @@ typedef struct study {
     size_t n_live, cap_live;
     hpo_promotion *promotions; /* ASHA: the promotions made (since v6 of the schema), in order */
     size_t n_promotions, cap_promotions;
+    /* the versions of the live trials, by page (the latest of each), and the trials changed
+     * since the last capture (repeats allowed): what the next capture copies */
+    trial_page **pages;
+    size_t n_pages, cap_pages;
+    int64_t *changed;
+    size_t n_changed, cap_changed;
+    bool changes_lost;        /* a change could not be noted (out of memory): capture fails */
     /* snapshots: cur, the latest captured (under mu); pub, the latest published (snap_mu) */
     snapshot *cur, *pub;
     pthread_mutex_t snap_mu;  /* held only to take a reference to pub or to replace it */
@@ -125,10 +140,15 @@ struct hpo_service {
     uint64_t pub_count;
 };
 
+/* Trial `number` changes in place now (mutex held): the next capture makes it a new version.
+ * Whatever changes a live trial, a field or a block it points to, calls it (or study_touch). */
+void study_note_change(study *st, int64_t number);
+
 /* The commit that will carry what is changed in trial t now (mutex held): its version. */
-static inline void study_touch(const struct study *st, hpo_trial *t)
+static inline void study_touch(struct study *st, hpo_trial *t)
 {
     t->version = st->pending_seq;
+    study_note_change(st, t->number);
 }
 
 /* ---- the registry (hpo_registry.c) ---- */
@@ -205,7 +225,8 @@ void study_snapshots_free(study *st);
 hpo_rc study_live_add(study *st, const hpo_trial *t);
 void study_live_update(study *st, int64_t number, hpo_trial_state from, hpo_trial_state to);
 hpo_rc study_live_rebuild(study *st); /* after a load */
-/* Changes a snapshot may see (mutex held): what they replace is retired, not freed. */
+/* Changes a snapshot may see (mutex held): what they replace is retired, not freed, and the
+ * trial's change is noted. */
 hpo_rc study_retire(study *st, void *p);
 hpo_rc study_grow_trials(study *st); /* room for one more trial */
 hpo_rc study_add_promotion(study *st, const hpo_promotion *p);
@@ -213,8 +234,8 @@ hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, boo
 hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist *d,
                        double value);
 hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n);
-/* Replaces *slot (a string the trial owns) with value (owned); on failure value is not taken. */
-hpo_rc trial_set_string(study *st, char **slot, char *value);
+/* Replaces *slot (a string trial t owns) with value (owned); on failure value is not taken. */
+hpo_rc trial_set_string(study *st, hpo_trial *t, char **slot, char *value);
 
 /* ---- checks shared by the service's files (hpo_registry.c) ---- */
 /* A name a client chose, against --max-name-length. */
