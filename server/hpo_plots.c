@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_hypervolume.h"
 #include "hpo_importance.h"
 #include "hpo_pruner.h"
 #include "service_internal.h"
@@ -158,6 +159,117 @@ void hpo_history_data_clear(hpo_history_data *h)
     free(h->number);
     free(h->value);
     free(h->best);
+    memset(h, 0, sizeof *h);
+}
+
+/* ---- hypervolume ---- */
+
+typedef struct {
+    const double *ref; /* NULL: the default */
+    size_t n_ref;
+    hpo_hypervolume_data *out;
+} hypervolume_ctx;
+
+/* Trial t's values as losses (maximized objectives negated), when it is COMPLETE with all. */
+static bool loss_point(const snapshot *s, const hpo_trial *t, double *ret)
+{
+    size_t m = s->cfg->n_directions;
+    if (t->state != HPO_TRIAL_COMPLETE || t->n_values < m)
+        return false;
+    for (size_t k = 0; k < m; k++)
+        ret[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -t->values[k] : t->values[k];
+    return true;
+}
+
+/* Adds p to the front (rows of m) unless a member dominates it weakly, dropping the members it
+ * dominates. Returns whether the front changed. */
+static bool front_add(double *front, size_t *n, const double *p, size_t m)
+{
+    for (size_t i = 0; i < *n; i++) {
+        size_t k = 0;
+        while (k < m && front[i * m + k] <= p[k])
+            k++;
+        if (k == m)
+            return false;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < *n; i++) {
+        size_t k = 0;
+        while (k < m && p[k] <= front[i * m + k])
+            k++;
+        if (k < m)
+            memmove(front + kept++ * m, front + i * m, m * sizeof *front);
+    }
+    memcpy(front + kept * m, p, m * sizeof *front);
+    *n = kept + 1;
+    return true;
+}
+
+static hpo_rc hypervolume_fn(const snapshot *s, void *vctx, hpo_error *err)
+{
+    hypervolume_ctx *ctx = vctx;
+    hpo_hypervolume_data *h = ctx->out;
+    size_t m = s->cfg->n_directions;
+    if (m < 2)
+        return hpo_error_set(err, HPO_E_INVALID, NULL, "study '%s' has one objective: its "
+                             "history is GET history", s->cfg->name);
+    if (m > HPO_HV_MAX_OBJECTIVES)
+        return hpo_error_set(err, HPO_E_INVALID, NULL, "hypervolume takes at most %d objectives",
+                             HPO_HV_MAX_OBJECTIVES);
+    if (ctx->ref && ctx->n_ref != m)
+        return hpo_error_set(err, HPO_E_INVALID, "reference_point",
+                             "reference_point needs %zu numbers, one per objective", m);
+    size_t cap = (size_t)s->counts[HPO_TRIAL_COMPLETE] + 1;
+    double *pts = malloc(cap * m * sizeof *pts), *front = malloc(cap * m * sizeof *front);
+    h->number = malloc(cap * sizeof *h->number);
+    h->hypervolume = malloc(cap * sizeof *h->hypervolume);
+    hpo_rc rc = pts && front && h->number && h->hypervolume ? HPO_OK : out_of_memory(err);
+    size_t n_pts = 0;
+    for (size_t i = 0; !rc && i < s->n && n_pts < cap; i++)
+        if (loss_point(s, snapshot_trial(s, i), pts + n_pts * m))
+            h->number[n_pts++] = (int64_t)i;
+    double ref[HPO_HV_MAX_OBJECTIVES];
+    if (!rc && ctx->ref) {
+        for (size_t k = 0; k < m; k++)
+            ref[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -ctx->ref[k] : ctx->ref[k];
+    } else if (!rc) {
+        hpo_hypervolume_default_ref(pts, n_pts, m, ref);
+    }
+    h->n_objectives = m;
+    for (size_t k = 0; !rc && k < m; k++)
+        h->reference_point[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -ref[k] : ref[k];
+    /* the front grows trial by trial; the volume is computed again only when it changes */
+    size_t n_front = 0;
+    double v = 0;
+    for (size_t i = 0; !rc && i < n_pts; i++) {
+        if (front_add(front, &n_front, pts + i * m, m) &&
+            (v = hpo_hypervolume(front, n_front, m, ref)) < 0)
+            rc = out_of_memory(err);
+        h->hypervolume[i] = v;
+    }
+    h->n = rc ? 0 : n_pts;
+    free(pts);
+    free(front);
+    return rc;
+}
+
+hpo_rc hpo_service_hypervolume(hpo_service *svc, const char *study, const double *ref,
+                               size_t n_ref, hpo_hypervolume_data *ret, hpo_error *err)
+{
+    memset(ret, 0, sizeof *ret);
+    hypervolume_ctx ctx = {ref, n_ref, ret};
+    hpo_rc rc = with_snapshot(svc, study, hypervolume_fn, &ctx, err);
+    if (rc)
+        hpo_hypervolume_data_clear(ret);
+    return rc;
+}
+
+void hpo_hypervolume_data_clear(hpo_hypervolume_data *h)
+{
+    if (!h)
+        return;
+    free(h->number);
+    free(h->hypervolume);
     memset(h, 0, sizeof *h);
 }
 

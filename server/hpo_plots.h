@@ -52,6 +52,22 @@ hpo_rc hpo_service_history(hpo_service *svc, const char *study, size_t objective
                            hpo_history_data *ret, hpo_error *err);
 void hpo_history_data_clear(hpo_history_data *h);
 
+/* Hypervolume history of a study of several objectives: after each COMPLETE trial (by number),
+ * the volume its Pareto front so far dominates up to the reference point. ref: one number per
+ * objective in the objectives' own directions (a maximized one is dominated below it), or NULL:
+ * Optuna's default from the worst value of each objective over the COMPLETE trials. */
+#define HPO_HV_MAX_OBJECTIVES 16
+typedef struct {
+    size_t n_objectives;
+    double reference_point[HPO_HV_MAX_OBJECTIVES]; /* the one used, in the objectives' directions */
+    size_t n;
+    int64_t *number;
+    double *hypervolume;
+} hpo_hypervolume_data;
+hpo_rc hpo_service_hypervolume(hpo_service *svc, const char *study, const double *ref,
+                               size_t n_ref, hpo_hypervolume_data *ret, hpo_error *err);
+void hpo_hypervolume_data_clear(hpo_hypervolume_data *h);
+
 /* The COMPLETE trials' values of objective `objective`, ascending (the EDF's steps). */
 typedef struct {
     size_t n;

@@ -1,10 +1,11 @@
-/* h_plots: plot data computed by the server: the optimization history, the empirical
- * distribution of the values, ASHA's rungs and the params' importances (the trials themselves:
- * h_columns.c). */
+/* h_plots: plot data computed by the server: the optimization history, the hypervolume history
+ * of several objectives, the empirical distribution of the values, ASHA's rungs and the params'
+ * importances (the trials themselves: h_columns.c). */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpo_codec.h"
@@ -47,6 +48,63 @@ void hpo_h_history(hpo_service *svc, const hpo_request *req, hpo_response *res)
                                           hpo_direction_name(h.direction), "number", num, "value",
                                           val, "best", best));
     hpo_history_data_clear(&h);
+}
+
+/* ?reference_point=a,b,...: finite numbers, at most HPO_HV_MAX_OBJECTIVES; absent: *ret_n 0. */
+static hpo_rc reference_point_of(const hpo_request *req, double *ret, size_t *ret_n,
+                                 hpo_error *err)
+{
+    const char *p = hpo_request_query(req, "reference_point");
+    *ret_n = 0;
+    while (p && *p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !isfinite(v) || (*end != ',' && *end != '\0') ||
+            *ret_n == HPO_HV_MAX_OBJECTIVES)
+            return hpo_error_set(err, HPO_E_INVALID, "reference_point",
+                                 "reference_point is finite numbers separated by commas, one per "
+                                 "objective");
+        ret[(*ret_n)++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return HPO_OK;
+}
+
+json_t *hpo_hypervolume_json(hpo_service *svc, const hpo_request *req, bool history,
+                             hpo_error *err)
+{
+    double ref[HPO_HV_MAX_OBJECTIVES];
+    size_t n_ref;
+    hpo_hypervolume_data h = {0};
+    if (reference_point_of(req, ref, &n_ref, err) ||
+        hpo_service_hypervolume(svc, req->study, n_ref ? ref : NULL, n_ref, &h, err))
+        return NULL;
+    json_t *rp = json_array(), *out = json_object();
+    for (size_t k = 0; k < h.n_objectives; k++)
+        json_array_append_new(rp, json_real(h.reference_point[k]));
+    json_object_set_new(out, "reference_point", rp);
+    json_object_set_new(out, "hypervolume", json_real(h.n ? h.hypervolume[h.n - 1] : 0));
+    if (history) {
+        json_t *num = json_array(), *hv = json_array();
+        for (size_t i = 0; i < h.n; i++) {
+            json_array_append_new(num, json_integer(h.number[i]));
+            json_array_append_new(hv, json_real(h.hypervolume[i]));
+        }
+        json_object_set_new(out, "number", num);
+        json_object_set_new(out, "history", hv);
+    }
+    hpo_hypervolume_data_clear(&h);
+    return out;
+}
+
+void hpo_h_hypervolume(hpo_service *svc, const hpo_request *req, hpo_response *res)
+{
+    hpo_error err = {0};
+    json_t *j = hpo_hypervolume_json(svc, req, true, &err);
+    if (!j)
+        hpo_response_error(res, &err);
+    else
+        hpo_response_json(res, 200, j);
 }
 
 void hpo_h_edf(hpo_service *svc, const hpo_request *req, hpo_response *res)

@@ -30,6 +30,7 @@ const hpo_route hpo_routes[] = {
     {"GET", "/api/v1/studies/{study}/best", hpo_h_best, R, false},
     {"GET", "/api/v1/studies/{study}/columns", hpo_h_columns, R, false},
     {"GET", "/api/v1/studies/{study}/history", hpo_h_history, R, false},
+    {"GET", "/api/v1/studies/{study}/hypervolume", hpo_h_hypervolume, R, false},
     {"GET", "/api/v1/studies/{study}/edf", hpo_h_edf, R, false},
     {"GET", "/api/v1/studies/{study}/asha", hpo_h_asha, R, false},
     {"GET", "/api/v1/studies/{study}/importance", hpo_h_importance, R, false},

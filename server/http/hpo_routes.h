@@ -129,6 +129,11 @@ void hpo_h_history(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_edf(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_asha(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_importance(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_hypervolume(hpo_service *svc, const hpo_request *req, hpo_response *res);
+/* The hypervolume of the study's front (and with history, after each COMPLETE trial) as JSON,
+ * for ?reference_point=; NULL with err set. For GET best and GET hypervolume. */
+json_t *hpo_hypervolume_json(hpo_service *svc, const hpo_request *req, bool history,
+                             hpo_error *err);
 void hpo_h_artifact_put(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_artifact_get(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_artifact_list(hpo_service *svc, const hpo_request *req, hpo_response *res);

@@ -289,6 +289,63 @@ START_TEST(history_edf_and_their_bad_input)
 }
 END_TEST
 
+/* Two objectives (minimize, maximize): t0 (1, 5), t1 (2, 6), t2 (3, 4) dominated by t0, a pruned
+ * trial, t4 (0.5, 1); as losses with the reference (4, 0): 15, 15 + 2, unchanged, + 0.5. */
+START_TEST(hypervolume_history_and_best)
+{
+    call_ok("POST", "/api/v1/studies", "{\"name\":\"mo\",\"directions\":[\"minimize\","
+            "\"maximize\"],\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}",
+            201);
+    static const char *const fin[] = {
+        "{\"state\":\"complete\",\"values\":[1,5]}", "{\"state\":\"complete\",\"values\":[2,6]}",
+        "{\"state\":\"complete\",\"values\":[3,4]}", "{\"state\":\"pruned\"}",
+        "{\"state\":\"complete\",\"values\":[0.5,1]}"};
+    for (int i = 0; i < 5; i++) {
+        char path[96];
+        call_ok("POST", "/api/v1/studies/mo/trials", "{}", 201);
+        snprintf(path, sizeof path, "/api/v1/studies/mo/trials/%d/finish", i);
+        call_ok("POST", path, fin[i], 200);
+    }
+    call_ok("POST", "/api/v1/studies/mo/trials", "{}", 201); /* running: not counted */
+    json_t *j = NULL;
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/mo/hypervolume?reference_point=4,0",
+                              NULL, &j), 200);
+    static const double want[] = {15, 17, 17, 17.5};
+    static const int numbers[] = {0, 1, 2, 4};
+    json_t *num = json_object_get(j, "number"), *hv = json_object_get(j, "history");
+    ck_assert_int_eq(json_array_size(hv), 4);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(json_integer_value(json_array_get(num, i)), numbers[i]);
+        ck_assert_msg(fabs(json_real_value(json_array_get(hv, i)) - want[i]) < 1e-12,
+                      "entry %zu: %g", i, json_real_value(json_array_get(hv, i)));
+    }
+    ck_assert(json_real_value(json_object_get(j, "hypervolume")) == 17.5);
+    json_decref(j);
+    /* GET best: the front (t0, t1, t4) and its hypervolume, with the default reference: the
+     * worst values 3 and 1 moved out by 10 % (3.3, and 0.9 for the maximized one) */
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/mo/best", NULL, &j), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "trials")), 3);
+    json_t *rp = json_object_get(j, "reference_point");
+    ck_assert(fabs(json_real_value(json_array_get(rp, 0)) - 3.3) < 1e-12);
+    ck_assert(fabs(json_real_value(json_array_get(rp, 1)) - 0.9) < 1e-12);
+    /* losses (0.5, -1), (1, -5), (2, -6) up to (3.3, -0.9): 2.8 * 0.1 + 2.3 * 4 + 1.3 * 1 */
+    ck_assert(fabs(json_real_value(json_object_get(j, "hypervolume")) - 10.78) < 1e-12);
+    json_decref(j);
+    /* bad input changes nothing and says why */
+    static const char *const bad[] = {"/api/v1/studies/mo/hypervolume?reference_point=4",
+                                      "/api/v1/studies/mo/hypervolume?reference_point=4,x",
+                                      "/api/v1/studies/mo/best?reference_point=1,2,3",
+                                      "/api/v1/studies/mo/hypervolume?reference_point=4,nan",
+                                      "/api/v1/studies/p1/hypervolume"};
+    call_ok("POST", "/api/v1/studies", "{\"name\":\"p1\"}", 201);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(e2e_call(&srv, "GET", bad[i], NULL, &j), 400);
+        e2e_expect_error(j, "invalid_argument");
+        json_decref(j);
+    }
+}
+END_TEST
+
 START_TEST(asha_rungs)
 {
     call_ok("POST", "/api/v1/studies",
@@ -419,6 +476,7 @@ int main(void)
     tcase_add_test(tc, long_poll_answers_on_the_commit);
     tcase_add_test(tc, history_edf_and_their_bad_input);
     tcase_add_test(tc, asha_rungs);
+    tcase_add_test(tc, hypervolume_history_and_best);
     tcase_add_test(tc, importance_ranks_the_param_that_matters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -483,6 +483,17 @@ export function promotions(r) {
           note: untimed ? `${untimed} earlier promotions without a recorded time are not shown` : ''};
 }
 
+// Several objectives: the hypervolume of the front after each complete trial (GET hypervolume),
+// as Optuna's plot_hypervolume_history.
+export function hypervolume(r) {
+  if (!(r.number || []).length) return {message: 'No complete trial yet.'};
+  const traces = [{type: 'scatter', mode: 'lines+markers', line: {shape: 'hv'}, marker: {size: 5},
+    name: 'hypervolume', x: r.number, y: r.history,
+    hovertemplate: 'trial %{x}<br>hypervolume %{y}<extra></extra>'}];
+  return {traces, layout: layout({xaxis: {title: {text: 'trial'}}, yaxis: {title: {text: 'hypervolume'}}}),
+          note: `reference point (${r.reference_point.map(fmtNum).join(', ')})`};
+}
+
 // Two objectives: every complete trial, the Pareto front (non-dominated) in red.
 export function pareto(data) {
   const dirs = data.directions;

@@ -103,7 +103,9 @@ export function mount(el, {study}) {
       card('promotions', 'ASHA promotions over time', [], false);
     }
     if ((s.directions || []).length === 2) card('pareto', 'Pareto front', [], false);
+    if ((s.directions || []).length >= 2) card('hypervolume', 'Hypervolume history', [], false);
     ashaNow();
+    hypervolumeNow();
     redraw([]);
   }).catch((e) => fill(summary, h('span', {class: 'error'}, e.message)));
 
@@ -203,7 +205,7 @@ export function mount(el, {study}) {
     }
   }
 
-  // Importances and ASHA rungs from the server: while trials change, at most every
+  // Importances, ASHA rungs (and the hypervolume, below) from the server: while trials change, at most every
   // SERVER_EVERY_MS, or ten times as long as the last answer took (fANOVA over 100,000 trials
   // takes seconds); at once when the evaluator or the objective changes.
   let impAsked = null, ashaAsked = null, impTook = 0;
@@ -243,10 +245,26 @@ export function mount(el, {study}) {
                          Math.max(0, (asked || 0) + Math.max(SERVER_EVERY_MS, 10 * took) - Date.now()));
     timers.add(t);
   }
-  let impDue = false, ashaDue = false;
+  // The hypervolume history of several objectives, from the server (its default reference point).
+  let hvAsked = null;
+  async function hypervolumeNow() {
+    if (!plots.hypervolume) return;
+    hvAsked = Date.now();
+    try {
+      const r = await getJSON(`/api/v1/studies/${enc(study)}/hypervolume`);
+      plot('hypervolume', () => P.hypervolume(r));
+    } catch (e) {
+      draw('hypervolume', {message: 'Hypervolume: ' + e.message});
+    }
+  }
+  let impDue = false, ashaDue = false, hvDue = false;
   function serverPlotsDue() {
     if (!impDue) { impDue = true; later(() => { impDue = false; importanceNow(); }, impAsked, impTook); }
     if (plots.asha && !ashaDue) { ashaDue = true; later(() => { ashaDue = false; ashaNow(); }, ashaAsked); }
+    if (plots.hypervolume && !hvDue) {
+      hvDue = true;
+      later(() => { hvDue = false; hypervolumeNow(); }, hvAsked);
+    }
   }
 
   const live = document.getElementById('live');

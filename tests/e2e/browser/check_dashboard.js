@@ -181,9 +181,14 @@ async function main() {
 
     // the running two-objective study: objective selector, Pareto front, live updates
     await page.goto(`${URL0}/#/studies/${STUDIES.running}`);
-    await waitPlots(page, [...base, 'pareto']);
+    await waitPlots(page, [...base, 'pareto', 'hypervolume']);
     check(await page.$eval('.toolbar select', (s) => s.options.length === 2 && !s.parentElement.hidden),
           'objective selector for two objectives');
+    const hv = await api('GET', `/studies/${STUDIES.running}/hypervolume`);
+    const drawnHv = await page.$eval('#plot-hypervolume', (d) => d.data[0].y);
+    check(hv.history.length > 0 && drawnHv.length === hv.history.length &&
+          drawnHv[drawnHv.length - 1] === hv.hypervolume,
+          'hypervolume history drawn as the server computes it', `${drawnHv.slice(-1)} vs ${hv.hypervolume}`);
     for (let i = 0; i < 3; i++) { // live: each trial added shows within 2 s of its commit
       const before = await page.$eval('#plot-history', (d) => d.data[0].x.length);
       const t = await api('POST', `/studies/${STUDIES.running}/trials`, {worker: 'browser-test'});
