@@ -40,8 +40,13 @@ bl_start_server
 for pruner in asha sha; do
     for w in $WORKERS; do
         for ((s = 1; s <= SEEDS; s++)); do
-            "$PY" "$BENCH/asha_sim.py" "$URL" "$pruner" "$w" "$s" >>"$TMP/runs.jsonl" \
+            cpu0=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+            "$PY" "$BENCH/asha_sim.py" "$URL" "$pruner" "$w" "$s" >"$TMP/run.json" \
                 || bl_die "asha_sim.py $pruner $w $s failed"
+            cpu1=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+            # the server's CPU seconds during the run, added to its line
+            "$PY" -c 'import json, sys; r = json.load(open(sys.argv[1])); r["server_cpu_s"] = (int(sys.argv[2]) - int(sys.argv[3])) / int(sys.argv[4]); print(json.dumps(r))' \
+                "$TMP/run.json" "$cpu1" "$cpu0" "$(getconf CLK_TCK)" >>"$TMP/runs.jsonl"
             tail -n1 "$TMP/runs.jsonl" >&2
         done
     done
@@ -71,7 +76,7 @@ print("Simulated workers train synthetic power-law learning curves with a hidden
       f"trained to 81 epochs has an asymptote within 1 % of the best, in full trainings (median of "
       f"{e['SEEDS']} seeds; a run gives up at {limit:.0f}).")
 print()
-print("| workers | ASHA: full trainings to near-best | speedup | SHA (stopped, never resumed): full trainings | speedup | requests per run (ASHA / SHA), wall s |")
+print("| workers | ASHA: full trainings to near-best | speedup | SHA (stopped, never resumed): full trainings | speedup | requests per run (ASHA / SHA), wall s, hpo-server CPU s |")
 print("|---|---|---|---|---|---|")
 ws = sorted({r["workers"] for r in runs})
 sel = lambda p, w: [r for r in runs if r["pruner"] == p and r["workers"] == w]
@@ -86,7 +91,8 @@ for w in ws:
         cells.append(f"{base[p] / m:.1f}× (linear {w / ws[0]:.0f}×)")
     req = "/".join(f"{statistics.median([r['requests'] for r in sel(p, w)]):,.0f}" for p in ("asha", "sha"))
     wall = sum(r["wall_s"] for r in sel("asha", w) + sel("sha", w))
-    print(f"| {w} | {' | '.join(cells)} | {req}, {wall:.0f} s |")
+    cpu = sum(r["server_cpu_s"] for r in sel("asha", w) + sel("sha", w))
+    print(f"| {w} | {' | '.join(cells)} | {req}, {wall:.0f} s, {cpu:.0f} s |")
 print()
 top = med(sel("asha", ws[-1]))
 print(f"- Anchor, the ASHA paper (Li et al., MLSys 2020): a near-best configuration in about 2 full "
