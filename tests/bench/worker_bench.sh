@@ -170,10 +170,15 @@ bl_log "ask -> start: $ASK_TRIALS trials of worker_stamp, hpo-worker --parallel 
 create_study ask "$ASK_TRIALS"
 : >"$TMP/ask.stamps"
 t0=$(date +%s.%N)
+s0=$(cpu_ticks "$SERVER_PID")
+g0=$(pg_ticks)
 run_worker ask --study ask --parallel 1 -- "$STAMP" "$TMP/ask.stamps"
+s1=$(cpu_ticks "$SERVER_PID")
+g1=$(pg_ticks)
 t1=$(date +%s.%N)
 curl -sS "${CURL_AUTH[@]}" "$API/ask/trials?limit=1000" >"$TMP/ask.trials.json"
-put ask "$("$PY" - "$TMP/ask.trials.json" "$TMP/ask.stamps" "$t0" "$t1" <<'PYEOF'
+put ask "$("$PY" - "$TMP/ask.trials.json" "$TMP/ask.stamps" "$t0" "$t1" \
+    "$(((s1 - s0) * 1000 / HZ))" "$(((g1 - g0) * 1000 / HZ))" "$TMP/ask.time" <<'PYEOF'
 import calendar, json, sys, time
 trials = json.load(open(sys.argv[1]))["trials"]
 stamps = dict(l.split() for l in open(sys.argv[2]) if l.strip())
@@ -192,7 +197,12 @@ print(json.dumps({"n": len(d), "p50_ms": pct(d, 50), "p95_ms": pct(d, 95), "min_
                   "trials_per_s": len(trials) / (float(sys.argv[4]) - float(sys.argv[3])),
                   "steady_per_s": (len(starts) - 1) / (starts[-1] - starts[0]),
                   "run_p50_ms": pct(cycle, 50), "run_min_ms": cycle[0], "run_max_ms": cycle[-1],
-                  "run_ge50": sum(1 for c in cycle if c >= 50.0)}))
+                  "run_ge50": sum(1 for c in cycle if c >= 50.0),
+                  # CPU per trial: hpo-server, PostgreSQL (every backend), hpo-worker with its
+                  # commands (user + system, /usr/bin/time)
+                  "cpu_server_ms": float(sys.argv[5]) / len(trials),
+                  "cpu_pg_ms": float(sys.argv[6]) / len(trials),
+                  "cpu_worker_ms": sum(map(float, open(sys.argv[7]).read().split()[:2])) * 1000.0 / len(trials)}))
 PYEOF
 )"
 
@@ -346,6 +356,8 @@ print(f"| the same command started and reaped by a plain loop (posix_spawn + wai
       f"the floor of one slot on this machine | {sp['per_run_ms']:.2f} ms a run (at most "
       f"{1000.0 / sp['per_run_ms']:.0f} /s); hpo-worker's own time per trial "
       f"{1000.0 / a['steady_per_s'] - sp['per_run_ms']:.2f} ms |")
+print(f"| CPU per trivial trial (2 cores) | hpo-server {a['cpu_server_ms']:.2f} ms, PostgreSQL "
+      f"{a['cpu_pg_ms']:.2f} ms, hpo-worker with the command {a['cpu_worker_ms']:.2f} ms |")
 print(f"| printed `hpo: step=k` line → visible in GET trial, {k['n']} lines | median "
       f"{k['p50_ms']:.2f} ms, p95 {k['p95_ms']:.2f} ms (min {k['min_ms']:.2f}, max {k['max_ms']:.2f}) |")
 print(f"| reports/s through one hpo-worker ({int(e['FLOOD_N']):,} lines, command start → trial complete) | "
