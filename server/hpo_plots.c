@@ -170,11 +170,13 @@ typedef struct {
     hpo_hypervolume_data *out;
 } hypervolume_ctx;
 
-/* Trial t's values as losses (maximized objectives negated), when it is COMPLETE with all. */
+/* Trial t's values as losses (maximized objectives negated), when it is COMPLETE with all and,
+ * in a constrained study, feasible (as the front counts trials). */
 static bool loss_point(const snapshot *s, const hpo_trial *t, double *ret)
 {
     size_t m = s->cfg->n_directions;
-    if (t->state != HPO_TRIAL_COMPLETE || t->n_values < m)
+    if (t->state != HPO_TRIAL_COMPLETE || t->n_values < m ||
+        (s->n_constraints && hpo_trial_violation(t) != 0))
         return false;
     for (size_t k = 0; k < m; k++)
         ret[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -t->values[k] : t->values[k];

@@ -52,8 +52,9 @@ hpo_rc hpo_service_history(hpo_service *svc, const char *study, size_t objective
                            hpo_history_data *ret, hpo_error *err);
 void hpo_history_data_clear(hpo_history_data *h);
 
-/* Hypervolume history of a study of several objectives: after each COMPLETE trial (by number),
- * the volume its Pareto front so far dominates up to the reference point. ref: one number per
+/* Hypervolume history of a study of several objectives: after each COMPLETE trial (by number;
+ * feasible ones only in a constrained study), the volume the Pareto front so far dominates up to
+ * the reference point. ref: one number per
  * objective in the objectives' own directions (a maximized one is dominated below it), or NULL:
  * Optuna's default from the worst value of each objective over the COMPLETE trials. */
 #define HPO_HV_MAX_OBJECTIVES 16

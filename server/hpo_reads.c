@@ -149,8 +149,8 @@ static hpo_rc best_fn(const snapshot *s, void *vctx, hpo_error *err)
     const size_t *members = one ? &s->best : s->front;
     size_t n = one ? (s->best != SIZE_MAX) : s->n_front;
     if (one && n == 0)
-        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' has no completed trial yet",
-                             s->cfg->name);
+        return hpo_error_set(err, HPO_E_NOT_FOUND, NULL, "study '%s' has no %scompleted trial yet",
+                             s->cfg->name, s->n_constraints ? "feasible " : "");
     if (!(ctx->out = calloc(n ? n : 1, sizeof *ctx->out)))
         return out_of_memory(err);
     for (; ctx->n < n; ctx->n++)

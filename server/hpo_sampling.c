@@ -39,6 +39,7 @@ static const tpe_option TPE_OPTIONS[] = {
     {"multivariate", OPT_BOOL, offsetof(hpo_tpe_config, multivariate)},
     {"group", OPT_BOOL, offsetof(hpo_tpe_config, group)},
     {"constant_liar", OPT_BOOL, offsetof(hpo_tpe_config, constant_liar)},
+    {"constraints", OPT_BOOL, offsetof(hpo_tpe_config, constraints)},
 };
 #define N_TPE_OPTIONS (sizeof TPE_OPTIONS / sizeof TPE_OPTIONS[0])
 

@@ -110,9 +110,14 @@ typedef struct {
     size_t n_values;
     const char *reason;     /* FAIL only, may be NULL */
     bool preempted;         /* FAIL only: the worker was stopped before the trial could end */
+    const double *constraints; /* COMPLETE or PRUNED only: finite, 1 to HPO_CONSTRAINTS_MAX, */
+    size_t n_constraints;      /* as many as the study's other trials gave; 0: none */
 } hpo_finish_request;
 /* Ends a running trial. Repeating the same finish returns the trial; a different one on a
- * finished trial is HPO_E_FINISHED. */
+ * finished trial is HPO_E_FINISHED. Constraints (Optuna's constraints_func, evaluated by the
+ * client) make the study constrained: from the first trial that gives them on, best and the
+ * Pareto front hold only feasible trials (all constraints <= 0; a trial without constraints is
+ * infeasible), and TPE ranks by feasibility (hpo_tpe.h). */
 hpo_rc hpo_service_finish(hpo_service *svc, const char *study, int64_t number,
                           const hpo_finish_request *req, hpo_trial *ret, hpo_error *err);
 
@@ -123,8 +128,9 @@ hpo_rc hpo_service_trials(hpo_service *svc, const char *study, int state, int64_
                           hpo_error *err);
 hpo_rc hpo_service_trial(hpo_service *svc, const char *study, int64_t number, hpo_trial *ret,
                          hpo_error *err);
-/* The best COMPLETE trial (one objective; HPO_E_NOT_FOUND when none) or the Pareto front.
- * *ret owned: hpo_trials_free. */
+/* The best COMPLETE trial (one objective; HPO_E_NOT_FOUND when none) or the Pareto front; in
+ * a constrained study, among the feasible COMPLETE trials only (none feasible: HPO_E_NOT_FOUND,
+ * an empty front), as Optuna >= 4.0 does. *ret owned: hpo_trials_free. */
 hpo_rc hpo_service_best(hpo_service *svc, const char *study, hpo_trial **ret, size_t *ret_n,
                         size_t *ret_n_directions, hpo_error *err);
 

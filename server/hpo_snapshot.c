@@ -236,6 +236,7 @@ static snapshot *capture(study *st, uint64_t seq)
     s->n_retries = st->n_retries;
     s->best = st->best;
     s->n_pages = st->n_pages;
+    s->n_constraints = st->n_constraints;
     s->n_front = st->n_front;
     s->promotions = st->promotions;
     s->n_promotions = st->n_promotions;
@@ -439,21 +440,34 @@ hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist
     return hpo_trial_add_param(t, name, d, value);
 }
 
+/* *slot (n_slot doubles of trial memory) replaced by a copy of v[0..n): the old array is
+ * retired, not freed (a snapshot may read it). */
+static hpo_rc set_doubles(study *st, double **slot, size_t *n_slot, const double *v, size_t n)
+{
+    double *copy = NULL;
+    if (n && !(copy = malloc(n * sizeof *copy)))
+        return HPO_E_NOMEM;
+    if (n)
+        memcpy(copy, v, n * sizeof *copy);
+    if (study_retire(st, *slot)) {
+        free(copy);
+        return HPO_E_NOMEM;
+    }
+    *slot = copy;
+    *n_slot = n;
+    return HPO_OK;
+}
+
 hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n)
 {
     study_note_change(st, t->number);
-    double *v = NULL;
-    if (n && !(v = malloc(n * sizeof *v)))
-        return HPO_E_NOMEM;
-    if (n)
-        memcpy(v, values, n * sizeof *v);
-    if (study_retire(st, t->values)) {
-        free(v);
-        return HPO_E_NOMEM;
-    }
-    t->values = v;
-    t->n_values = n;
-    return HPO_OK;
+    return set_doubles(st, &t->values, &t->n_values, values, n);
+}
+
+hpo_rc trial_set_constraints(study *st, hpo_trial *t, const double *constraints, size_t n)
+{
+    study_note_change(st, t->number);
+    return set_doubles(st, &t->constraints, &t->n_constraints, constraints, n);
 }
 
 hpo_rc trial_set_string(study *st, hpo_trial *t, char **slot, char *value)

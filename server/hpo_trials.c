@@ -3,6 +3,7 @@
  * operation runs under its study's mutex through with_study: it changes the trial in place (only
  * what it adds) and queues its writes; the answer waits for their commit. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,15 @@ static hpo_rc front_add(study *st, size_t i)
     return HPO_OK;
 }
 
-/* One objective: the best trial; several: the Pareto front; with trial i (COMPLETE). */
+/* One objective: the best trial; several: the Pareto front; with trial i (COMPLETE). In a
+ * constrained study only feasible trials compete (Optuna >= 4.0's best_trial and best_trials;
+ * 3.1 ignored constraints there): a better value never makes up for a violated constraint. */
 static hpo_rc best_add(study *st, size_t i)
 {
     const hpo_trial *t = &st->trials[i];
     if (t->n_values != st->cfg.n_directions)
+        return HPO_OK;
+    if (st->n_constraints && hpo_trial_violation(t) != 0)
         return HPO_OK;
     if (st->cfg.n_directions > 1)
         return front_add(st, i);
@@ -62,16 +67,32 @@ static hpo_rc best_add(study *st, size_t i)
     return HPO_OK;
 }
 
-/* Trial t has just finished (its state and values set): what its end keeps up to date. */
+/* Best and front from every COMPLETE trial. */
+static hpo_rc best_rebuild(study *st)
+{
+    st->best = SIZE_MAX;
+    st->n_front = 0;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->trials[i].state == HPO_TRIAL_COMPLETE && best_add(st, i))
+            return HPO_E_NOMEM;
+    return HPO_OK;
+}
+
+/* Trial t has just finished (its state, values and constraints set): what its end keeps up to
+ * date. */
 static hpo_rc note_finished(study *st, const hpo_trial *t)
 {
     if (st->obs && hpo_obs_add(st->obs, t))
         return HPO_E_NOMEM;
-    if (t->state != HPO_TRIAL_COMPLETE)
-        return HPO_OK;
-    if (st->steps && hpo_step_index_add(st->steps, t))
+    /* the study's first constraints: the trials that gave none leave best and front */
+    bool first = t->n_constraints && !st->n_constraints;
+    if (first)
+        st->n_constraints = t->n_constraints;
+    if (t->state == HPO_TRIAL_COMPLETE && st->steps && hpo_step_index_add(st->steps, t))
         return HPO_E_NOMEM;
-    return best_add(st, (size_t)t->number);
+    if (first)
+        return best_rebuild(st);
+    return t->state == HPO_TRIAL_COMPLETE ? best_add(st, (size_t)t->number) : HPO_OK;
 }
 
 /* The median and percentile pruners (patient wraps them) compare with the values per step. */
@@ -93,8 +114,6 @@ void study_set_state(study *st, hpo_trial *t, hpo_trial_state s)
 hpo_rc study_derive(study *st)
 {
     memset(st->counts, 0, sizeof st->counts);
-    st->best = SIZE_MAX;
-    st->n_front = 0;
     hpo_step_index_free(st->steps);
     st->steps = NULL;
     if (pruner_uses_steps(&st->pruner) && !(st->steps = hpo_step_index_build(st->trials, st->n)))
@@ -113,13 +132,14 @@ hpo_rc study_derive(study *st)
                 return HPO_E_NOMEM;
     }
     st->n_retries = 0;
+    st->n_constraints = 0;
     for (size_t i = 0; i < st->n; i++) {
         st->counts[st->trials[i].state]++;
         st->n_retries += st->trials[i].retry_of.set;
-        if (st->trials[i].state == HPO_TRIAL_COMPLETE && best_add(st, i))
-            return HPO_E_NOMEM;
+        if (!st->n_constraints)
+            st->n_constraints = st->trials[i].n_constraints;
     }
-    return HPO_OK;
+    return best_rebuild(st);
 }
 
 /* ---- checks ---- */
@@ -926,8 +946,12 @@ hpo_rc hpo_service_heartbeat(hpo_service *svc, const char *name, int64_t number,
 /* Whether a finish request describes the finish already recorded (idempotent repeat). */
 static bool same_finish(const hpo_trial *t, const hpo_finish_request *req)
 {
-    if (t->state != req->state || t->preempted != req->preempted)
+    if (t->state != req->state || t->preempted != req->preempted ||
+        t->n_constraints != req->n_constraints)
         return false;
+    for (size_t i = 0; i < req->n_constraints; i++)
+        if (t->constraints[i] != req->constraints[i])
+            return false;
     if (req->state != HPO_TRIAL_COMPLETE && req->n_values == 0)
         return true;
     if (t->n_values != req->n_values)
@@ -973,6 +997,30 @@ static hpo_rc finish_values(const study *st, const hpo_trial *t, const hpo_finis
     }
 }
 
+/* The constraints a finish records, checked against the study (nothing changed yet). Optuna
+ * records them for complete and pruned trials only (its samplers' after_trial). */
+static hpo_rc finish_constraints(const study *st, const hpo_finish_request *req, hpo_error *err)
+{
+    if (req->n_constraints == 0)
+        return HPO_OK;
+    if (req->state == HPO_TRIAL_FAIL)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints",
+                             "constraints go with state complete or pruned");
+    if (req->n_constraints > HPO_CONSTRAINTS_MAX)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints",
+                             "at most %d constraints", HPO_CONSTRAINTS_MAX);
+    for (size_t i = 0; i < req->n_constraints; i++)
+        if (!isfinite(req->constraints[i]))
+            return hpo_error_set(err, HPO_E_INVALID, "constraints",
+                                 "constraints must be finite numbers");
+    /* feasibility compares like with like: every trial evaluates the same constraints */
+    if (st->n_constraints && req->n_constraints != st->n_constraints)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints",
+                             "study '%s' has %zu constraints per trial but %zu were given",
+                             st->cfg.name, st->n_constraints, req->n_constraints);
+    return HPO_OK;
+}
+
 typedef struct {
     int64_t number;
     const hpo_finish_request *req;
@@ -1000,11 +1048,13 @@ static hpo_rc finish_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         return rc;
     const double *values;
     size_t n_values;
-    if ((rc = finish_values(st, t, req, &values, &n_values, err)))
+    if ((rc = finish_values(st, t, req, &values, &n_values, err)) ||
+        (rc = finish_constraints(st, req, err)))
         return rc;
     char *reason = req->state == HPO_TRIAL_FAIL ? hpo_strdup(req->reason) : NULL;
     if ((req->state == HPO_TRIAL_FAIL && req->reason && !reason) ||
         trial_set_values(st, t, values, n_values) ||
+        trial_set_constraints(st, t, req->constraints, req->n_constraints) ||
         (req->state == HPO_TRIAL_FAIL && trial_set_string(st, t, &t->fail_reason, reason))) {
         free(reason);
         return study_break(st, HPO_E_NOMEM, err);

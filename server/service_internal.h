@@ -60,6 +60,7 @@ typedef struct snapshot {
     int64_t n_retries;         /* as in study */
     size_t best;               /* as in study */
     size_t *front, n_front;
+    size_t n_constraints;      /* as in study */
     const hpo_promotion *promotions; /* the study's, the first n_promotions */
     size_t n_promotions;
     void **retired;            /* freed with this snapshot */
@@ -80,6 +81,8 @@ typedef struct study {
     int64_t n_retries;        /* trials with retry_of: max_trials counts the others */
     size_t best;              /* one objective: the best COMPLETE trial, SIZE_MAX when none */
     size_t *front;            /* several objectives: the Pareto front, indexes in increasing order */
+    size_t n_constraints;     /* constraints each trial gives (the first that gave some set it);
+                               * not 0: best and front hold feasible trials only */
     size_t n_front, cap_front;
     hpo_step_index *steps;    /* median, percentile, patient: the COMPLETE trials' values per step */
     uint32_t load_id;         /* random per load: versions of another load are not comparable */
@@ -234,6 +237,7 @@ hpo_rc trial_add_report(study *st, hpo_trial *t, int64_t step, double value, boo
 hpo_rc trial_add_param(study *st, hpo_trial *t, const char *name, const hpo_dist *d,
                        double value);
 hpo_rc trial_set_values(study *st, hpo_trial *t, const double *values, size_t n);
+hpo_rc trial_set_constraints(study *st, hpo_trial *t, const double *constraints, size_t n);
 /* Replaces *slot (a string trial t owns) with value (owned); on failure value is not taken. */
 hpo_rc trial_set_string(study *st, hpo_trial *t, char **slot, char *value);
 

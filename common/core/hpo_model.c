@@ -200,6 +200,7 @@ void hpo_trial_clear(hpo_trial *t)
     }
     free(t->params);
     free(t->values);
+    free(t->constraints);
     free(t->reports);
     free(t->worker);
     free(t->idempotency_key);
@@ -215,6 +216,8 @@ hpo_rc hpo_trial_copy(hpo_trial *ret, const hpo_trial *src)
     t.n_params = t.cap_params = 0;
     t.values = NULL;
     t.n_values = 0;
+    t.constraints = NULL;
+    t.n_constraints = 0;
     t.reports = NULL;
     t.n_reports = t.cap_reports = 0;
     t.worker = t.idempotency_key = t.fail_reason = t.fixed_params = NULL;
@@ -227,6 +230,9 @@ hpo_rc hpo_trial_copy(hpo_trial *ret, const hpo_trial *src)
                                 src->params[i].value) != HPO_OK)
             goto oom;
     if (src->n_values && hpo_trial_set_values(&t, src->values, src->n_values) != HPO_OK)
+        goto oom;
+    if (src->n_constraints &&
+        hpo_trial_set_constraints(&t, src->constraints, src->n_constraints) != HPO_OK)
         goto oom;
     if (src->n_reports) {
         t.reports = malloc(src->n_reports * sizeof *t.reports);
@@ -327,19 +333,41 @@ const hpo_report *hpo_trial_last_report(const hpo_trial *t)
     return t->n_reports ? &t->reports[t->n_reports - 1] : NULL;
 }
 
+/* *slot (n_slot doubles) replaced by a copy of v[0..n) (NULL when n is 0). */
+static hpo_rc set_doubles(double **slot, size_t *n_slot, const double *v, size_t n)
+{
+    double *copy = NULL;
+    if (n) {
+        copy = malloc(n * sizeof *copy);
+        if (!copy)
+            return HPO_E_NOMEM;
+        memcpy(copy, v, n * sizeof *copy);
+    }
+    free(*slot);
+    *slot = copy;
+    *n_slot = n;
+    return HPO_OK;
+}
+
 hpo_rc hpo_trial_set_values(hpo_trial *t, const double *values, size_t n)
 {
-    double *v = NULL;
-    if (n) {
-        v = malloc(n * sizeof *v);
-        if (!v)
-            return HPO_E_NOMEM;
-        memcpy(v, values, n * sizeof *v);
-    }
-    free(t->values);
-    t->values = v;
-    t->n_values = n;
-    return HPO_OK;
+    return set_doubles(&t->values, &t->n_values, values, n);
+}
+
+hpo_rc hpo_trial_set_constraints(hpo_trial *t, const double *constraints, size_t n)
+{
+    return set_doubles(&t->constraints, &t->n_constraints, constraints, n);
+}
+
+double hpo_trial_violation(const hpo_trial *t)
+{
+    if (t->n_constraints == 0)
+        return INFINITY;
+    double sum = 0;
+    for (size_t i = 0; i < t->n_constraints; i++)
+        if (t->constraints[i] > 0)
+            sum += t->constraints[i];
+    return sum;
 }
 
 void hpo_study_config_clear(hpo_study_config *c)

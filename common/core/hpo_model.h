@@ -85,6 +85,9 @@ typedef struct {
     hpo_param *params;       /* owned, in the order they were set */
     size_t n_values;
     double *values;          /* owned; one per objective once COMPLETE (PRUNED: 0 or 1) */
+    size_t n_constraints;
+    double *constraints;     /* owned; given with a COMPLETE or PRUNED finish (feasible when all
+                              * are <= 0, as Optuna's constraints_func), else NULL and 0 */
     size_t n_reports, cap_reports;
     hpo_report *reports;     /* owned, sorted by step, steps unique */
     char *worker;            /* owned, may be NULL */
@@ -156,6 +159,14 @@ const hpo_report *hpo_trial_report_at(const hpo_trial *t, int64_t step); /* NULL
 /* Drops the params after the first n (undoes hpo_trial_add_param). */
 void hpo_trial_truncate_params(hpo_trial *t, size_t n);
 hpo_rc hpo_trial_set_values(hpo_trial *t, const double *values, size_t n);
+hpo_rc hpo_trial_set_constraints(hpo_trial *t, const double *constraints, size_t n);
+
+/* Constraints a finish may carry (a study's trials all give the same number of them). */
+#define HPO_CONSTRAINTS_MAX 64
+/* Optuna's violation of a trial's constraints: the sum of those above 0 (0: feasible). A trial
+ * without constraints scores +inf: in a study whose trials give constraints it is infeasible and
+ * ranks after every trial that gave some (Optuna 3.1's TPE does the same). */
+double hpo_trial_violation(const hpo_trial *t);
 
 void hpo_study_config_clear(hpo_study_config *c);
 hpo_rc hpo_study_config_copy(hpo_study_config *ret, const hpo_study_config *src);

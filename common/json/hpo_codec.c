@@ -508,6 +508,10 @@ json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_direct
         if (ok)
             ok = put(o, "values", values_to_json(t->values, t->n_values));
     }
+    if (ok)
+        ok = put(o, "constraints", t->n_constraints
+                                       ? values_to_json(t->constraints, t->n_constraints)
+                                       : json_null());
     if (!ok) {
         json_decref(o);
         return NULL;

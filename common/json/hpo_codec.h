@@ -46,7 +46,7 @@ json_t *hpo_retry_to_json(const hpo_retry_policy *p); /* every member spelled ou
 
 /* The trial as the API shows it: number, state, params (external values), distributions,
  * value/values, intermediate_values [{step, value}], worker, datetime_start/complete,
- * fail_reason, retry_of/retried_by (numbers or null), preempted. `study` names the study (borrowed, may be NULL). */
+ * fail_reason, retry_of/retried_by (numbers or null), preempted, constraints (numbers or null). `study` names the study (borrowed, may be NULL). */
 json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_directions);
 
 /* Where the pruner may judge (the ask answer's "decides"): {"kind": "every"}, {"kind": "never"},

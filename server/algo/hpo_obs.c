@@ -20,6 +20,7 @@ struct hpo_obs {
     hpo_arena *arena;     /* a temporary log's memory (hpo_obs_new_temp); NULL: malloc */
     /* published by the writer after the items they count are written */
     size_t n_rows, n_entries, n_names;
+    size_t n_constrained;
     /* the segments: allocated once, never moved nor freed before the log */
     hpo_obs_row *rows[SEGMENTS];
     hpo_obs_entry *entries[SEGMENTS];
@@ -343,9 +344,11 @@ hpo_rc hpo_obs_add(hpo_obs *o, const hpo_trial *t)
 
     /* publish */
     rseg[roff] = (hpo_obs_row){ .number = t->number, .k1 = k1, .k2 = k2,
+                                .violation = hpo_trial_violation(t),
                                 .packed = (uint64_t)first << 24 | (uint64_t)n << 1 |
                                           (complete ? 1u : 0u) };
     o->n_entries = first + n;
+    o->n_constrained += t->n_constraints > 0;
     o->n_rows++;
     return HPO_OK;
 }
@@ -356,7 +359,8 @@ hpo_rc hpo_obs_add(hpo_obs *o, const hpo_trial *t)
 void hpo_obs_view_take(const hpo_obs *o, hpo_obs_view *ret)
 {
     *ret = (hpo_obs_view){ .log = o, .dir = o->dir, .n_rows = o->n_rows,
-                           .n_entries = o->n_entries, .n_names = o->n_names };
+                           .n_entries = o->n_entries, .n_names = o->n_names,
+                           .n_constrained = o->n_constrained };
 }
 
 const hpo_obs_row *hpo_obs_view_rows(const hpo_obs_view *v, size_t i, size_t *ret_n)

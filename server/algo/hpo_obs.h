@@ -26,13 +26,15 @@
 
 typedef struct hpo_obs hpo_obs;
 
-/* A finished trial (32 bytes). The key orders observations best first (minimised, (k1, k2)
+/* A finished trial (40 bytes). The key orders observations best first (minimised, (k1, k2)
  * lexicographic, NaN k2 last), exactly as Optuna ranks them: COMPLETE (-inf, sign * value);
  * PRUNED (-last step, sign * the value at it, NaN -> +inf), (1, 0) with no report; sign = -1
- * when maximising. */
+ * when maximising. violation: hpo_trial_violation (0 feasible, +inf without constraints), which
+ * constrained TPE ranks by first. */
 typedef struct {
     int64_t number;
     double k1, k2;
+    double violation;
     uint64_t packed; /* first entry << 24 | entries << 1 | complete: use the accessors below */
 } hpo_obs_row;
 
@@ -75,6 +77,7 @@ typedef struct {
     size_t n_entries; /* entry slots in use (a row's entries never straddle a segment: the
                        * tail of a segment too short for a row is skipped) */
     size_t n_names;
+    size_t n_constrained; /* rows that carry constraints */
 } hpo_obs_view;
 
 /* An empty log for a study in direction dir (NULL when out of memory). */

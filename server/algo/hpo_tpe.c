@@ -38,6 +38,7 @@ void hpo_tpe_config_default(hpo_tpe_config *c)
         .multivariate = false,
         .group = false,
         .constant_liar = true,
+        .constraints = true,
     };
 }
 
@@ -92,15 +93,18 @@ void hpo_tpe_weights(size_t n, double *ret)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Sorting: a stable merge sort of (k1, k2) keys, NaN last; used for ranking and bandwidths. */
+/* Sorting: a stable merge sort of (k0, k1, k2) keys, NaN k2 last; used for ranking. k0 is the
+ * violation of constrained TPE (0 for every observation otherwise). */
 
 typedef struct {
-    double k1, k2;
+    double k0, k1, k2;
     size_t idx;
 } sort_item;
 
 static bool key_less(const sort_item *x, const sort_item *y)
 {
+    if (x->k0 != y->k0)
+        return x->k0 < y->k0;
     if (x->k1 != y->k1)
         return x->k1 < y->k1;
     if (isnan(x->k2))
@@ -206,7 +210,11 @@ static void keep_best(sort_item *best, size_t *len, size_t cap, const sort_item 
 }
 
 /* The observations of the log's prefix and, with constant_liar, of the running trials (at
- * equal numbers the log's rows first), ranked by the rows' keys, the running ones worst. */
+ * equal numbers the log's rows first), ranked by the rows' keys, the running ones worst.
+ * Constrained (Optuna 3.1's _split_observation_pairs with violations): feasible rows first, by
+ * their keys; then the others by violation (rows without constraints and running trials: +inf),
+ * equal violations in number order. Optuna splits in two cases (below filled by the feasible
+ * ones, or by feasible and the least violating); ranking by this one order picks the same. */
 static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const hpo_obs_view *log,
                                    const hpo_trial *running, size_t n_running, obs_set *ret)
 {
@@ -236,14 +244,19 @@ static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const 
         return rc;
 
     /* Optuna's key: the row's (COMPLETE and PRUNED), (inf, inf) for RUNNING; minimised. */
+    bool constrained = c->constraints && log->n_constrained > 0;
     for (size_t j = 0; j < m; j++) {
         size_t s = ret->src[j];
         bool run = s >= nl;
         ret->row[j] = run ? NULL : rows[s];
         ret->running[j] = run;
         ret->below[j] = 0;
-        keys[j] = run ? (sort_item){ INFINITY, INFINITY, j }
-                      : (sort_item){ rows[s]->k1, rows[s]->k2, j };
+        double v = !constrained ? 0 : run ? INFINITY : rows[s]->violation;
+        if (v > 0)
+            keys[j] = (sort_item){ v, 0, 0, j };
+        else
+            keys[j] = run ? (sort_item){ 0, INFINITY, INFINITY, j }
+                          : (sort_item){ 0, rows[s]->k1, rows[s]->k2, j };
     }
     ret->m = m;
     ret->n = nl;

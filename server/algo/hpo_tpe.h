@@ -30,9 +30,13 @@ typedef struct {
     bool group;               /* multivariate over subsets: history split by the params present
                                * (implies multivariate sampling within each group) */
     bool constant_liar;       /* true: RUNNING trials count as the worst observations */
+    bool constraints;         /* true: when some observation carries constraints, rank by
+                               * feasibility first (Optuna 3.1 with constraints_func); false:
+                               * ignore them */
 } hpo_tpe_config;
 
-/* Optuna's defaults, except constant_liar = true (the server owns every running trial). */
+/* Optuna's defaults, except constant_liar = true (the server owns every running trial) and
+ * constraints = true (a study whose trials give constraints wants them used). */
 void hpo_tpe_config_default(hpo_tpe_config *c);
 /* Range checks naming the field ("sampler.n_ei_candidates", ...). */
 hpo_rc hpo_tpe_config_validate(const hpo_tpe_config *c, hpo_error *err);
@@ -41,7 +45,11 @@ hpo_rc hpo_tpe_config_validate(const hpo_tpe_config *c, hpo_error *err);
  * trials: the study's trials (borrowed; any states and order; ranked by number; the new trial is
  * not among them). Observations are COMPLETE trials with a value (by value; NaN ranks after
  * every number), PRUNED ones (deeper last step first, then by the value at that step, NaN worst;
- * none reported: after those), and with constant_liar the RUNNING ones (worst of all). Fewer
+ * none reported: after those), and with constant_liar the RUNNING ones (worst of all). With
+ * c->constraints and some observation carrying constraints, the ranking is by feasibility first:
+ * feasible observations (every constraint <= 0) in that order, then the others by violation (the
+ * sum of their positive constraints; none given, or running: +inf), ties in number order, as
+ * Optuna 3.1's constrained TPE splits (samplers/_tpe/sampler.py). Fewer
  * than n_startup_trials COMPLETE/PRUNED observations: uniform random. gamma and the split are
  * over all observations; each estimator then uses those that have its params (a trial's value
  * counts when the param has the same type, the same number of choices, and lies in range).

@@ -82,6 +82,22 @@ static void put_number(text *b, double v)
         put(b, "null");
 }
 
+/* [v0, v1, ...], or null when n is 0 (nothing given). */
+static void put_numbers(text *b, const double *v, size_t n)
+{
+    if (!n) {
+        put(b, "null");
+        return;
+    }
+    put(b, "[");
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            put(b, ",");
+        put_number(b, v[k]);
+    }
+    put(b, "]");
+}
+
 static void put_int(text *b, int64_t v)
 {
     char s[HPO_NUMFMT_MAX];
@@ -258,19 +274,8 @@ static hpo_rc encode(const hpo_trials_view *v, void *vctx, hpo_error *err)
     }
     put(b, "]");
     COLUMN(b, "state", v, put_string(b, hpo_trial_state_name(t->state)));
-    COLUMN(b, "values", v, {
-        if (!t->n_values) {
-            put(b, "null");
-        } else {
-            put(b, "[");
-            for (size_t k = 0; k < t->n_values; k++) {
-                if (k)
-                    put(b, ",");
-                put_number(b, t->values[k]);
-            }
-            put(b, "]");
-        }
-    });
+    COLUMN(b, "values", v, put_numbers(b, t->values, t->n_values));
+    COLUMN(b, "constraints", v, put_numbers(b, t->constraints, t->n_constraints));
     put(b, ",\"params\":{");
     for (size_t c = 0; c < cs.n; c++) {
         put(b, c ? "," : "");

@@ -104,10 +104,11 @@ hpo_rc hpo_h_study_decode(const hpo_request *req, hpo_study_config *c, bool *loa
 hpo_rc hpo_h_reports_decode(const hpo_request *req, hpo_report **ret, size_t *ret_n,
                             hpo_error *err);
 /* POST .../finish: fills fin (zeroed by the caller); fin->values points to values (room for
- * HPO_FINISH_MAX_VALUES), fin->reason into req->body. */
+ * HPO_FINISH_MAX_VALUES), fin->constraints to constraints (room for HPO_CONSTRAINTS_MAX),
+ * fin->reason into req->body. */
 #define HPO_FINISH_MAX_VALUES 16
 hpo_rc hpo_h_finish_decode(const hpo_request *req, hpo_finish_request *fin, double *values,
-                           hpo_error *err);
+                           double *constraints, hpo_error *err);
 
 /* Handlers: one file per resource. */
 void hpo_h_health(hpo_service *svc, const hpo_request *req, hpo_response *res);

@@ -177,6 +177,15 @@ static const char *const v8[] = {
     NULL,
 };
 
+/* v9: the constraints a complete or pruned trial gave with its finish (Optuna's
+ * constraints_func, evaluated by the client; feasible when all are <= 0), NULL when none. */
+static const char *const v9[] = {
+    "ALTER TABLE trials ADD COLUMN constraints double precision[]"
+    " CHECK (constraints IS NULL OR (cardinality(constraints) BETWEEN 1 AND 64"
+    "        AND array_position(constraints, NULL) IS NULL))",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
@@ -187,6 +196,7 @@ static const migration migrations[] = {
     {6, v6},
     {7, v7},
     {8, v8},
+    {9, v9},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

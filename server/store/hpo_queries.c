@@ -59,6 +59,22 @@ char *store_i64_array(const int64_t *v, size_t n, size_t stride)
     return number_array(v, n, stride, false);
 }
 
+/* A float8[] as PostgreSQL prints it ("{1.5,-2,3e-05}") into ret (room for max); returns how
+ * many were read. */
+static size_t parse_float_array(const char *text, double *ret, size_t max)
+{
+    size_t n = 0;
+    const char *p = text + (*text == '{');
+    while (n < max && *p && *p != '}') {
+        char *end;
+        ret[n++] = strtod(p, &end);
+        if (end == p)
+            break;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
 /* ---- studies ---- */
 
 #define STUDY_COLS                                                                        \
@@ -243,7 +259,9 @@ hpo_rc hpo_db_study_delete(hpo_db *db, const char *name, hpo_error *err)
 
 /* Counts columns follow hpo_trial_state's order. The best trial of a single-objective study is
  * its lowest (minimize) or highest (maximize) objective-0 value over COMPLETE trials, NaN never
- * best, ties to the lower number. */
+ * best, ties to the lower number; in a study where some trial gave constraints, over the
+ * feasible ones (all constraints <= 0) only, as the service keeps it (hpo_trials.c): feasible
+ * trials sort first, and an infeasible first one means none. */
 static const char study_list_sql[] =
     "SELECT " STUDY_COLS ","
     " coalesce(c.running, 0), coalesce(c.waiting, 0), coalesce(c.complete, 0),"
@@ -257,16 +275,18 @@ static const char study_list_sql[] =
     "   count(*) FILTER (WHERE state = 'pruned') AS pruned,"
     "   count(*) FILTER (WHERE state = 'fail') AS fail,"
     "   count(*) FILTER (WHERE state = 'paused') AS paused,"
-    "   count(*) FILTER (WHERE retry_of IS NOT NULL) AS retries"
+    "   count(*) FILTER (WHERE retry_of IS NOT NULL) AS retries,"
+    "   bool_or(constraints IS NOT NULL) AS constrained"
     "   FROM trials GROUP BY study_id) c ON c.study_id = s.id"
-    " LEFT JOIN (SELECT DISTINCT ON (t.study_id) t.study_id, t.number, v.value"
+    " LEFT JOIN (SELECT DISTINCT ON (t.study_id) t.study_id, t.number, v.value,"
+    "   coalesce(0 >= ALL(t.constraints), false) AS feasible"
     "   FROM trials t"
     "   JOIN studies s2 ON s2.id = t.study_id AND cardinality(s2.directions) = 1"
     "   JOIN trial_values v ON v.trial_id = t.id AND v.objective = 0"
     "   WHERE t.state = 'complete' AND v.value <> 'NaN'"
-    "   ORDER BY t.study_id,"
+    "   ORDER BY t.study_id, coalesce(0 >= ALL(t.constraints), false) DESC,"
     "     CASE WHEN s2.directions[1] = 'maximize' THEN -v.value ELSE v.value END, t.number"
-    " ) b ON b.study_id = s.id"
+    " ) b ON b.study_id = s.id AND (b.feasible OR NOT c.constrained)"
     " ORDER BY s.name COLLATE \"C\"";
 
 hpo_rc hpo_db_study_list(hpo_db *db, hpo_study_summary **ret, size_t *ret_n, hpo_error *err)
@@ -385,7 +405,7 @@ static hpo_rc dist_cache_get(dist_cache *c, const char *text, const hpo_dist **r
 #define TRIAL_COLS                                                                          \
     "t.id, t.number, t.state, t.worker, t.idempotency_key, t.fail_reason, t.fixed_params, " \
     MS("t.created_at") ", " MS("t.started_at") ", " MS("t.finished_at") ", "                \
-    MS("t.heartbeat_at") ", t.retry_of, t.retried_by, t.preempted"
+    MS("t.heartbeat_at") ", t.retry_of, t.retried_by, t.preempted, t.constraints"
 
 /* A nullable trial number column. */
 static hpo_trial_ref get_trial_ref(PGresult *r, int row, int col)
@@ -412,6 +432,12 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
     t->retry_of = get_trial_ref(r, row, 11);
     t->retried_by = get_trial_ref(r, row, 12);
     t->preempted = PQgetvalue(r, row, 13)[0] == 't';
+    if (!PQgetisnull(r, row, 14)) {
+        double c[HPO_CONSTRAINTS_MAX];
+        size_t n = parse_float_array(PQgetvalue(r, row, 14), c, HPO_CONSTRAINTS_MAX);
+        if (hpo_trial_set_constraints(t, c, n) != HPO_OK)
+            return nomem(err);
+    }
     return HPO_OK;
 }
 

@@ -69,7 +69,7 @@ static int64_t ask(const char *name)
 static hpo_rc finish(const char *name, int64_t number, hpo_trial_state state, bool preempted)
 {
     double v = 1.0;
-    hpo_finish_request fin = {state, &v, state == HPO_TRIAL_COMPLETE ? 1 : 0, NULL, preempted};
+    hpo_finish_request fin = {state, &v, state == HPO_TRIAL_COMPLETE ? 1 : 0, NULL, preempted, NULL, 0};
     hpo_trial t = {0};
     hpo_error err = {0};
     hpo_rc rc = hpo_service_finish(ts.svc, name, number, &fin, &t, &err);

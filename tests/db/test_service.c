@@ -81,7 +81,7 @@ static void *ask_loop(void *arg)
             return NULL;
         r->numbers[r->n++] = (int)t.number;
         double v = (double)t.number;
-        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false, NULL, 0};
         hpo_trial done = {0};
         if (t.number % 3 == 0)
             r->last = hpo_service_finish(ts.svc, "load", t.number, &fin, &done, &err);
@@ -178,9 +178,9 @@ START_TEST(restart_keeps_every_study)
         double v;
         ck_assert_int_eq(hpo_service_suggest(ts.svc, "a", t.number, "opt", &cat, &v, &err), HPO_OK);
         double value = 0.1 * i;
-        hpo_finish_request fin[3] = {{HPO_TRIAL_COMPLETE, &value, 1, NULL, false},
-                                     {HPO_TRIAL_PRUNED, NULL, 0, NULL, false},
-                                     {HPO_TRIAL_FAIL, NULL, 0, "oom", false}};
+        hpo_finish_request fin[3] = {{HPO_TRIAL_COMPLETE, &value, 1, NULL, false, NULL, 0},
+                                     {HPO_TRIAL_PRUNED, NULL, 0, NULL, false, NULL, 0},
+                                     {HPO_TRIAL_FAIL, NULL, 0, "oom", false, NULL, 0}};
         if (i < 3)
             ck_assert_int_eq(hpo_service_finish(ts.svc, "a", t.number, &fin[i], &done, &err),
                              HPO_OK);
@@ -198,7 +198,7 @@ START_TEST(restart_keeps_every_study)
     hpo_ask_request req = {0};
     ck_assert_int_eq(hpo_service_ask(ts.svc, "b", &req, &t, &replayed, NULL, &err), HPO_OK);
     double two[2] = {1.25, -3};
-    hpo_finish_request fin = {HPO_TRIAL_COMPLETE, two, 2, NULL, false};
+    hpo_finish_request fin = {HPO_TRIAL_COMPLETE, two, 2, NULL, false, NULL, 0};
     ck_assert_int_eq(hpo_service_finish(ts.svc, "b", t.number, &fin, &done, &err), HPO_OK);
     hpo_trial_clear(&t);
     hpo_trial_clear(&done);

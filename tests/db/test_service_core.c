@@ -135,7 +135,7 @@ static void *life_cycles(void *arg)
             if (report("busy", t.number, s, (double)s, &err))
                 (*failures)++;
         double v = (double)t.number;
-        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false, NULL, 0};
         if (hpo_service_finish(ts.svc, "busy", t.number, &fin, &done, &err))
             (*failures)++;
         hpo_trial_clear(&t);
@@ -308,7 +308,7 @@ START_TEST(pareto_front_matches_a_full_scan)
         int64_t n = ask("pareto");
         seed = seed * 1103515245u + 12345u;
         double v[2] = {(double)(seed >> 16 & 15), (double)(seed >> 8 & 15)}; /* ties happen */
-        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, v, 2, NULL, false};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, v, 2, NULL, false, NULL, 0};
         hpo_trial done = {0};
         hpo_error err = {0};
         ck_assert_int_eq(hpo_service_finish(ts.svc, "pareto", n, &fin, &done, &err), HPO_OK);
@@ -452,7 +452,7 @@ static void *churn_writer(void *arg)
                 (*failures)++;
         }
         double v = (double)n;
-        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false, NULL, 0};
         hpo_trial done = {0};
         if (hpo_service_finish(ts.svc, "churn", n, &fin, &done, &err))
             (*failures)++;
@@ -583,7 +583,7 @@ START_TEST(tpe_asks_sample_without_the_study_mutex)
         int64_t n = ask("tpe");
         ck_assert_int_eq(n, w.number);
         double v = (q[0].value.number - 1) * (q[0].value.number - 1);
-        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false, NULL, 0};
         ck_assert_int_eq(hpo_service_finish(ts.svc, "tpe", n, &fin, &done, &err), HPO_OK);
         hpo_trial_clear(&w);
         hpo_trial_clear(&done);

@@ -104,7 +104,7 @@ START_TEST(an_old_snapshot_keeps_a_paused_trial_while_a_promotion_resumes_it)
     hpo_action a;
     ck_assert_int_eq(hpo_service_heartbeat(ts.svc, "asha", 0, "w10", &a, &err), HPO_OK);
     double v = 0.01;
-    hpo_finish_request fin = {HPO_TRIAL_COMPLETE, &v, 1, NULL, false};
+    hpo_finish_request fin = {.state = HPO_TRIAL_COMPLETE, .values = &v, .n_values = 1};
     hpo_trial done = {0};
     ck_assert_int_eq(hpo_service_finish(ts.svc, "asha", 0, &fin, &done, &err), HPO_OK);
     hpo_trial_clear(&done);

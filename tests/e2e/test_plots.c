@@ -331,6 +331,24 @@ START_TEST(hypervolume_history_and_best)
     /* losses (0.5, -1), (1, -5), (2, -6) up to (3.3, -0.9): 2.8 * 0.1 + 2.3 * 4 + 1.3 * 1 */
     ck_assert(fabs(json_real_value(json_object_get(j, "hypervolume")) - 10.78) < 1e-12);
     json_decref(j);
+    /* constrained: an infeasible trial adds nothing, however good its values */
+    call_ok("POST", "/api/v1/studies", "{\"name\":\"moc\",\"directions\":[\"minimize\","
+            "\"maximize\"],\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}",
+            201);
+    static const char *const cfin[] = {
+        "{\"state\":\"complete\",\"values\":[1,5],\"constraints\":[0]}",
+        "{\"state\":\"complete\",\"values\":[0,10],\"constraints\":[0.5]}"};
+    for (int i = 0; i < 2; i++) {
+        char path[96];
+        call_ok("POST", "/api/v1/studies/moc/trials", "{}", 201);
+        snprintf(path, sizeof path, "/api/v1/studies/moc/trials/%d/finish", i);
+        call_ok("POST", path, cfin[i], 200);
+    }
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/moc/hypervolume?reference_point=4,0",
+                              NULL, &j), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "history")), 1);
+    ck_assert(json_real_value(json_object_get(j, "hypervolume")) == 15);
+    json_decref(j);
     /* bad input changes nothing and says why */
     static const char *const bad[] = {"/api/v1/studies/mo/hypervolume?reference_point=4",
                                       "/api/v1/studies/mo/hypervolume?reference_point=4,x",

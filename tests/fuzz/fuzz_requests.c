@@ -185,13 +185,13 @@ static void check_reports(const hpo_request *req)
 }
 
 /* POST .../finish: a finished state, 0 to 16 finite values (at least one when complete), a
- * reason only with fail; encoded again it decodes to the same. */
+ * reason only with fail, 0 to 64 finite constraints; encoded again it decodes to the same. */
 static void check_finish(const hpo_request *req)
 {
     hpo_finish_request fin = {0};
-    double values[HPO_FINISH_MAX_VALUES];
+    double values[HPO_FINISH_MAX_VALUES], cons[HPO_CONSTRAINTS_MAX];
     hpo_error err = {0};
-    hpo_rc rc = hpo_h_finish_decode(req, &fin, values, &err);
+    hpo_rc rc = hpo_h_finish_decode(req, &fin, values, cons, &err);
     if (rc) {
         check_refusal(rc, &err);
         return;
@@ -211,13 +211,25 @@ static void check_finish(const hpo_request *req)
     json_decref(vs);
     if (fin.reason)
         json_object_set_new(body, "reason", json_string(fin.reason));
+    FUZZ_CHECK(fin.n_constraints <= HPO_CONSTRAINTS_MAX);
+    json_t *cs = json_array();
+    for (size_t i = 0; i < fin.n_constraints; i++) {
+        FUZZ_CHECK(isfinite(fin.constraints[i]));
+        json_array_append_new(cs, json_real(fin.constraints[i]));
+    }
+    if (fin.n_constraints)
+        json_object_set(body, "constraints", cs);
+    json_decref(cs);
     hpo_request again = request_of(body);
     hpo_finish_request fin2 = {0};
-    double values2[HPO_FINISH_MAX_VALUES];
-    FUZZ_CHECK(hpo_h_finish_decode(&again, &fin2, values2, &err) == HPO_OK);
+    double values2[HPO_FINISH_MAX_VALUES], cons2[HPO_CONSTRAINTS_MAX];
+    FUZZ_CHECK(hpo_h_finish_decode(&again, &fin2, values2, cons2, &err) == HPO_OK);
     FUZZ_CHECK(fin2.state == fin.state && fin2.n_values == fin.n_values);
     for (size_t i = 0; i < fin.n_values; i++)
         FUZZ_CHECK(values2[i] == values[i]);
+    FUZZ_CHECK(fin2.n_constraints == fin.n_constraints);
+    for (size_t i = 0; i < fin.n_constraints; i++)
+        FUZZ_CHECK(cons2[i] == cons[i]);
     FUZZ_CHECK((fin.reason == NULL) == (fin2.reason == NULL));
     FUZZ_CHECK(!fin.reason || strcmp(fin.reason, fin2.reason) == 0);
     json_decref(body);

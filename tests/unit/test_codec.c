@@ -332,7 +332,7 @@ START_TEST(test_trial_one_objective)
     hpo_trial_set_values(&t, &v, 1);
     t.worker = hpo_strdup("w-1");
     expect_dump(hpo_trial_to_json(&t, "s1", 1),
-                "{\"datetime_complete\":\"1970-01-01T00:00:03.500Z\","
+                "{\"constraints\":null,\"datetime_complete\":\"1970-01-01T00:00:03.500Z\","
                 "\"datetime_created\":\"1970-01-01T00:00:01.000Z\","
                 "\"datetime_start\":\"1970-01-01T00:00:02.000Z\","
                 "\"distributions\":{\"opt\":{\"choices\":[\"adam\",\"sgd\"],\"type\":\"categorical\"},"
@@ -358,7 +358,16 @@ START_TEST(test_trial_two_objectives)
     ck_assert_ptr_null(json_object_get(j, "fail_reason"));
     ck_assert(json_is_null(json_object_get(j, "worker")));
     expect_dump(json_incref(json_object_get(j, "values")), "[1.5,-2.0]");
+    ck_assert(json_is_null(json_object_get(j, "constraints")));
     json_decref(j);
+
+    /* Constraints, as given with the finish. */
+    double c[] = { -0.5, 2.0 };
+    ck_assert_int_eq(hpo_trial_set_constraints(&t, c, 2), HPO_OK);
+    j = hpo_trial_to_json(&t, NULL, 2);
+    expect_dump(json_incref(json_object_get(j, "constraints")), "[-0.5,2.0]");
+    json_decref(j);
+    ck_assert_int_eq(hpo_trial_set_constraints(&t, NULL, 0), HPO_OK);
 
     /* Not finished yet: no values, no completion time; fail_reason appears when set. */
     t.state = HPO_TRIAL_FAIL;

@@ -27,13 +27,19 @@ class TPESampler(BaseSampler):
     """Optuna 3.1's TPE, run by the server. ``gamma`` is a number here (the fraction of good
     trials, with ``gamma_max``), not a function; ``constant_liar`` defaults to True (Optuna: False).
     ``startup`` ("random", "sobol" or "halton"; hpo only) draws the start-up trials from a
-    scrambled quasi-random sequence instead of at random."""
+    scrambled quasi-random sequence instead of at random.
+
+    ``constraints_func`` (Optuna's): called by this client when a trial is told complete or
+    pruned, with the trial as a FrozenTrial (still RUNNING, as Optuna passes it); it returns a
+    sequence of numbers, feasible when all are <= 0, sent with the finish. The server's TPE then
+    ranks feasible trials first (Optuna 3.1's constrained TPE) and best_trial / best_trials hold
+    feasible trials only."""
 
     def __init__(self, consider_prior=True, prior_weight=1.0, consider_magic_clip=True,
                  consider_endpoints=False, n_startup_trials=10, n_ei_candidates=24, gamma=None,
                  weights=None, seed=None, *, multivariate=False, group=False,
-                 warn_independent_sampling=True, constant_liar=True, gamma_max=None,
-                 startup=None):
+                 warn_independent_sampling=True, constant_liar=True, constraints_func=None,
+                 gamma_max=None, startup=None):
         if not consider_prior:
             raise ValueError("hpo's TPE always considers the prior (consider_prior=False is not "
                              "supported)")
@@ -42,13 +48,18 @@ class TPESampler(BaseSampler):
                              "a function")
         if weights is not None:
             raise ValueError("hpo's TPE uses Optuna's default weights; weights cannot be changed")
+        if constraints_func is not None and not callable(constraints_func):
+            raise TypeError("constraints_func must be callable (a FrozenTrial in, a sequence of "
+                            "numbers out)")
         self.seed = seed
+        self.constraints_func = constraints_func
         self.options = _opts({}, prior_weight=prior_weight,
                              consider_magic_clip=consider_magic_clip,
                              consider_endpoints=consider_endpoints,
                              n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates,
                              gamma=gamma, gamma_max=gamma_max, multivariate=multivariate,
-                             group=group, constant_liar=constant_liar, startup=startup)
+                             group=group, constant_liar=constant_liar, startup=startup,
+                             constraints=True if constraints_func is not None else None)
 
     def to_json(self):
         return _opts({"type": "tpe", **self.options}, seed=self.seed)
@@ -99,6 +110,11 @@ class GridSampler(BaseSampler):
 
     def to_json(self):
         return _opts({"type": "grid"}, seed=self.seed)
+
+
+def constraints_func_of(sampler):
+    """The client-side constraints_func a sampler object carries, or None."""
+    return getattr(sampler, "constraints_func", None)
 
 
 def to_json(sampler):

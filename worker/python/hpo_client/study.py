@@ -63,6 +63,8 @@ class Study:
         self._hb_thread = None
         self._ckpt_root = None
         self._ckpt_owned = False
+        # the sampler's constraints_func (create_study / load_study): evaluated here at tell
+        self._constraints_func = None
 
     # ---- configuration ----
 
@@ -185,6 +187,8 @@ class Study:
         try:
             return self._frozen(self._client.get(self._path + "/best"))
         except NotFoundError as e:
+            if "feasible" in e.message:  # a constrained study (Optuna >= 4.0's wording)
+                raise ValueError("No feasible trials are completed yet (%s)." % e.message) from e
             if "complete" in e.message or "best" in e.message:
                 raise ValueError("No trials are completed yet (%s)." % e.message) from e
             raise
@@ -264,10 +268,40 @@ class Study:
             t._suggest(name, _dist.from_json(d) if isinstance(d, dict) else d)
         return t
 
+    def _running_frozen(self, number):
+        """Trial ``number`` as a FrozenTrial before its finish (Optuna hands constraints_func
+        the trial still RUNNING, without values): from this process's Trial when it has one."""
+        with self._live_lock:
+            live = self._live.get(number)
+        if live is None:
+            return self.get_trial(number)
+        return FrozenTrial(number, TrialState.RUNNING, None, live.params, live.distributions,
+                           live.intermediate_values, live.datetime_start, None,
+                           self._trial_user_attrs.get(number), live.system_attrs,
+                           study_name=self.study_name)
+
+    def _constraints_of(self, number):
+        """constraints_func's answer for trial ``number`` as a list of finite floats (Optuna's
+        checks: NaN is refused; hpo refuses infinities too)."""
+        con = self._constraints_func(self._running_frozen(number))
+        if not isinstance(con, (tuple, list)):
+            warnings.warn("Constraints should be a sequence of floats but got %s."
+                          % type(con).__name__)
+        out = [float(c) for c in con]
+        if any(math.isnan(c) for c in out):
+            raise ValueError("Constraint values cannot be NaN.")
+        if not all(math.isfinite(c) for c in out):
+            raise ValueError("Constraint values must be finite (got %r)." % (out,))
+        if not out:
+            raise ValueError("constraints_func returned no constraint.")
+        return out
+
     def tell(self, trial, values=None, state=None, skip_if_finished=False, *, value=None,
-             reason=None):
+             reason=None, constraints=None):
         """Finishes a trial: complete with the value(s), pruned (value: its last intermediate
-        value) or fail (with ``reason``). Returns its FrozenTrial."""
+        value) or fail (with ``reason``). Returns its FrozenTrial. A complete or pruned trial
+        carries ``constraints`` (hpo: given here, else computed by the sampler's
+        constraints_func, as Optuna's after_trial does)."""
         number = trial.number if isinstance(trial, (Trial, FrozenTrial)) else int(trial)
         if value is not None:
             if values is not None:
@@ -299,6 +333,17 @@ class Study:
                 body["reason"] = str(reason)[:4000]
         else:
             raise ValueError("Cannot tell with state %r (COMPLETE, PRUNED or FAIL)." % (state,))
+        # as Optuna: a constraints_func that fails still lets the trial finish (without
+        # constraints), then its error is raised
+        con_error = None
+        if body["state"] != "fail":
+            if constraints is None and self._constraints_func is not None:
+                try:
+                    constraints = self._constraints_of(number)
+                except Exception as e:
+                    con_error = e
+            if constraints is not None:
+                body["constraints"] = [float(c) for c in constraints]
         try:
             d = self._client.post(self._path + "/trials/%d/finish" % number, body).body
         except TrialFinishedError:
@@ -315,6 +360,8 @@ class Study:
                       ft.values if self._is_multi else ft.value, ft.params)
         elif ft.state == TrialState.PRUNED:
             _log.info("Trial %d pruned.", number)
+        if con_error is not None:
+            raise con_error
         return ft
 
     def _check_values(self, values):
@@ -365,10 +412,12 @@ class Study:
             t.report(v, step)
         if trial.user_attrs:
             self._trial_user_attrs[t.number] = dict(trial.user_attrs)
+        constraints = trial.system_attrs.get("constraints")
         if trial.state == TrialState.COMPLETE:
-            self.tell(t, trial.values)
+            self.tell(t, trial.values, constraints=constraints)
         else:
-            self.tell(t, state=trial.state)
+            self.tell(t, state=trial.state,
+                      constraints=constraints if trial.state == TrialState.PRUNED else None)
 
     def add_trials(self, trials):
         for t in trials:
@@ -567,7 +616,9 @@ def create_study(storage=None, sampler=None, pruner=None, study_name=None, direc
                   study_name)
     else:
         _log.info("A new study created with name: %s", study_name)
-    return Study(study_name, client, resp.body)
+    st = Study(study_name, client, resp.body)
+    st._constraints_func = _samplers.constraints_func_of(sampler)
+    return st
 
 
 def load_study(study_name=None, storage=None, sampler=None, pruner=None, *, token=None,
@@ -578,6 +629,8 @@ def load_study(study_name=None, storage=None, sampler=None, pruner=None, *, toke
     if study_name is None:
         raise ValueError("hpo needs a study_name to load")
     st = Study(study_name, client_for(storage, token, token_file, cacert))
+    # the constraints_func runs in this process: it is taken whatever the server's sampler
+    st._constraints_func = _samplers.constraints_func_of(sampler)
     if sampler is not None or pruner is not None:
         given = (_samplers.to_json(sampler), _pruners.to_json(pruner))
         warnings.warn("load_study: the study keeps the sampler and pruner it was created with "

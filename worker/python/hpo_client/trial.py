@@ -82,7 +82,8 @@ class FrozenTrial:
     def __init__(self, number, state, values, params, distributions, intermediate_values,
                  datetime_start=None, datetime_complete=None, user_attrs=None,
                  system_attrs=None, fail_reason=None, worker=None, study_name=None,
-                 datetime_created=None, retry_of=None, retried_by=None, preempted=False):
+                 datetime_created=None, retry_of=None, retried_by=None, preempted=False,
+                 constraints=None):
         self.number = number
         self._trial_id = number
         self.state = state
@@ -95,6 +96,10 @@ class FrozenTrial:
         self.datetime_created = datetime_created
         self.user_attrs = dict(user_attrs or {})
         self.system_attrs = dict(system_attrs or {})
+        # the constraints told with the finish (constraints_func), where Optuna keeps them
+        self.constraints = None if constraints is None else tuple(constraints)
+        if self.constraints is not None:
+            self.system_attrs["constraints"] = self.constraints
         self.fail_reason = fail_reason
         self.worker = worker
         self.study_name = study_name
@@ -118,7 +123,7 @@ class FrozenTrial:
                    parse_time(d.get("datetime_start")), parse_time(d.get("datetime_complete")),
                    user_attrs, None, d.get("fail_reason"), d.get("worker"), d.get("study"),
                    parse_time(d.get("datetime_created")), d.get("retry_of"),
-                   d.get("retried_by"), d.get("preempted", False))
+                   d.get("retried_by"), d.get("preempted", False), d.get("constraints"))
 
     @classmethod
     def from_columns(cls, doc, user_attrs=None):
@@ -138,6 +143,7 @@ class FrozenTrial:
             col("finished_ms")
         workers, reasons, curves = col("worker"), col("fail_reason"), col("intermediate")
         retry_of, retried_by, preempted = col("retry_of"), col("retried_by"), col("preempted")
+        constraints = col("constraints")
         pcols = {k: v for k, v in (cols.get("params") or {}).items() if v is not None}
         out = []
         for i in range(n):
@@ -156,7 +162,7 @@ class FrozenTrial:
                            ivs, _from_ms(starts[i]), _from_ms(ends[i]),
                            (user_attrs or {}).get(numbers[i]), None, reasons[i], workers[i],
                            doc.get("study"), None, retry_of[i], retried_by[i],
-                           preempted[i] or False))
+                           preempted[i] or False, constraints[i]))
         return out
 
     @property
