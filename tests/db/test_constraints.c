@@ -60,28 +60,12 @@ static void create_study(const char *name, size_t n_directions)
     c.n_directions = n_directions;
     c.directions = dirs;
     c.sampler = n_directions == 1 ? "{\"type\":\"tpe\",\"seed\":1,\"n_startup_trials\":2}" : NULL;
-    hpo_dist x = {.type = HPO_DIST_FLOAT, .low = -5, .high = 5};
-    ck_assert_int_eq(hpo_space_add(&c.space, "x", &x), HPO_OK);
-    hpo_study_info info = {0};
-    bool created = false;
-    hpo_error err = {0};
-    ck_assert_msg(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err) == HPO_OK,
-                  "%s", err.message);
-    hpo_study_info_clear(&info);
-    hpo_space_clear(&c.space);
+    hpo_testsvc_create_study(&ts, &c);
 }
 
 static int64_t ask(const char *study)
 {
-    hpo_trial t = {0};
-    bool replayed;
-    hpo_error err = {0};
-    hpo_ask_request req = {.worker = "w"};
-    ck_assert_msg(hpo_service_ask(ts.svc, study, &req, &t, &replayed, NULL, &err) == HPO_OK, "%s",
-                  err.message);
-    int64_t n = t.number;
-    hpo_trial_clear(&t);
-    return n;
+    return hpo_testsvc_ask(&ts, study, "w");
 }
 
 /* Finishes trial n (state, values, constraints: n_cons of them, none when 0). */

@@ -43,27 +43,12 @@ static void create_study(const char *name, int64_t max_trials, const char *retry
     json_t *j = json_loads(retry, 0, NULL);
     ck_assert_int_eq(hpo_json_to_retry(j, "retry", &c.retry, &err), HPO_OK);
     json_decref(j);
-    hpo_dist x = {.type = HPO_DIST_FLOAT, .low = -5, .high = 5};
-    ck_assert_int_eq(hpo_space_add(&c.space, "x", &x), HPO_OK);
-    hpo_study_info info = {0};
-    bool created = false;
-    ck_assert_msg(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err) == HPO_OK,
-                  "%s", err.message);
-    hpo_study_info_clear(&info);
-    hpo_space_clear(&c.space);
+    hpo_testsvc_create_study(&ts, &c);
 }
 
 static int64_t ask(const char *name)
 {
-    hpo_ask_request req = {0};
-    hpo_trial t = {0};
-    bool replayed;
-    hpo_error err = {0};
-    ck_assert_msg(hpo_service_ask(ts.svc, name, &req, &t, &replayed, NULL, &err) == HPO_OK, "%s",
-                  err.message);
-    int64_t n = t.number;
-    hpo_trial_clear(&t);
-    return n;
+    return hpo_testsvc_ask(&ts, name, NULL);
 }
 
 static hpo_rc finish(const char *name, int64_t number, hpo_trial_state state, bool preempted)
