@@ -169,7 +169,8 @@ static hpo_rc versions_update(study *st)
 {
     if (st->changes_lost || pages_cover(st))
         return HPO_E_NOMEM;
-    qsort(st->changed, st->n_changed, sizeof *st->changed, number_cmp);
+    if (st->n_changed) /* qsort takes no NULL, even with nothing to sort */
+        qsort(st->changed, st->n_changed, sizeof *st->changed, number_cmp);
     size_t owned = SIZE_MAX; /* the page copied last: changed numbers come in order */
     for (size_t k = 0; k < st->n_changed; k++) {
         int64_t i = st->changed[k];
