@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HPO_QMC_MAX_DIMS 1024     /* dimensions of either sequence (hpo_qmc_tables.c) */
+/* the dimensions of either sequence (tables: hpo_qmc_sobol.c, hpo_qmc_primes.c) */
+#define HPO_QMC_MAX_DIMS 1024
 #define HPO_QMC_SOBOL_DEGREE 13   /* the largest degree of the Sobol' polynomials there */
 #define HPO_QMC_SOBOL_BITS 30     /* Sobol': points up to 2^30, coordinates in steps of 2^-30 */
 
