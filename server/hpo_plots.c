@@ -167,6 +167,7 @@ void hpo_history_data_clear(hpo_history_data *h)
 typedef struct {
     const double *ref; /* NULL: the default */
     size_t n_ref;
+    bool history;
     hpo_hypervolume_data *out;
 } hypervolume_ctx;
 
@@ -240,26 +241,31 @@ static hpo_rc hypervolume_fn(const snapshot *s, void *vctx, hpo_error *err)
     h->n_objectives = m;
     for (size_t k = 0; !rc && k < m; k++)
         h->reference_point[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -ref[k] : ref[k];
-    /* the front grows trial by trial; the volume is computed again only when it changes */
+    /* the front grows trial by trial; with history the volume is computed again whenever it
+     * changes, else once at the end */
     size_t n_front = 0;
     double v = 0;
     for (size_t i = 0; !rc && i < n_pts; i++) {
-        if (front_add(front, &n_front, pts + i * m, m) &&
+        if (front_add(front, &n_front, pts + i * m, m) && ctx->history &&
             (v = hpo_hypervolume(front, n_front, m, ref)) < 0)
             rc = out_of_memory(err);
         h->hypervolume[i] = v;
     }
-    h->n = rc ? 0 : n_pts;
+    if (!rc && !ctx->history && (v = hpo_hypervolume(front, n_front, m, ref)) < 0)
+        rc = out_of_memory(err);
+    h->value = v;
+    h->n = rc || !ctx->history ? 0 : n_pts;
     free(pts);
     free(front);
     return rc;
 }
 
 hpo_rc hpo_service_hypervolume(hpo_service *svc, const char *study, const double *ref,
-                               size_t n_ref, hpo_hypervolume_data *ret, hpo_error *err)
+                               size_t n_ref, bool history, hpo_hypervolume_data *ret,
+                               hpo_error *err)
 {
     memset(ret, 0, sizeof *ret);
-    hypervolume_ctx ctx = {ref, n_ref, ret};
+    hypervolume_ctx ctx = {ref, n_ref, history, ret};
     hpo_rc rc = with_snapshot(svc, study, hypervolume_fn, &ctx, err);
     if (rc)
         hpo_hypervolume_data_clear(ret);

@@ -52,21 +52,23 @@ hpo_rc hpo_service_history(hpo_service *svc, const char *study, size_t objective
                            hpo_history_data *ret, hpo_error *err);
 void hpo_history_data_clear(hpo_history_data *h);
 
-/* Hypervolume history of a study of several objectives: after each COMPLETE trial (by number;
- * feasible ones only in a constrained study), the volume the Pareto front so far dominates up to
- * the reference point. ref: one number per
- * objective in the objectives' own directions (a maximized one is dominated below it), or NULL:
- * Optuna's default from the worst value of each objective over the COMPLETE trials. */
+/* The hypervolume of a study of several objectives: the volume the Pareto front of its COMPLETE
+ * trials (feasible ones only in a constrained study) dominates up to the reference point, and
+ * with history the same after each of those trials, by number. ref: one number per objective in
+ * the objectives' own directions (a maximized one is dominated below it), or NULL: Optuna's
+ * default from the worst value of each objective over those trials. */
 #define HPO_HV_MAX_OBJECTIVES 16
 typedef struct {
     size_t n_objectives;
     double reference_point[HPO_HV_MAX_OBJECTIVES]; /* the one used, in the objectives' directions */
-    size_t n;
+    double value;      /* the whole front's */
+    size_t n;          /* with history: one entry per trial; else 0 */
     int64_t *number;
     double *hypervolume;
 } hpo_hypervolume_data;
 hpo_rc hpo_service_hypervolume(hpo_service *svc, const char *study, const double *ref,
-                               size_t n_ref, hpo_hypervolume_data *ret, hpo_error *err);
+                               size_t n_ref, bool history, hpo_hypervolume_data *ret,
+                               hpo_error *err);
 void hpo_hypervolume_data_clear(hpo_hypervolume_data *h);
 
 /* The COMPLETE trials' values of objective `objective`, ascending (the EDF's steps). */

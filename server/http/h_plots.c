@@ -77,13 +77,13 @@ json_t *hpo_hypervolume_json(hpo_service *svc, const hpo_request *req, bool hist
     size_t n_ref;
     hpo_hypervolume_data h = {0};
     if (reference_point_of(req, ref, &n_ref, err) ||
-        hpo_service_hypervolume(svc, req->study, n_ref ? ref : NULL, n_ref, &h, err))
+        hpo_service_hypervolume(svc, req->study, n_ref ? ref : NULL, n_ref, history, &h, err))
         return NULL;
     json_t *rp = json_array(), *out = json_object();
     for (size_t k = 0; k < h.n_objectives; k++)
         json_array_append_new(rp, json_real(h.reference_point[k]));
     json_object_set_new(out, "reference_point", rp);
-    json_object_set_new(out, "hypervolume", json_real(h.n ? h.hypervolume[h.n - 1] : 0));
+    json_object_set_new(out, "hypervolume", json_real(h.value));
     if (history) {
         json_t *num = json_array(), *hv = json_array();
         for (size_t i = 0; i < h.n; i++) {

@@ -323,18 +323,23 @@ static const char prune_script[] =
     "s=0; while [ $s -le $n ]; do echo \"hpo: step=$s value=$1\"; s=$((s+1)); sleep 0.1; done\n"
     "echo \"hpo: value=$1\"\n";
 
+/* Queues x = 1 twice (two good trials the median sets its bar by), then x = 50 (the bad one). */
+static void queue_good_good_bad(const char *study)
+{
+    for (int i = 0; i < 3; i++) {
+        json_t *body = json_pack("{s:{s:i}}", "params", "x", i < 2 ? 1 : 50), *j = NULL;
+        ck_assert_int_eq(e2e_callj(&srv, "POST", body, &j, "/api/v1/studies/%s/queue", study), 201);
+        json_decref(body);
+        json_decref(j);
+    }
+}
+
 START_TEST(prune_stops_the_command)
 {
     create_study("{\"name\":\"m\",\"max_trials\":3,\"pruner\":{\"type\":\"median\","
                  "\"n_startup_trials\":2,\"n_warmup_steps\":0},"
                  "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":100}}}");
-    for (int i = 0; i < 3; i++) {
-        json_t *j = NULL;
-        ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/m/queue",
-                                  i < 2 ? "{\"params\":{\"x\":1}}" : "{\"params\":{\"x\":50}}", &j),
-                         201);
-        json_decref(j);
-    }
+    queue_good_good_bad("m");
     write_file("prune.sh", prune_script);
     /* a long grace: the command must go on SIGTERM, not wait for the SIGKILL */
     const char *f[] = {"--study", "m", "--gpus", "none", "--grace-ms", "5000", NULL};
@@ -390,13 +395,7 @@ START_TEST(prune_at_its_step_when_batched)
     create_study("{\"name\":\"b\",\"max_trials\":3,\"pruner\":{\"type\":\"median\","
                  "\"n_startup_trials\":2,\"n_warmup_steps\":5,\"interval_steps\":5},"
                  "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":100}}}");
-    for (int i = 0; i < 3; i++) {
-        json_t *j = NULL;
-        ck_assert_int_eq(e2e_call(&srv, "POST", "/api/v1/studies/b/queue",
-                                  i < 2 ? "{\"params\":{\"x\":1}}" : "{\"params\":{\"x\":50}}", &j),
-                         201);
-        json_decref(j);
-    }
+    queue_good_good_bad("b");
     write_file("burst.sh", burst_script);
     const char *f[] = {"--study", "b", "--gpus", "none", "--parallel", "1", "--log-level",
                        "debug", NULL};
