@@ -497,7 +497,9 @@ json_t *hpo_trial_to_json(const hpo_trial *t, const char *study, size_t n_direct
         ok = put(o, "fail_reason", json_string(t->fail_reason));
     ok = ok && put(o, "retry_of", trial_ref_to_json(t->retry_of)) &&
          put(o, "retried_by", trial_ref_to_json(t->retried_by)) &&
-         put(o, "preempted", json_boolean(t->preempted));
+         put(o, "preempted", json_boolean(t->preempted)) &&
+         put(o, "generation",
+             t->has_generation ? json_integer((json_int_t)t->generation) : json_null());
     if (ok && study)
         ok = put(o, "study", json_string(study));
     if (ok && t->n_values == 0) {

@@ -186,6 +186,13 @@ static const char *const v9[] = {
     NULL,
 };
 
+/* v10: the generation an evolutionary sampler made a trial in (NSGA-II's population, CMA-ES's
+ * generation), NULL when none: the sampler rebuilds its populations from it. */
+static const char *const v10[] = {
+    "ALTER TABLE trials ADD COLUMN generation bigint CHECK (generation IS NULL OR generation >= 0)",
+    NULL,
+};
+
 /* Append only: a released migration is never edited, a change is a new version. */
 static const migration migrations[] = {
     {1, v1},
@@ -197,6 +204,7 @@ static const migration migrations[] = {
     {7, v7},
     {8, v8},
     {9, v9},
+    {10, v10},
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -405,7 +405,8 @@ static hpo_rc dist_cache_get(dist_cache *c, const char *text, const hpo_dist **r
 #define TRIAL_COLS                                                                          \
     "t.id, t.number, t.state, t.worker, t.idempotency_key, t.fail_reason, t.fixed_params, " \
     MS("t.created_at") ", " MS("t.started_at") ", " MS("t.finished_at") ", "                \
-    MS("t.heartbeat_at") ", t.retry_of, t.retried_by, t.preempted, t.constraints"
+    MS("t.heartbeat_at") ", t.retry_of, t.retried_by, t.preempted, t.constraints, " \
+    "t.generation"
 
 /* A nullable trial number column. */
 static hpo_trial_ref get_trial_ref(PGresult *r, int row, int col)
@@ -438,6 +439,8 @@ static hpo_rc parse_trial(PGresult *r, int row, hpo_trial *t, hpo_error *err)
         if (hpo_trial_set_constraints(t, c, n) != HPO_OK)
             return nomem(err);
     }
+    t->has_generation = !PQgetisnull(r, row, 15);
+    t->generation = t->has_generation ? get_i64(r, row, 15) : 0;
     return HPO_OK;
 }
 

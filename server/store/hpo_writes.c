@@ -10,7 +10,7 @@
 #include "hpo_rng.h"
 #include "store_internal.h"
 
-#define MAX_PARAMS 20
+#define MAX_PARAMS 21
 #define COMMIT_MAX_TRIES 8
 
 typedef enum {
@@ -41,9 +41,10 @@ struct hpo_writes {
 static const char insert_sql[] =
     "WITH t AS (INSERT INTO trials (study_id, number, state, worker, idempotency_key,"
     "  fail_reason, fixed_params, created_at, started_at, finished_at, heartbeat_at,"
-    "  retry_of, retried_by, preempted)"
+    "  retry_of, retried_by, preempted, generation)"
     " VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6, $7::json, coalesce(" TS(8) ", now()),"
-    "  " TS(9) ", " TS(10) ", " TS(11) ", $18::bigint, $19::bigint, $20::boolean) RETURNING id),"
+    "  " TS(9) ", " TS(10) ", " TS(11) ", $18::bigint, $19::bigint, $20::boolean, $21::bigint)"
+    " RETURNING id),"
     " p AS (INSERT INTO trial_params (trial_id, name, distribution, value, position)"
     "  SELECT t.id, u.name, u.dist::json, u.value, u.pos - 1"
     "  FROM t, unnest($12::text[], $13::text[], $14::float8[]) WITH ORDINALITY"
@@ -275,6 +276,10 @@ hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial 
     put_ref(&b, t->retry_of);
     put_ref(&b, t->retried_by);
     put_bool(&b, t->preempted);
+    if (t->has_generation)
+        put_i64(&b, t->generation);
+    else
+        put(&b, NULL);
     return add_op(w, &b);
 }
 

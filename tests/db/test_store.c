@@ -576,6 +576,8 @@ START_TEST(test_trial_roundtrip)
     t.started_ms = 1700000000999LL;
     t.finished_ms = 1700000100001LL;
     t.heartbeat_ms = 1700000050000LL;
+    t.has_generation = true; /* an evolutionary sampler's generation (schema v10) */
+    t.generation = 4000000000LL;
     /* Set out of alphabetical order: the order must come back. */
     const char *names[] = {"units", "lr", "opt", "dropout", "width"};
     double vals[] = {512, 0.1, 2, 0.30000000000000004, 1e-300};
@@ -622,6 +624,7 @@ START_TEST(test_trial_roundtrip)
     ck_assert_ptr_null(tc.trials[0].idempotency_key);
     ck_assert_ptr_null(tc.trials[0].fixed_params);
     ck_assert_int_gt(tc.trials[0].created_ms, 1600000000000LL); /* now() when not given */
+    ck_assert(!tc.trials[0].has_generation);
 
     hpo_trial *o = &tc.trials[1];
     ck_assert_int_gt(o->id, tc.trials[0].id);
@@ -635,6 +638,8 @@ START_TEST(test_trial_roundtrip)
     ck_assert_int_eq(o->started_ms, t.started_ms);
     ck_assert_int_eq(o->finished_ms, t.finished_ms);
     ck_assert_int_eq(o->heartbeat_ms, 1700000060000LL); /* the last report's */
+    ck_assert(o->has_generation);
+    ck_assert_int_eq(o->generation, 4000000000LL);
     ck_assert_uint_eq(o->n_params, 6);
     ck_assert_str_eq(o->params[5].name, odd_name);
     ck_assert(hpo_dist_equal(&o->params[5].dist, &odd));
