@@ -24,30 +24,45 @@ static const char *const STARTUP_NAMES[] = {"random", "sobol", "halton"};
 typedef struct {
     const char *name;
     opt_kind kind;
-    size_t offset; /* into hpo_tpe_config */
-} tpe_option;
+    size_t offset; /* into hpo_sampler */
+} sampler_option;
 
-static const tpe_option TPE_OPTIONS[] = {
-    {"n_startup_trials", OPT_INT, offsetof(hpo_tpe_config, n_startup_trials)},
-    {"startup", OPT_STARTUP, offsetof(hpo_tpe_config, startup)},
-    {"n_ei_candidates", OPT_INT, offsetof(hpo_tpe_config, n_ei_candidates)},
-    {"gamma", OPT_NUMBER, offsetof(hpo_tpe_config, gamma_fraction)},
-    {"gamma_max", OPT_INT, offsetof(hpo_tpe_config, gamma_max)},
-    {"prior_weight", OPT_NUMBER, offsetof(hpo_tpe_config, prior_weight)},
-    {"consider_magic_clip", OPT_BOOL, offsetof(hpo_tpe_config, consider_magic_clip)},
-    {"consider_endpoints", OPT_BOOL, offsetof(hpo_tpe_config, consider_endpoints)},
-    {"multivariate", OPT_BOOL, offsetof(hpo_tpe_config, multivariate)},
-    {"group", OPT_BOOL, offsetof(hpo_tpe_config, group)},
-    {"constant_liar", OPT_BOOL, offsetof(hpo_tpe_config, constant_liar)},
-    {"constraints", OPT_BOOL, offsetof(hpo_tpe_config, constraints)},
+static const sampler_option TPE_OPTIONS[] = {
+    {"n_startup_trials", OPT_INT, offsetof(hpo_sampler, tpe.n_startup_trials)},
+    {"startup", OPT_STARTUP, offsetof(hpo_sampler, tpe.startup)},
+    {"n_ei_candidates", OPT_INT, offsetof(hpo_sampler, tpe.n_ei_candidates)},
+    {"gamma", OPT_NUMBER, offsetof(hpo_sampler, tpe.gamma_fraction)},
+    {"gamma_max", OPT_INT, offsetof(hpo_sampler, tpe.gamma_max)},
+    {"prior_weight", OPT_NUMBER, offsetof(hpo_sampler, tpe.prior_weight)},
+    {"consider_magic_clip", OPT_BOOL, offsetof(hpo_sampler, tpe.consider_magic_clip)},
+    {"consider_endpoints", OPT_BOOL, offsetof(hpo_sampler, tpe.consider_endpoints)},
+    {"multivariate", OPT_BOOL, offsetof(hpo_sampler, tpe.multivariate)},
+    {"group", OPT_BOOL, offsetof(hpo_sampler, tpe.group)},
+    {"constant_liar", OPT_BOOL, offsetof(hpo_sampler, tpe.constant_liar)},
+    {"constraints", OPT_BOOL, offsetof(hpo_sampler, tpe.constraints)},
 };
-#define N_TPE_OPTIONS (sizeof TPE_OPTIONS / sizeof TPE_OPTIONS[0])
 
-static hpo_rc read_tpe_option(const tpe_option *o, json_t *v, hpo_tpe_config *c, hpo_error *err)
+static const sampler_option GP_OPTIONS[] = {
+    {"n_startup_trials", OPT_INT, offsetof(hpo_sampler, gp.n_startup_trials)},
+    {"deterministic_objective", OPT_BOOL, offsetof(hpo_sampler, gp.deterministic)},
+};
+
+#define N_OPTIONS(t) (sizeof(t) / sizeof(t)[0])
+
+/* The options a sampler type takes beyond type and seed (*ret_n of them). */
+static const sampler_option *options_of(hpo_sampler_type type, size_t *ret_n)
+{
+    *ret_n = type == HPO_SAMPLER_TPE ? N_OPTIONS(TPE_OPTIONS)
+             : type == HPO_SAMPLER_GP ? N_OPTIONS(GP_OPTIONS)
+                                      : 0;
+    return type == HPO_SAMPLER_TPE ? TPE_OPTIONS : type == HPO_SAMPLER_GP ? GP_OPTIONS : NULL;
+}
+
+static hpo_rc read_option(const sampler_option *o, json_t *v, hpo_sampler *s, hpo_error *err)
 {
     char field[64];
     snprintf(field, sizeof field, "sampler.%s", o->name);
-    char *at = (char *)c + o->offset;
+    char *at = (char *)s + o->offset;
     switch (o->kind) {
     case OPT_INT:
         if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
@@ -74,16 +89,18 @@ static hpo_rc read_tpe_option(const tpe_option *o, json_t *v, hpo_tpe_config *c,
     return HPO_OK;
 }
 
-static void write_tpe_options(const hpo_tpe_config *c, json_t *out)
+static void write_options(const hpo_sampler *s, json_t *out)
 {
-    for (size_t i = 0; i < N_TPE_OPTIONS; i++) {
-        const char *at = (const char *)c + TPE_OPTIONS[i].offset;
-        json_t *v = TPE_OPTIONS[i].kind == OPT_INT      ? json_integer(*(const int *)at)
-                    : TPE_OPTIONS[i].kind == OPT_NUMBER ? json_real(*(const double *)at)
-                    : TPE_OPTIONS[i].kind == OPT_BOOL
+    size_t n;
+    const sampler_option *opts = options_of(s->type, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *at = (const char *)s + opts[i].offset;
+        json_t *v = opts[i].kind == OPT_INT      ? json_integer(*(const int *)at)
+                    : opts[i].kind == OPT_NUMBER ? json_real(*(const double *)at)
+                    : opts[i].kind == OPT_BOOL
                         ? json_boolean(*(const bool *)at)
                         : json_string(STARTUP_NAMES[*(const hpo_tpe_startup *)at]);
-        json_object_set_new(out, TPE_OPTIONS[i].name, v);
+        json_object_set_new(out, opts[i].name, v);
     }
 }
 
@@ -93,7 +110,7 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!type)
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "sampler.type is required: tpe, random, grid or qmc");
+                             "sampler.type is required: tpe, gp, random, grid or qmc");
     if (strcmp(type, "tpe") == 0)
         s->type = HPO_SAMPLER_TPE;
     else if (strcmp(type, "random") == 0)
@@ -102,11 +119,14 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
         s->type = HPO_SAMPLER_GRID;
     else if (strcmp(type, "qmc") == 0)
         s->type = HPO_SAMPLER_QMC;
+    else if (strcmp(type, "gp") == 0)
+        s->type = HPO_SAMPLER_GP;
     else
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "unknown sampler type '%s': tpe, random, grid or qmc", type);
+                             "unknown sampler type '%s': tpe, gp, random, grid or qmc", type);
     json_object_set_new(out, "type", json_string(type));
     hpo_tpe_config_default(&s->tpe);
+    hpo_gp_config_default(&s->gp);
 
     const char *key;
     json_t *v;
@@ -136,16 +156,17 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
             s->qmc.scramble = json_is_true(v);
             continue;
         }
-        const tpe_option *o = NULL;
-        for (size_t i = 0; s->type == HPO_SAMPLER_TPE && i < N_TPE_OPTIONS; i++)
-            if (strcmp(TPE_OPTIONS[i].name, key) == 0)
-                o = &TPE_OPTIONS[i];
+        size_t n_opts;
+        const sampler_option *opts = options_of(s->type, &n_opts), *o = NULL;
+        for (size_t i = 0; i < n_opts; i++)
+            if (strcmp(opts[i].name, key) == 0)
+                o = &opts[i];
         char field[HPO_ERROR_FIELD_MAX];
         snprintf(field, sizeof field, "sampler.%s", key);
         if (!o)
             return hpo_error_set(err, HPO_E_INVALID, field, "unknown option '%s' for sampler '%s'",
                                  key, type);
-        hpo_rc rc = read_tpe_option(o, v, &s->tpe, err);
+        hpo_rc rc = read_option(o, v, s, err);
         if (rc)
             return rc;
     }
@@ -159,7 +180,18 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
         hpo_rc rc = hpo_tpe_config_validate(&s->tpe, err);
         if (rc)
             return rc;
-        write_tpe_options(&s->tpe, out);
+        write_options(s, out);
+    }
+    if (s->type == HPO_SAMPLER_GP) {
+        if (study->n_directions != 1)
+            return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
+                                 "the gp sampler takes one objective; use random for several");
+        hpo_rc rc = hpo_gp_config_validate(&s->gp, err);
+        if (rc)
+            return rc;
+        write_options(s, out);
+        if (!(s->gp_warm = calloc(1, sizeof *s->gp_warm)))
+            return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     if (s->type == HPO_SAMPLER_TPE && s->tpe.startup != HPO_TPE_STARTUP_RANDOM)
         /* scrambled: an unscrambled sequence starts at the space's corner */
@@ -210,6 +242,8 @@ void hpo_sampler_clear(hpo_sampler *s)
     if (!s)
         return;
     hpo_grid_clear(&s->grid);
+    hpo_gp_warm_clear(s->gp_warm);
+    free(s->gp_warm);
     memset(s, 0, sizeof *s);
 }
 
@@ -350,8 +384,15 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                     break;
                 }
             } else {
-                for (size_t i = 0; i < space->n; i++)
-                    values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
+                rc = s->type == HPO_SAMPLER_GP && attempt < DUPLICATE_RETRIES
+                         ? hpo_gp_sample(&s->gp, space, study->directions[0], trials, n_trials,
+                                         &rng, s->gp_warm, values, err)
+                         : HPO_E_NO_WORK;
+                if (rc == HPO_E_NO_WORK) { /* random (also the GP's start-up, the last retry) */
+                    rc = HPO_OK;
+                    for (size_t i = 0; i < space->n; i++)
+                        values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
+                }
             }
             if (rc || !check || !repeats_live_trial(space, values, trials, n_trials))
                 break;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hpo_error.h"
+#include "hpo_gp.h"
 #include "hpo_grid.h"
 #include "hpo_model.h"
 #include "hpo_obs.h"
@@ -18,6 +19,7 @@ typedef enum {
     HPO_SAMPLER_TPE = 1,
     HPO_SAMPLER_GRID = 2,
     HPO_SAMPLER_QMC = 3,
+    HPO_SAMPLER_GP = 4,
 } hpo_sampler_type;
 
 typedef struct {
@@ -26,6 +28,10 @@ typedef struct {
     hpo_tpe_config tpe;
     hpo_grid grid;     /* GRID: the points of the declared search space */
     hpo_qmc qmc;       /* QMC: the sequence (TPE with a quasi-random start-up: its own) */
+    hpo_gp_config gp;
+    /* GP: the hyperparameters of the last fit, the next one's warm start (owned). Written by
+     * hpo_sampling_fill, which runs under the study's mutex for every sampler without a log. */
+    hpo_gp_warm *gp_warm;
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
@@ -50,20 +56,25 @@ typedef struct {
 bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study);
 
 /* Fills every declared param that t does not have yet, for a new trial numbered `number`, from
- * history h (t is not in it). The same seed, number and history give the same params. A new
+ * history h (t is not in it). The same seed, number and history give the same params (GP: and
+ * the same warm start, the last fit's hyperparameters, so the same asks in the same order since
+ * the study was loaded). A new
  * configuration never repeats the params of a running or waiting trial in a continuous space
  * (with a log: of a running one). QMC: trial number k takes point k of the sequence, its
  * coordinates in the order of the declared numeric params (categorical ones are drawn at random,
  * as Optuna's QMCSampler's independent sampler does; so are numeric ones past the
  * HPO_QMC_MAX_DIMS-th). GRID: HPO_E_NO_WORK when every point is taken but some trial
- * is still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted. */
+ * is still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted.
+ * GP: hpo_gp_sample over every trial (COMPLETE ones observed, RUNNING and WAITING ones as
+ * constant liars), at random until n_startup_trials are COMPLETE. */
 hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err);
 
 /* The internal value of a define-by-run param `name` for trial `number`: sampled independently
  * from the trials that have it (TPE), at the trial's point of the sequence (QMC, numeric params:
  * their dimensions follow the declared ones in the order the params first appeared in the study)
- * or uniformly (random, grid, categorical params under QMC). */
+ * or uniformly (random, grid, GP as Optuna's GPSampler's independent sampler, categorical params
+ * under QMC). */
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
                           const hpo_history *h, int64_t number, const char *name,
                           const hpo_dist *d);

@@ -62,18 +62,28 @@ static uint32_t sobol_scramble(uint32_t v[BITS], uint64_t seed, size_t dim)
     return (uint32_t)hpo_rng_u64(&r) & ((1u << BITS) - 1);
 }
 
-static double sobol(const hpo_qmc *q, size_t dim, uint64_t index)
+/* The directions of a dimension and its digital shift (0 unscrambled). */
+static uint32_t sobol_setup(const hpo_qmc *q, size_t dim, uint32_t v[BITS])
 {
-    uint32_t v[BITS], x = 0;
     sobol_directions(dim, v);
-    if (q->scramble)
-        x = sobol_scramble(v, q->seed, dim);
+    return q->scramble ? sobol_scramble(v, q->seed, dim) : 0;
+}
+
+static double sobol_at(const uint32_t v[BITS], uint32_t x, uint64_t index)
+{
     uint64_t gray = index ^ (index >> 1); /* scipy's order: point k XORs the directions of k's
                                            * Gray code */
     for (int j = 0; j < BITS && gray; j++, gray >>= 1)
         if (gray & 1u)
             x ^= v[j];
     return ldexp((double)x, -BITS);
+}
+
+static double sobol(const hpo_qmc *q, size_t dim, uint64_t index)
+{
+    uint32_t v[BITS];
+    uint32_t shift = sobol_setup(q, dim, v);
+    return sobol_at(v, shift, index);
 }
 
 /* The radical inverse of index in the dimension's prime base; scrambled, digit d at position j
@@ -103,4 +113,18 @@ double hpo_qmc_coord(const hpo_qmc *q, size_t dim, uint64_t index)
     if (dim >= HPO_QMC_MAX_DIMS)
         return 0.5; /* callers stay below; a value inside the cube all the same */
     return q->type == HPO_QMC_HALTON ? halton(q, dim, index) : sobol(q, dim, index);
+}
+
+void hpo_qmc_fill(const hpo_qmc *q, size_t dim, uint64_t first, size_t count, double *ret,
+                  size_t stride)
+{
+    if (dim >= HPO_QMC_MAX_DIMS || q->type == HPO_QMC_HALTON) {
+        for (size_t k = 0; k < count; k++)
+            ret[k * stride] = hpo_qmc_coord(q, dim, first + k);
+        return;
+    }
+    uint32_t v[BITS];
+    uint32_t shift = sobol_setup(q, dim, v);
+    for (size_t k = 0; k < count; k++)
+        ret[k * stride] = sobol_at(v, shift, first + k);
 }

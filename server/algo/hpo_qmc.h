@@ -30,4 +30,10 @@ typedef struct {
  * of a plain sequence is the origin. The same (q, dim, index) give the same number. */
 double hpo_qmc_coord(const hpo_qmc *q, size_t dim, uint64_t index);
 
+/* The same numbers for `count` consecutive points at once: ret[k * stride] = hpo_qmc_coord(q,
+ * dim, first + k). A Sobol' dimension's directions and scramble are made once for the batch, not
+ * once per point (what a sampler scoring thousands of candidates needs). */
+void hpo_qmc_fill(const hpo_qmc *q, size_t dim, uint64_t first, size_t count, double *ret,
+                  size_t stride);
+
 #endif

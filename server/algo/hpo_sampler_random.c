@@ -1,5 +1,5 @@
 /* hpo_sampler_random: uniform sampling over one distribution's internal space, and its map from
- * the unit interval. */
+ * the unit interval (and back). */
 #include "hpo_sampler.h"
 
 #include <math.h>
@@ -11,15 +11,13 @@ double hpo_sampler_random(const hpo_dist *d, hpo_rng *rng)
     return hpo_sampler_at(d, hpo_rng_uniform(rng));
 }
 
-double hpo_sampler_at(const hpo_dist *d, double u)
+/* The interval of d's internal space that [0, 1) maps onto linearly (in log space when *ret_log):
+ * ints and stepped floats widened by half a step on each side so each grid value gets its share. */
+static void unit_range(const hpo_dist *d, double *ret_lo, double *ret_hi, bool *ret_log)
 {
-    if (d->type == HPO_DIST_CATEGORICAL) {
-        size_t k = (size_t)(u * (double)d->n_choices);
-        return (double)(k < d->n_choices ? k : d->n_choices - 1);
-    }
-
     double step = d->type == HPO_DIST_INT ? (d->step > 0 ? d->step : 1) : d->step;
     double lo = d->low, hi = d->high;
+    *ret_log = d->log;
     if (d->log) {
         /* log int covers [low - 0.5, high + 0.5] in log space so each integer gets its share */
         if (d->type == HPO_DIST_INT) {
@@ -29,13 +27,36 @@ double hpo_sampler_at(const hpo_dist *d, double u)
             lo = log(lo);
             hi = log(hi);
         }
-        double x = exp(lo + (hi - lo) * u);
-        return hpo_dist_round(d, x);
-    }
-    if (step > 0) {
+    } else if (step > 0) {
         lo -= step / 2;
         hi += step / 2;
     }
+    *ret_lo = lo;
+    *ret_hi = hi;
+}
+
+double hpo_sampler_at(const hpo_dist *d, double u)
+{
+    if (d->type == HPO_DIST_CATEGORICAL) {
+        size_t k = (size_t)(u * (double)d->n_choices);
+        return (double)(k < d->n_choices ? k : d->n_choices - 1);
+    }
+    double lo, hi;
+    bool lg;
+    unit_range(d, &lo, &hi, &lg);
     double x = lo + (hi - lo) * u;
-    return hpo_dist_round(d, x);
+    return hpo_dist_round(d, lg ? exp(x) : x);
+}
+
+double hpo_sampler_unit(const hpo_dist *d, double internal)
+{
+    if (d->type == HPO_DIST_CATEGORICAL)
+        return (internal + 0.5) / (double)d->n_choices;
+    double lo, hi;
+    bool lg;
+    unit_range(d, &lo, &hi, &lg);
+    if (!(hi > lo))
+        return 0.5;
+    double u = ((lg ? log(internal) : internal) - lo) / (hi - lo);
+    return u < 0 ? 0 : u > 1 ? 1 : u;
 }

@@ -1,6 +1,7 @@
 /* test_samplers: samplers through the real hpo-server: TPE by default with its options checked,
  * the same seed and history giving the same params, no duplicate configurations under parallel
- * clients, and a grid handed out exactly once. */
+ * clients, a grid handed out exactly once, and the GP sampler (options, convergence on a mixed
+ * space, reproducibility, parallel asks apart). */
 #include <check.h>
 #include <curl/curl.h>
 #include <math.h>
@@ -77,6 +78,14 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
          "sampler.startup"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"scramble\":true}}",
          "sampler.scramble"},
+        {"{\"name\":\"x\",\"directions\":[\"minimize\",\"minimize\"],\"sampler\":{\"type\":"
+         "\"gp\"}}", "sampler.type"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"gp\",\"n_startup_trials\":-1}}",
+         "sampler.n_startup_trials"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"gp\",\"deterministic_objective\":1}}",
+         "sampler.deterministic_objective"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"gp\",\"n_ei_candidates\":8}}",
+         "sampler.n_ei_candidates"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(post("/api/v1/studies", bad[i].body, &j), 400);
@@ -336,6 +345,71 @@ START_TEST(parallel_tpe_never_repeats_a_configuration)
 }
 END_TEST
 
+START_TEST(gp_sampler_minimizes_reproducibly)
+{
+    json_t *j;
+    char body[1024];
+    for (int k = 0; k < 2; k++) {
+        snprintf(body, sizeof body, "{\"name\":\"gp%d\",\"sampler\":{\"type\":\"gp\","
+                 "\"seed\":42,\"n_startup_trials\":8},%s}", k, SPACE);
+        ck_assert_int_eq(post("/api/v1/studies", body, &j), 201);
+        json_t *smp = json_object_get(j, "sampler");
+        ck_assert_str_eq(json_string_value(json_object_get(smp, "type")), "gp");
+        ck_assert_int_eq(json_integer_value(json_object_get(smp, "n_startup_trials")), 8);
+        ck_assert_int_eq(json_integer_value(json_object_get(smp, "seed")), 42);
+        ck_assert(json_is_false(json_object_get(smp, "deterministic_objective")));
+        json_decref(j);
+    }
+    double best;
+    char *a = run_sequential("gp0", 30, &best);
+    char *b = run_sequential("gp1", 30, NULL);
+    ck_assert_str_eq(a, b); /* the same seed and the same asks: the same params */
+    /* the minimum is 0 (x = 1, y = -2, k = 3, c = b); random search's median best after 30
+     * trials of this space is above 2 */
+    ck_assert_msg(best < 0.5, "best %g", best);
+    free(a), free(b);
+}
+END_TEST
+
+/* 8 clients asking at once: each ask sees the others' running trials as constant liars (and the
+ * duplicate check stands behind them): no two configurations alike. */
+START_TEST(parallel_gp_never_repeats_a_configuration)
+{
+    json_t *j;
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"gpp\",\"sampler\":{\"type\":\"gp\","
+                          "\"seed\":5,\"n_startup_trials\":5},"
+                          "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":-5,\"high\":5},"
+                          "\"y\":{\"type\":\"float\",\"low\":-5,\"high\":5}}}", &j), 201);
+    json_decref(j);
+    pthread_t th[N_CLIENTS];
+    client_arg args[N_CLIENTS];
+    for (int i = 0; i < N_CLIENTS; i++) {
+        args[i] = (client_arg){"gpp", 0};
+        pthread_create(&th[i], NULL, tpe_client, &args[i]);
+    }
+    for (int i = 0; i < N_CLIENTS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].failures, 0);
+    }
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/gpp/trials?limit=1000", NULL, &j), 200);
+    json_t *trials = json_object_get(j, "trials");
+    size_t n = json_array_size(trials);
+    ck_assert_int_eq(n, N_CLIENTS * N_PER_CLIENT);
+    double best = INFINITY;
+    for (size_t a = 0; a < n; a++) {
+        json_t *ta = json_array_get(trials, a), *pa = json_object_get(ta, "params");
+        best = fmin(best, json_number_value(json_object_get(ta, "value")));
+        for (size_t b = a + 1; b < n; b++) {
+            json_t *pb = json_object_get(json_array_get(trials, b), "params");
+            ck_assert_msg(!json_equal(pa, pb), "trials %zu and %zu have the same params", a, b);
+        }
+    }
+    /* quadratic() without k and c: (x - 1)^2 + (y + 2)^2 + 9 + 1 */
+    ck_assert_msg(best < 10.1, "best %g", best);
+    json_decref(j);
+}
+END_TEST
+
 typedef struct {
     int numbers[16];
     char keys[16][64];
@@ -462,6 +536,8 @@ int main(void)
     tcase_add_test(tc, define_by_run_under_tpe);
     tcase_add_test(tc, qmc_sampler_follows_the_sequence);
     tcase_add_test(tc, tpe_startup_from_a_sobol_sequence);
+    tcase_add_test(tc, gp_sampler_minimizes_reproducibly);
+    tcase_add_test(tc, parallel_gp_never_repeats_a_configuration);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,5 +1,6 @@
 /* test_qmc: Sobol' and Halton points against scipy.stats.qmc's (qmc_reference.py, the engine of
- * Optuna's QMCSampler), and what scrambling must keep: the unit cube, one point per stratum. */
+ * Optuna's QMCSampler), what scrambling must keep (the unit cube, one point per stratum), and the
+ * batched fill giving the same numbers as one coordinate at a time. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -131,6 +132,20 @@ START_TEST(scramble_follows_the_seed)
 }
 END_TEST
 
+START_TEST(fill_is_coord)
+{
+    hpo_qmc qs[] = {{.type = HPO_QMC_SOBOL}, {.type = HPO_QMC_SOBOL, .scramble = true, .seed = 9},
+                    {.type = HPO_QMC_HALTON, .scramble = true, .seed = 9}};
+    double out[2 * 300];
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+        for (size_t dim = 0; dim < 1030; dim += 257) {
+            hpo_qmc_fill(&qs[i], dim, 5, 300, out + 1, 2);
+            for (uint64_t k = 0; k < 300; k++)
+                ck_assert(out[1 + 2 * k] == hpo_qmc_coord(&qs[i], dim, 5 + k));
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("qmc");
@@ -139,6 +154,7 @@ int main(void)
     tcase_add_test(tc, halton_plain_is_scipys);
     tcase_add_test(tc, scrambled_keeps_strata);
     tcase_add_test(tc, scramble_follows_the_seed);
+    tcase_add_test(tc, fill_is_coord);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

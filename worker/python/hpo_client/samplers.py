@@ -94,6 +94,39 @@ class QMCSampler(BaseSampler):
                      seed=self.seed)
 
 
+class GPSampler(BaseSampler):
+    """Optuna 4's GPSampler (Gaussian-process Bayesian optimization), run by the server: a
+    Matérn-5/2 GP with one lengthscale per param, fitted to the complete trials, proposes the
+    point of largest log expected improvement; random until ``n_startup_trials`` trials are
+    complete; one objective. ``deterministic_objective=True`` pins the noise variance to a tiny
+    value. Running trials enter the GP as constant liars, so parallel workers get different
+    points.
+
+    The GP models the study's declared search space (``create_study(search_space=...)``);
+    define-by-run params (``suggest_*`` of names not declared) are drawn at random, as Optuna's
+    independent sampler draws the params outside its search space. ``independent_sampler`` cannot
+    be changed."""
+
+    def __init__(self, *, seed=None, independent_sampler=None, n_startup_trials=10,
+                 deterministic_objective=False, constraints_func=None, warn_independent_sampling=True):
+        if independent_sampler is not None:
+            raise ValueError("hpo's GP sampler draws independent params at random; "
+                             "independent_sampler cannot be changed")
+        if constraints_func is not None:
+            raise ValueError("hpo's GP sampler does not take constraints_func")
+        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) \
+                or n_startup_trials < 0:
+            raise ValueError("n_startup_trials must be an integer >= 0 (got %r)"
+                             % (n_startup_trials,))
+        self.seed = seed
+        self.n_startup_trials = n_startup_trials
+        self.deterministic_objective = bool(deterministic_objective)
+
+    def to_json(self):
+        return _opts({"type": "gp", "n_startup_trials": self.n_startup_trials,
+                      "deterministic_objective": self.deterministic_objective}, seed=self.seed)
+
+
 class GridSampler(BaseSampler):
     """Optuna's GridSampler: every combination of ``search_space`` ({name: [values]}) once.
 
