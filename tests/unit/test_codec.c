@@ -337,6 +337,7 @@ START_TEST(test_trial_one_objective)
                 "\"datetime_start\":\"1970-01-01T00:00:02.000Z\","
                 "\"distributions\":{\"opt\":{\"choices\":[\"adam\",\"sgd\"],\"type\":\"categorical\"},"
                 "\"x\":{\"high\":1.0,\"log\":false,\"low\":0.0,\"type\":\"float\"}},"
+                "\"generation\":null,"
                 "\"intermediate_values\":[{\"step\":1,\"value\":null},{\"step\":2,\"value\":0.25}],"
                 "\"number\":4,\"params\":{\"opt\":\"sgd\",\"x\":0.5},\"preempted\":false,"
                 "\"retried_by\":null,\"retry_of\":null,\"state\":\"complete\","
@@ -368,6 +369,13 @@ START_TEST(test_trial_two_objectives)
     expect_dump(json_incref(json_object_get(j, "constraints")), "[-0.5,2.0]");
     json_decref(j);
     ck_assert_int_eq(hpo_trial_set_constraints(&t, NULL, 0), HPO_OK);
+
+    /* An evolutionary sampler's generation. */
+    t.has_generation = true;
+    t.generation = 7;
+    j = hpo_trial_to_json(&t, NULL, 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "generation")), 7);
+    json_decref(j);
 
     /* Not finished yet: no values, no completion time; fail_reason appears when set. */
     t.state = HPO_TRIAL_FAIL;
