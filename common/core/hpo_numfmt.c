@@ -5,6 +5,9 @@
  * is moved toward v while that stays inside. */
 #include "hpo_numfmt.h"
 
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A number f · 2^e. */
@@ -312,4 +315,28 @@ size_t hpo_numfmt_int(int64_t v, char out[HPO_NUMFMT_MAX])
         *p++ = tmp[--n];
     *p = '\0';
     return (size_t)(p - out);
+}
+
+size_t hpo_numfmt_parse_list(const char *s, size_t n, double *ret, size_t max)
+{
+    size_t count = 0;
+    const char *end = s + n;
+    for (const char *p = s;; p++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        size_t len = (size_t)(stop - p);
+        char buf[128];
+        if (count == max || len == 0 || len >= sizeof buf || isspace((unsigned char)*p))
+            return 0; /* (strtod would skip leading white space: the list has none) */
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        char *e;
+        double v = strtod(buf, &e);
+        if (e != buf + len || !isfinite(v)) /* (a NUL inside ends strtod early, too) */
+            return 0;
+        ret[count++] = v;
+        if (!comma)
+            return count;
+        p = comma;
+    }
 }

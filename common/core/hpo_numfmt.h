@@ -1,6 +1,7 @@
 /* hpo_numfmt: numbers as JSON text, fast: a double in a short decimal form that reads back as
  * the same double (strtod), and a 64-bit integer. For encoders that write millions of numbers
- * (the plot data of a large study), where printf and a strtod check cost most of the time. */
+ * (the plot data of a large study), where printf and a strtod check cost most of the time. And
+ * the one reader of a list of numbers as the tools take them ("0.5,-1,2e-3"). */
 #ifndef HPO_NUMFMT_H
 #define HPO_NUMFMT_H
 
@@ -18,5 +19,12 @@ size_t hpo_numfmt_double(double v, char out[HPO_NUMFMT_MAX]);
 
 /* Writes v in decimal; returns its length. */
 size_t hpo_numfmt_int(int64_t v, char out[HPO_NUMFMT_MAX]);
+
+/* Reads "V1,V2,...", the n bytes at s (no NUL needed): 1 to max finite numbers as strtod reads
+ * them, separated by single commas, with nothing else (no blanks, no empty item) and each under
+ * 128 characters. Returns how many were stored in ret, or 0 when the text is not such a list
+ * (ret may then be partly written). What `hpo tell --values/--constraints` and hpo-worker's
+ * "hpo: values=... constraints=..." lines take. */
+size_t hpo_numfmt_parse_list(const char *s, size_t n, double *ret, size_t max);
 
 #endif

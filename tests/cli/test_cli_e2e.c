@@ -1,5 +1,5 @@
 /* test_cli_e2e: the real `hpo` binary (path in HPO_CLI_BIN) against the real hpo-server: studies,
- * enqueue/ask/report/tell, trials and best, export, workers, the exit codes of errors, and tokens
+ * enqueue/ask/report/tell (with constraints), trials and best, export, workers, the exit codes of errors, and tokens
  * (auth is on: hpo gets the harness's admin token in HPO_TOKEN unless a test says else). */
 #include <check.h>
 #include <poll.h>
@@ -406,6 +406,55 @@ START_TEST(enqueue_ask_report_tell)
     ck_assert_int_eq(json_integer_value(json_object_get(j, "number")), 0);
     ck_assert(json_real_value(json_object_get(j, "value")) == 0.3);
     json_decref(j);
+    result_free(&r);
+}
+END_TEST
+
+/* tell --constraints: stored with the trial, best among the feasible; trials and export show
+ * the constraints and each trial's feasibility. */
+START_TEST(tell_constraints)
+{
+    create_ok("c", NULL, NULL);
+    static const char *const tells[][3] = {{"0", "0.5", "-1,0"}, {"1", "0.1", "1,0"}};
+    for (int i = 0; i < 3; i++) {
+        result r = HPO("ask", "c");
+        expect_code(r, 0);
+        result_free(&r);
+        if (i == 2)
+            break;
+        r = HPO("tell", "c", tells[i][0], "--value", tells[i][1], "--constraints", tells[i][2]);
+        expect_code(r, 0);
+        result_free(&r);
+    }
+    result r = HPO("tell", "c", "2", "--value", "1", "--constraints", "1,x");
+    expect_code(r, 1);
+    expect_has(r.err, "--constraints must be 1 to 64 finite numbers separated by commas, not '1,x'");
+    result_free(&r);
+    r = HPO("tell", "c", "2", "--state", "fail", "--constraints", "1,0");
+    expect_code(r, 1);
+    result_free(&r);
+    r = HPO("tell", "c", "2", "--value", "1", "--constraints", "1"); /* the server refuses it */
+    expect_code(r, 6);
+    expect_has(r.err, "2 constraints per trial but 1 were given");
+    result_free(&r);
+    r = HPO("tell", "c", "2", "--state", "pruned", "--constraints", "0,0");
+    expect_code(r, 0);
+    result_free(&r);
+    r = HPO("trials", "c");
+    expect_code(r, 0);
+    expect_has(r.out, "value  constraints  feasibility");
+    expect_has(r.out, "[-1.0,0.0]   feasible");
+    expect_has(r.out, "[1.0,0.0]    infeasible");
+    expect_has(r.out, "[0.0,0.0]    feasible");
+    result_free(&r);
+    r = HPO("--json", "best", "c"); /* trial 1's better value is infeasible */
+    json_t *j = parse(r.out);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "number")), 0);
+    json_decref(j);
+    result_free(&r);
+    r = HPO("export", "c");
+    expect_has(r.out, "number,state,value,constraints,feasibility,");
+    expect_has(r.out, "\n1,complete,0.1,\"[1.0,0.0]\",infeasible,");
     result_free(&r);
 }
 END_TEST
@@ -907,6 +956,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, studies);
     tcase_add_test(tc, enqueue_ask_report_tell);
+    tcase_add_test(tc, tell_constraints);
     tcase_add_test(tc, best_none_and_study_complete);
     tcase_add_test(tc, export_csv_json);
     tcase_add_test(tc, workers);

@@ -304,6 +304,36 @@ START_TEST(frame_several_objectives_and_empty)
 }
 END_TEST
 
+START_TEST(frame_constrained)
+{
+    /* some trial gave constraints: the columns constraints and feasibility, after the values */
+    json_t *trials = parse(
+        "[{\"number\":0,\"state\":\"complete\",\"params\":{},\"value\":1,\"constraints\":[-1,0]},"
+        "{\"number\":1,\"state\":\"complete\",\"params\":{},\"value\":0.5,\"constraints\":[-1,0.5]},"
+        "{\"number\":2,\"state\":\"pruned\",\"params\":{},\"value\":2,\"constraints\":[0,-3]},"
+        "{\"number\":3,\"state\":\"complete\",\"params\":{},\"value\":0.1,\"constraints\":null},"
+        "{\"number\":4,\"state\":\"fail\",\"params\":{},\"value\":null,\"constraints\":null},"
+        "{\"number\":5,\"state\":\"running\",\"params\":{},\"value\":null}]");
+    cli_frame f;
+    ck_assert_int_eq(cli_frame_from_trials(trials, 1, &f), 0);
+    expect_owned(cli_frame_csv(&f),
+                 "number,state,value,constraints,feasibility,datetime_start,datetime_complete,"
+                 "duration\n"
+                 "0,complete,1,\"[-1,0]\",feasible,,,\n"
+                 "1,complete,0.5,\"[-1,0.5]\",infeasible,,,\n"
+                 "2,pruned,2,\"[0,-3]\",feasible,,,\n"
+                 "3,complete,0.1,,infeasible,,,\n" /* none given: infeasible, as for best */
+                 "4,fail,,,,,,\n"
+                 "5,running,,,,,,\n");
+    char *table = cli_frame_table(&f);
+    ck_assert_ptr_nonnull(strstr(table, "value  constraints  feasibility"));
+    ck_assert_ptr_nonnull(strstr(table, "\n1       complete  0.5    [-1,0.5]     infeasible"));
+    free(table);
+    cli_frame_free(&f);
+    json_decref(trials);
+}
+END_TEST
+
 START_TEST(string_builder)
 {
     cli_sb b;
@@ -334,6 +364,7 @@ int main(void)
     tcase_add_test(tc, iso8601);
     tcase_add_test(tc, frame_single_objective);
     tcase_add_test(tc, frame_several_objectives_and_empty);
+    tcase_add_test(tc, frame_constrained);
     tcase_add_test(tc, string_builder);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,5 +1,6 @@
 /* test_client: libhpoclient against the real hpo-server: studies, the trial round trip, pages,
- * errors mapped to hpo_rc with the server's message, retries, idempotent asks, threads. */
+ * constraints with the finish, errors mapped to hpo_rc with the server's message, retries,
+ * idempotent asks, threads. */
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -247,6 +248,75 @@ START_TEST(trial_round_trip)
 }
 END_TEST
 
+START_TEST(constraints_with_the_finish)
+{
+    hpo_client *c = ct_client(0);
+    hpo_error err;
+    ct_create(c, "{\"name\":\"con\",\"sampler\":{\"type\":\"random\",\"seed\":3},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    hpo_client_trial *t0 = ask_ok(c, "con", NULL), *t1 = ask_ok(c, "con", NULL);
+    hpo_client_trial *t2 = ask_ok(c, "con", NULL);
+    /* the better value breaks a constraint: the worse, feasible one is best */
+    double v0 = 0.1, v1 = 0.9, bad_c[] = {0.5, -1}, ok_c[] = {-0.5, 0};
+    hpo_finish_args fa = {.state = HPO_TRIAL_COMPLETE, .values = &v0, .n_values = 1,
+                          .constraints = bad_c, .n_constraints = 2};
+    hpo_rc rc = hpo_client_finish(c, "con", t0->number, &fa, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    fa.values = &v1;
+    fa.constraints = ok_c;
+    rc = hpo_client_finish(c, "con", t1->number, &fa, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    rc = hpo_client_finish(c, "con", t1->number, &fa, &err); /* the same again is harmless */
+    ct_assert_rc(rc, HPO_OK, err);
+    json_t *j = NULL;
+    rc = hpo_client_trial_get(c, "con", t0->number, &j, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    json_t *cons = json_object_get(j, "constraints");
+    ck_assert(json_array_size(cons) == 2 && json_number_value(json_array_get(cons, 0)) == 0.5 &&
+              json_number_value(json_array_get(cons, 1)) == -1);
+    json_decref(j);
+    rc = hpo_client_best(c, "con", &j, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "number")), t1->number);
+    json_decref(j);
+
+    /* checked before anything is sent, like the values: finite, only with complete or pruned */
+    double nan_c[] = {NAN, 0};
+    fa = (hpo_finish_args){.state = HPO_TRIAL_FAIL, .constraints = ok_c, .n_constraints = 2};
+    ck_assert_int_eq(hpo_client_finish(c, "con", t2->number, &fa, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "constraints");
+    ck_assert_str_eq(err.message, "constraints go with state complete or pruned");
+    fa = (hpo_finish_args){.state = HPO_TRIAL_PRUNED, .constraints = nan_c, .n_constraints = 2};
+    ck_assert_int_eq(hpo_client_finish(c, "con", t2->number, &fa, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.message, "constraints must be finite");
+    fa.constraints = NULL;
+    ck_assert_int_eq(hpo_client_finish(c, "con", t2->number, &fa, &err), HPO_E_INVALID);
+    double many[HPO_CONSTRAINTS_MAX + 1] = {0};
+    fa.constraints = many;
+    fa.n_constraints = HPO_CONSTRAINTS_MAX + 1;
+    ck_assert_int_eq(hpo_client_finish(c, "con", t2->number, &fa, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "constraints");
+    /* the server's own check: every trial of the study gives as many */
+    fa.n_constraints = 1;
+    ck_assert_int_eq(hpo_client_finish(c, "con", t2->number, &fa, &err), HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "constraints");
+    ck_assert_ptr_nonnull(strstr(err.message, "has 2 constraints per trial but 1 were given"));
+    /* none of that finished it: a pruned finish with two goes through */
+    fa = (hpo_finish_args){.state = HPO_TRIAL_PRUNED, .constraints = ok_c, .n_constraints = 2};
+    rc = hpo_client_finish(c, "con", t2->number, &fa, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    rc = hpo_client_trial_get(c, "con", t2->number, &j, &err);
+    ct_assert_rc(rc, HPO_OK, err);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "state")), "pruned");
+    ck_assert_int_eq(json_array_size(json_object_get(j, "constraints")), 2);
+    json_decref(j);
+    hpo_client_trial_free(t0);
+    hpo_client_trial_free(t1);
+    hpo_client_trial_free(t2);
+    hpo_client_free(c);
+}
+END_TEST
+
 START_TEST(trials_every_page)
 {
     hpo_client *c = ct_client(0);
@@ -469,6 +539,7 @@ int main(void)
     tcase_add_test(tc, options_are_checked);
     tcase_add_test(tc, studies_create_load_list_delete);
     tcase_add_test(tc, trial_round_trip);
+    tcase_add_test(tc, constraints_with_the_finish);
     tcase_add_test(tc, trials_every_page);
     tcase_add_test(tc, errors_map_to_rc);
     tcase_add_test(tc, retries_until_the_server_is_up);

@@ -1,5 +1,5 @@
-/* fuzz_lines: the worker's reading of a command's output: "hpo: step=S value=V" lines and
- * --metric-regex matches. Input: a first byte choosing one of a few typical --metric-regex
+/* fuzz_lines: the worker's reading of a command's output: "hpo: step=S value=V" lines (and
+ * values=, constraints=) and --metric-regex matches. Input: a first byte choosing one of a few typical --metric-regex
  * patterns (or none), then the output, cut into lines at '\n' as wk_linebuf hands them over. */
 #include <math.h>
 #include <string.h>
@@ -39,8 +39,20 @@ static bool same_line(const wk_line *a, const wk_line *b)
         return strcmp(a->why, b->why) == 0;
     if (a->kind == WK_LINE_TEXT)
         return true;
+    if (a->n_values != b->n_values || a->n_constraints != b->n_constraints ||
+        memcmp(a->values, b->values, a->n_values * sizeof *a->values) != 0 ||
+        memcmp(a->constraints, b->constraints, a->n_constraints * sizeof *a->constraints) != 0)
+        return false;
     return a->has_step == b->has_step && (!a->has_step || a->step == b->step) &&
-           a->value == b->value;
+           (a->kind == WK_LINE_CONSTRAINTS || a->value == b->value);
+}
+
+static bool all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
 }
 
 static void check_parsed(const wk_line *l, wk_line_kind k)
@@ -54,11 +66,20 @@ static void check_parsed(const wk_line *l, wk_line_kind k)
         break;
     case WK_LINE_FINAL:
         FUZZ_CHECK(!l->has_step);
-        FUZZ_CHECK(isfinite(l->value));
+        FUZZ_CHECK(l->n_values >= 1 && l->n_values <= WK_VALUES_MAX);
+        FUZZ_CHECK(all_finite(l->values, l->n_values) && l->value == l->values[0]);
+        FUZZ_CHECK(l->n_constraints <= HPO_CONSTRAINTS_MAX);
+        FUZZ_CHECK(all_finite(l->constraints, l->n_constraints));
+        break;
+    case WK_LINE_CONSTRAINTS:
+        FUZZ_CHECK(!l->has_step && l->n_values == 0);
+        FUZZ_CHECK(l->n_constraints >= 1 && l->n_constraints <= HPO_CONSTRAINTS_MAX);
+        FUZZ_CHECK(all_finite(l->constraints, l->n_constraints));
         break;
     case WK_LINE_REPORT:
         FUZZ_CHECK(!l->has_step || l->step >= 0);
         FUZZ_CHECK(isfinite(l->value));
+        FUZZ_CHECK(l->n_values == 0 && l->n_constraints == 0);
         break;
     default:
         FUZZ_CHECK(!"unknown kind");
@@ -85,13 +106,20 @@ static void check_line(const char *line, const wk_metric_regex *re)
     free(framed);
 
     /* what was read, written as the docs say, reads back the same */
-    if (k == WK_LINE_REPORT || k == WK_LINE_FINAL) {
-        char again[128];
+    if (k == WK_LINE_REPORT || k == WK_LINE_FINAL || k == WK_LINE_CONSTRAINTS) {
+        char again[(WK_VALUES_MAX + HPO_CONSTRAINTS_MAX) * 26 + 64];
+        int n = 0;
         if (k == WK_LINE_REPORT)
-            snprintf(again, sizeof again, "hpo: step=%lld value=%.17g", (long long)l.step,
-                     l.value);
+            n = snprintf(again, sizeof again, "hpo: step=%lld value=%.17g", (long long)l.step,
+                         l.value);
         else
-            snprintf(again, sizeof again, "hpo: value=%.17g", l.value);
+            n = snprintf(again, sizeof again, "hpo:");
+        for (size_t i = 0; i < l.n_values; i++)
+            n += snprintf(again + n, sizeof again - (size_t)n, "%s%.17g", i ? "," : " values=",
+                          l.values[i]);
+        for (size_t i = 0; i < l.n_constraints; i++)
+            n += snprintf(again + n, sizeof again - (size_t)n, "%s%.17g",
+                          i ? "," : " constraints=", l.constraints[i]);
         wk_line_parse(again, &l2);
         FUZZ_CHECK(same_line(&l, &l2));
     }

@@ -3,7 +3,7 @@
  * fractions, powers of two and ten), is valid JSON number text with at most 17 significant
  * digits, and almost always as short as the shortest %.{1..17}g form that reads back (where
  * the shortest digits lie at the very edge of the rounding interval, Grisu2 may miss them and
- * write more); integers as printf. */
+ * write more); integers as printf. And the reading of number lists ("0.5,-1,2e-3"). */
 #include <check.h>
 #include <float.h>
 #include <inttypes.h>
@@ -176,6 +176,31 @@ START_TEST(integers)
 }
 END_TEST
 
+START_TEST(number_lists)
+{
+    double v[4];
+    const char *ok = "0.5,-1,2e-3";
+    ck_assert_uint_eq(hpo_numfmt_parse_list(ok, strlen(ok), v, 4), 3);
+    ck_assert(v[0] == 0.5 && v[1] == -1.0 && v[2] == 2e-3);
+    ck_assert_uint_eq(hpo_numfmt_parse_list("7", 1, v, 1), 1);
+    ck_assert(v[0] == 7.0);
+    ck_assert_uint_eq(hpo_numfmt_parse_list("1,2,3,4", 7, v, 4), 4);
+    /* only the n bytes given are read: "1,2" of "1,2,junk" */
+    ck_assert_uint_eq(hpo_numfmt_parse_list("1,2,junk", 3, v, 4), 2);
+    ck_assert(v[1] == 2.0);
+    static const char *const bad[] = {
+        "", ",", "1,", ",1", "1,,2", "1, 2", " 1", "1 ", "x", "1,x", "0.5x", "nan", "1,inf",
+        "-Infinity", "1e999", "1;2", "1,2,3,4,5",
+        "1.00000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000", /* 130 characters */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(hpo_numfmt_parse_list(bad[i], strlen(bad[i]), v, 4) == 0, "'%s' read",
+                      bad[i]);
+    ck_assert_uint_eq(hpo_numfmt_parse_list("1\0002", 3, v, 4), 0); /* a NUL inside */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("numfmt");
@@ -184,6 +209,7 @@ int main(void)
     tcase_add_test(tc, known_forms);
     tcase_add_test(tc, reads_back);
     tcase_add_test(tc, integers);
+    tcase_add_test(tc, number_lists);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,6 +1,6 @@
 /* test_worker_e2e: the real hpo-worker, server and PostgreSQL with shell scripts as commands: a
  * shared study, GPU slots, prune (also with batched reports), trivial trials ended at once, ASHA
- * checkpoints, a killed worker, a restarted server; tokens
+ * checkpoints, a killed worker, a restarted server; constraints and several objectives; tokens
  * (auth is on: workers get the harness's admin token in HPO_TOKEN unless a test says else). */
 #include <check.h>
 #include <curl/curl.h>
@@ -460,6 +460,83 @@ START_TEST(trivial_trials_end_at_once)
 }
 END_TEST
 
+/* ---- constraints printed before or after the value (the last counts), several objectives ---- */
+
+/* Even trials: value 10 + n, feasible constraints after it (an earlier line replaced); odd
+ * trials: the better value n, an infeasible constraint before it. */
+static const char constrained_script[] =
+    "n=$HPO_TRIAL_NUMBER\n"
+    "if [ $((n % 2)) = 0 ]; then\n"
+    "  echo 'hpo: constraints=9,9'\n"
+    "  echo \"hpo: value=$((10 + n))\"\n"
+    "  echo \"hpo: constraints=-1,-$n\"\n"
+    "else\n"
+    "  echo 'hpo: constraints=1,0'\n"
+    "  echo \"hpo: value=$n\"\n"
+    "fi\n";
+
+START_TEST(constraints_reach_the_server)
+{
+    create_study("{\"name\":\"con\",\"max_trials\":6,\"sampler\":{\"type\":\"random\"},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("con.sh", constrained_script);
+    const char *f[] = {"--study", "con", "--gpus", "none", "--parallel", "2", NULL};
+    ck_assert_int_eq(wait_worker(start_worker("con", "con.sh", f, NULL), "con", 30000), 0);
+    ck_assert_int_eq(count("con", "complete"), 6);
+    json_t *ts = all_trials("con");
+    size_t i;
+    json_t *t;
+    json_array_foreach(ts, i, t) {
+        int n = (int)json_integer_value(json_object_get(t, "number"));
+        json_t *c = json_object_get(t, "constraints");
+        ck_assert_msg(json_array_size(c) == 2, "trial %d: constraints", n);
+        double want0 = n % 2 ? 1 : -1, want1 = n % 2 ? 0 : -n;
+        ck_assert_msg(json_number_value(json_array_get(c, 0)) == want0 &&
+                      json_number_value(json_array_get(c, 1)) == want1, "trial %d", n);
+        ck_assert(json_number_value(json_object_get(t, "value")) == (n % 2 ? n : 10 + n));
+    }
+    json_decref(ts);
+    /* the infeasible trials have the better values; the best is the best feasible one */
+    json_t *best = NULL;
+    ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/con/best", NULL, &best), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(best, "number")), 0);
+    ck_assert(json_number_value(json_object_get(best, "value")) == 10);
+    json_decref(best);
+}
+END_TEST
+
+/* Trial 2 prints one value in a study of two objectives: it fails, saying why, at once (not when
+ * the heartbeat grace runs out). */
+static const char objectives_script[] =
+    "n=$HPO_TRIAL_NUMBER\n"
+    "if [ \"$n\" = 2 ]; then echo 'hpo: value=1'; exit 0; fi\n"
+    "echo \"hpo: values=$n,-$((2 * n))\"\n";
+
+START_TEST(several_objectives)
+{
+    create_study("{\"name\":\"mo\",\"max_trials\":3,\"directions\":[\"minimize\",\"maximize\"],"
+                 "\"heartbeat_grace\":600,"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}");
+    write_file("mo.sh", objectives_script);
+    const char *f[] = {"--study", "mo", "--gpus", "none", NULL};
+    ck_assert_int_eq(wait_worker(start_worker("mo", "mo.sh", f, NULL), "mo", 30000), 0);
+    for (int n = 0; n < 2; n++) {
+        json_t *t = get_trial("mo", n);
+        json_t *vs = json_object_get(t, "values");
+        ck_assert_str_eq(state_of(t), "complete");
+        ck_assert(json_array_size(vs) == 2 && json_number_value(json_array_get(vs, 0)) == n &&
+                  json_number_value(json_array_get(vs, 1)) == -2 * n);
+        json_decref(t);
+    }
+    json_t *t = get_trial("mo", 2);
+    ck_assert_str_eq(state_of(t), "fail");
+    const char *why = json_string_value(json_object_get(t, "fail_reason"));
+    ck_assert_msg(why && strstr(why, "the study has 2 objective(s) but 1 value(s) were given") &&
+                  strstr(why, "hpo: values=V1,V2,..."), "fail_reason: %s", why ? why : "(null)");
+    json_decref(t);
+}
+END_TEST
+
 /* ---- a command that writes faster than the worker reads waits; no line is lost ---- */
 
 /* 5000 lines in one write: more than a pipe holds, so the writer must be able to wait */
@@ -813,6 +890,8 @@ int main(void)
     tcase_add_test(tc, prune_at_its_step_when_batched);
     tcase_add_test(tc, trivial_trials_end_at_once);
     tcase_add_test(tc, fast_output_loses_no_report);
+    tcase_add_test(tc, constraints_reach_the_server);
+    tcase_add_test(tc, several_objectives);
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);
     tcase_add_test(tc, requeue_on_exit_preempts);

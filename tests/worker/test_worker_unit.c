@@ -159,6 +159,74 @@ START_TEST(report_lines)
 }
 END_TEST
 
+START_TEST(values_and_constraints_lines)
+{
+    wk_line l;
+    /* several objectives: one value each; values= of one is value= */
+    ck_assert_int_eq(wk_line_parse("hpo: values=0.5,-12,3e2", &l), WK_LINE_FINAL);
+    ck_assert_uint_eq(l.n_values, 3);
+    ck_assert(l.values[0] == 0.5 && l.values[1] == -12.0 && l.values[2] == 300.0);
+    ck_assert(l.value == 0.5 && l.n_constraints == 0 && !l.has_step);
+    ck_assert_int_eq(wk_line_parse("hpo: values=7", &l), WK_LINE_FINAL);
+    ck_assert(l.n_values == 1 && l.value == 7.0);
+    ck_assert_int_eq(wk_line_parse("hpo: value=0.25", &l), WK_LINE_FINAL);
+    ck_assert(l.n_values == 1 && l.values[0] == 0.25);
+    /* constraints alone, or with the final value(s), in either order */
+    ck_assert_int_eq(wk_line_parse(" hpo: constraints=-0.5,0,1e-3 \r", &l), WK_LINE_CONSTRAINTS);
+    ck_assert_uint_eq(l.n_constraints, 3);
+    ck_assert(l.constraints[0] == -0.5 && l.constraints[1] == 0.0 && l.constraints[2] == 1e-3);
+    ck_assert_uint_eq(l.n_values, 0);
+    ck_assert_int_eq(wk_line_parse("hpo: constraints=2 values=1,2", &l), WK_LINE_FINAL);
+    ck_assert(l.n_values == 2 && l.values[1] == 2.0 && l.n_constraints == 1 &&
+              l.constraints[0] == 2.0);
+    ck_assert_int_eq(wk_line_parse("hpo: value=1 constraints=-1", &l), WK_LINE_FINAL);
+    ck_assert(l.n_values == 1 && l.n_constraints == 1 && l.constraints[0] == -1.0);
+    /* the limits: 16 values, 64 constraints */
+    char line[1024] = "hpo: values=";
+    for (int i = 0; i < WK_VALUES_MAX; i++)
+        strcat(line, i ? ",1" : "1");
+    ck_assert_int_eq(wk_line_parse(line, &l), WK_LINE_FINAL);
+    ck_assert_uint_eq(l.n_values, WK_VALUES_MAX);
+    strcat(line, ",1");
+    ck_assert_int_eq(wk_line_parse(line, &l), WK_LINE_BAD);
+    strcpy(line, "hpo: constraints=");
+    for (int i = 0; i < HPO_CONSTRAINTS_MAX; i++)
+        strcat(line, i ? ",0" : "0");
+    ck_assert_int_eq(wk_line_parse(line, &l), WK_LINE_CONSTRAINTS);
+    ck_assert_uint_eq(l.n_constraints, HPO_CONSTRAINTS_MAX);
+    strcat(line, ",0");
+    ck_assert_int_eq(wk_line_parse(line, &l), WK_LINE_BAD);
+    ck_assert_str_eq(l.why, "constraints= must be 1 to 64 finite numbers separated by commas");
+    static const char *const bad[] = {
+        "hpo: values=",
+        "hpo: values=1,",
+        "hpo: values=1,,2",
+        "hpo: values=1, 2",
+        "hpo: values=1,nan",
+        "hpo: values=1,inf",
+        "hpo: values=a,b",
+        "hpo: values=1 values=2",
+        "hpo: value=1 values=2",
+        "hpo: constraints=",
+        "hpo: constraints=0,x",
+        "hpo: constraints=1e999",
+        "hpo: constraints=1 constraints=2",
+        "hpo: step=1 values=1,2",
+        "hpo: step=1 value=1 constraints=0",
+        "hpo: step=1 constraints=0",
+        "hpo: constraint=0",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(wk_line_parse(bad[i], &l) == WK_LINE_BAD, "'%s' is not BAD", bad[i]);
+        ck_assert_ptr_nonnull(l.why);
+    }
+    ck_assert_int_eq(wk_line_parse("hpo: value=1 values=2", &l), WK_LINE_BAD);
+    ck_assert_str_eq(l.why, "give value= or values=, not both");
+    ck_assert_int_eq(wk_line_parse("hpo: step=1 value=1 constraints=0", &l), WK_LINE_BAD);
+    ck_assert_str_eq(l.why, "a report (step=) takes value= only");
+}
+END_TEST
+
 START_TEST(metric_regex)
 {
     wk_metric_regex m;
@@ -590,6 +658,7 @@ int main(void)
     tcase_add_test(tc, value_text_round_trips);
     tcase_add_test(tc, env_names);
     tcase_add_test(tc, report_lines);
+    tcase_add_test(tc, values_and_constraints_lines);
     tcase_add_test(tc, metric_regex);
     tcase_add_test(tc, gpu_lists);
     tcase_add_test(tc, nvidia_smi_output);

@@ -55,9 +55,11 @@ int cli_parse_assignment(const char *arg, char **ret_name, json_t **ret_value, c
 int cli_parse_iso8601(const char *s, int64_t *ret_ms);
 
 /* The trials frame, like Optuna's trials_dataframe: columns number, state, value (or values_0,
- * values_1, ... for several objectives), datetime_start, datetime_complete, duration (seconds),
- * then params_<name> for the union of the params, sorted by name. Cells are JSON values (null
- * when missing), row-major. */
+ * values_1, ... for several objectives), when some trial gave constraints (a constrained study)
+ * constraints (the list) and feasibility ("feasible" or "infeasible" for complete and pruned
+ * trials, as the server judges them for best; null for the others), then datetime_start,
+ * datetime_complete, duration (seconds), then params_<name> for the union of the params, sorted
+ * by name. Cells are JSON values (null when missing), row-major. */
 typedef struct {
     size_t n_cols, n_rows;
     char **cols;

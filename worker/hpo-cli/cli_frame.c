@@ -1,5 +1,6 @@
 /* cli_frame: name=value arguments, ISO-8601 times, and the trials frame of `hpo export` /
- * `hpo trials` (Optuna's trials_dataframe) with its JSON, CSV and table forms. Pure. */
+ * `hpo trials` (Optuna's trials_dataframe; constraints and feasibility in a constrained study)
+ * with its JSON, CSV and table forms. Pure. */
 #include "cli_format.h"
 
 #include <stdio.h>
@@ -166,6 +167,23 @@ static json_t *or_null(json_t *v)
     return v ? json_incref(v) : json_null();
 }
 
+/* A finished trial's feasibility in a constrained study, as the server judges it for best:
+ * complete or pruned with every constraint <= 0 is "feasible", without constraints or with one
+ * above 0 "infeasible"; null for the other states. */
+static json_t *feasibility(const json_t *t)
+{
+    const char *state = json_string_value(json_object_get(t, "state"));
+    if (!state || (strcmp(state, "complete") != 0 && strcmp(state, "pruned") != 0))
+        return json_null();
+    const json_t *cons = json_object_get(t, "constraints");
+    bool ok = json_array_size(cons) > 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(cons, i, c)
+        ok = ok && json_is_number(c) && json_number_value(c) <= 0;
+    return json_string(ok ? "feasible" : "infeasible");
+}
+
 static json_t *duration(const json_t *t)
 {
     int64_t a, b;
@@ -190,12 +208,15 @@ int cli_frame_from_trials(const json_t *trials, size_t n_objectives, cli_frame *
                 n_objectives = k;
         }
     }
+    bool constrained = false; /* some trial gave constraints */
+    json_array_foreach(trials, i, t)
+        constrained = constrained || json_array_size(json_object_get(t, "constraints")) > 0;
     size_t n_params = 0;
     const char **names = param_names(trials, &n_params);
     if (!names)
         return -1;
     cli_frame f = {0};
-    size_t n_cols = 2 + (n_objectives > 1 ? n_objectives : 1) + 3 + n_params;
+    size_t n_cols = 2 + (n_objectives > 1 ? n_objectives : 1) + 2 * constrained + 3 + n_params;
     f.cols = calloc(n_cols, sizeof *f.cols);
     f.cells = calloc(n_cols * (json_array_size(trials) ? json_array_size(trials) : 1),
                      sizeof *f.cells);
@@ -213,6 +234,10 @@ int cli_frame_from_trials(const json_t *trials, size_t n_objectives, cli_frame *
             snprintf(name, sizeof name, "values_%zu", k);
             f.cols[f.n_cols++] = strdup(name);
         }
+    }
+    if (constrained) {
+        f.cols[f.n_cols++] = strdup("constraints");
+        f.cols[f.n_cols++] = strdup("feasibility");
     }
     for (size_t k = 0; k < 3; k++)
         f.cols[f.n_cols++] = strdup(times[k]);
@@ -240,6 +265,10 @@ int cli_frame_from_trials(const json_t *trials, size_t n_objectives, cli_frame *
         } else {
             for (size_t k = 0; k < n_objectives; k++)
                 row[c++] = or_null(json_array_get(json_object_get(t, "values"), k));
+        }
+        if (constrained) {
+            row[c++] = or_null(json_object_get(t, "constraints"));
+            row[c++] = feasibility(t);
         }
         row[c++] = or_null(json_object_get(t, "datetime_start"));
         row[c++] = or_null(json_object_get(t, "datetime_complete"));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hpo_numfmt.h"
 
 int cmd_ask(cli_ctx *ctx, const cli_args *a)
 {
@@ -63,28 +64,17 @@ int cmd_ask(cli_ctx *ctx, const cli_args *a)
     return code;
 }
 
-/* Parses "V1,V2,..." into values (at most max); 0 or an exit code. */
-static int parse_values(cli_ctx *ctx, const char *s, double *values, size_t max, size_t *ret_n)
+/* The objectives a study may have (the server's limit): the most --values takes. */
+#define MAX_VALUES 16
+
+/* Parses option what's "V1,V2,..." into ret (1 to max numbers); 0 or an exit code. */
+static int parse_list(cli_ctx *ctx, const char *what, const char *s, double *ret, size_t max,
+                      size_t *ret_n)
 {
-    size_t n = 0;
-    const char *p = s;
-    for (;;) {
-        size_t len = strcspn(p, ",");
-        if (n == max)
-            return cli_usage_error(ctx, "--values: at most %zu values", max);
-        char buf[64];
-        if (len >= sizeof buf)
-            return cli_usage_error(ctx, "--values: '%.*s' is not a number", (int)len, p);
-        memcpy(buf, p, len);
-        buf[len] = '\0';
-        int rc = cli_arg_double(ctx, "each of --values", buf, &values[n++]);
-        if (rc)
-            return rc;
-        if (!p[len])
-            break;
-        p += len + 1;
-    }
-    *ret_n = n;
+    *ret_n = hpo_numfmt_parse_list(s, strlen(s), ret, max);
+    if (!*ret_n)
+        return cli_usage_error(ctx, "%s must be 1 to %zu finite numbers separated by commas, "
+                               "not '%s'", what, max, s);
     return 0;
 }
 
@@ -96,12 +86,13 @@ int cmd_tell(cli_ctx *ctx, const cli_args *a)
         return code;
     const char *value = cli_opt(a, "value"), *values = cli_opt(a, "values");
     const char *state = cli_opt(a, "state"), *reason = cli_opt(a, "reason");
+    const char *constraints = cli_opt(a, "constraints");
     if (value && values)
         return cli_usage_error(ctx, "give --value or --values, not both");
     if (!state && !value && !values)
         return cli_usage_error(ctx, "give --value V, --values V1,V2 or --state pruned|fail");
-    double v[64];
-    hpo_finish_args fa = {.state = HPO_TRIAL_COMPLETE, .values = v};
+    double v[MAX_VALUES], cons[HPO_CONSTRAINTS_MAX];
+    hpo_finish_args fa = {.state = HPO_TRIAL_COMPLETE, .values = v, .constraints = cons};
     if (state) {
         if (strcmp(state, "complete") == 0)
             fa.state = HPO_TRIAL_COMPLETE;
@@ -117,7 +108,10 @@ int cmd_tell(cli_ctx *ctx, const cli_args *a)
         return code;
     if (value)
         fa.n_values = 1;
-    if (values && (code = parse_values(ctx, values, v, sizeof v / sizeof *v, &fa.n_values)))
+    if (values && (code = parse_list(ctx, "--values", values, v, MAX_VALUES, &fa.n_values)))
+        return code;
+    if (constraints && (code = parse_list(ctx, "--constraints", constraints, cons,
+                                          HPO_CONSTRAINTS_MAX, &fa.n_constraints)))
         return code;
     if (fa.state == HPO_TRIAL_COMPLETE && fa.n_values == 0)
         return cli_usage_error(ctx, "a complete trial needs --value or --values");
@@ -127,6 +121,8 @@ int cmd_tell(cli_ctx *ctx, const cli_args *a)
         return cli_usage_error(ctx, "a pruned trial takes at most one value");
     if (reason && fa.state != HPO_TRIAL_FAIL)
         return cli_usage_error(ctx, "--reason goes with --state fail");
+    if (constraints && fa.state == HPO_TRIAL_FAIL)
+        return cli_usage_error(ctx, "--constraints go with a complete or pruned trial");
     fa.reason = reason;
     hpo_client *c = cli_client(ctx, &code);
     if (!c)

@@ -18,7 +18,8 @@ static const cli_optspec OPTS_EXPORT[] = {{"format", true}, {"output", true}, {N
 static const cli_optspec OPTS_ASK[] = {
     {"worker", true}, {"params", true}, {"no-wait", false}, {NULL, false}};
 static const cli_optspec OPTS_TELL[] = {
-    {"value", true}, {"values", true}, {"state", true}, {"reason", true}, {NULL, false}};
+    {"value", true}, {"values", true}, {"state", true}, {"reason", true}, {"constraints", true},
+    {NULL, false}};
 static const cli_optspec OPTS_TOKEN_CREATE[] = {
     {"scope", true}, {"study", true}, {"study-prefix", true}, {"name", true},
     {"expires-in", true}, {NULL, false}};
@@ -46,7 +47,8 @@ static const cli_command COMMANDS[] = {
      "  --yes                 required: deleting cannot be undone\n", OPTS_DELETE, 1, 1,
      cmd_study_delete},
     {"trials", NULL, "STUDY [--state S]",
-     "List a study's trials (number, state, value, times, duration, params).",
+     "List a study's trials (number, state, value, constraints and feasibility in a\n"
+     "constrained study, times, duration, params).",
      "  --state S             only trials in state S (waiting, running, paused, complete,\n"
      "                        pruned, fail)\n",
      OPTS_TRIALS, 1, 1, cmd_trials},
@@ -62,7 +64,8 @@ static const cli_command COMMANDS[] = {
      "Export the trials, one row per trial like Optuna's trials_dataframe.",
      "  --format F            csv (default; RFC 4180 quoting) or json (an array of objects)\n"
      "  --output FILE         write to FILE instead of standard output\n"
-     "  columns: number, state, value (or values_0, values_1, ...), datetime_start,\n"
+     "  columns: number, state, value (or values_0, values_1, ...), constraints and\n"
+     "  feasibility (feasible/infeasible; in a constrained study), datetime_start,\n"
      "  datetime_complete, duration (seconds), params_NAME (every param, sorted)\n",
      OPTS_EXPORT, 1, 1, cmd_export},
     {"ask", NULL, "STUDY [--worker W] [--params JSON] [--no-wait]",
@@ -72,12 +75,15 @@ static const cli_command COMMANDS[] = {
      "  --params JSON         fixed values for some params (a JSON object, or @FILE)\n"
      "  --no-wait             exit 5 at once when there is no work now (instead of waiting)\n",
      OPTS_ASK, 1, 1, cmd_ask},
-    {"tell", NULL, "STUDY NUMBER --value V | --values V1,V2 | --state pruned|fail [--reason R]",
+    {"tell", NULL, "STUDY NUMBER --value V | --values V1,V2 | --state pruned|fail [--reason R]\n"
+     "       [--constraints C1,C2]",
      "Finish a trial: complete with its value(s), pruned, or failed.",
      "  --value V             the objective value (state complete)\n"
      "  --values V1,V2        one value per objective (state complete)\n"
      "  --state S             complete, pruned (value optional: else the last reported) or fail\n"
-     "  --reason R            why it failed (with --state fail)\n",
+     "  --reason R            why it failed (with --state fail)\n"
+     "  --constraints C1,C2   the trial's constraints (complete or pruned), feasible when all\n"
+     "                        are <= 0; every trial of a study gives as many\n",
      OPTS_TELL, 2, 2, cmd_tell},
     {"report", NULL, "STUDY NUMBER STEP VALUE",
      "Report an intermediate value; prints what to do next: continue, prune or pause.", NULL,

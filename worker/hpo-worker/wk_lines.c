@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_numfmt.h"
+
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -62,6 +64,15 @@ static wk_line_kind bad(wk_line *r, const char *why)
     return WK_LINE_BAD;
 }
 
+_Static_assert(WK_VALUES_MAX == 16 && HPO_CONSTRAINTS_MAX == 64, "the messages below name them");
+
+/* Whether token [tok, eq) is key. */
+static bool is_key(const char *tok, const char *eq, const char *key)
+{
+    size_t n = strlen(key);
+    return (size_t)(eq - tok) == n && memcmp(tok, key, n) == 0;
+}
+
 wk_line_kind wk_line_parse(const char *line, wk_line *ret)
 {
     memset(ret, 0, sizeof *ret);
@@ -74,7 +85,7 @@ wk_line_kind wk_line_parse(const char *line, wk_line *ret)
     const char *end = p + strlen(p);
     while (end > p && (end[-1] == '\r' || is_blank(end[-1])))
         end--;
-    bool has_value = false;
+    bool has_value = false, has_values = false, has_constraints = false;
     while (p < end) {
         while (p < end && is_blank(*p))
             p++;
@@ -84,27 +95,58 @@ wk_line_kind wk_line_parse(const char *line, wk_line *ret)
         const char *eq = memchr(tok, '=', (size_t)(p - tok));
         if (!eq)
             return bad(ret, "expected key=value tokens");
-        size_t klen = (size_t)(eq - tok);
         const char *why = NULL;
-        if (klen == 4 && memcmp(tok, "step", 4) == 0) {
+        if (is_key(tok, eq, "step")) {
             if (ret->has_step)
                 return bad(ret, "step given twice");
             if (!parse_step(eq + 1, p, &ret->step, &why))
                 return bad(ret, why);
             ret->has_step = true;
-        } else if (klen == 5 && memcmp(tok, "value", 5) == 0) {
+        } else if (is_key(tok, eq, "value")) {
             if (has_value)
                 return bad(ret, "value given twice");
             if (!parse_value(eq + 1, p, &ret->value, &why))
                 return bad(ret, why);
             has_value = true;
+        } else if (is_key(tok, eq, "values")) {
+            if (has_values)
+                return bad(ret, "values given twice");
+            ret->n_values = hpo_numfmt_parse_list(eq + 1, (size_t)(p - eq - 1), ret->values,
+                                                  WK_VALUES_MAX);
+            if (!ret->n_values)
+                return bad(ret, "values= must be 1 to 16 finite numbers separated by commas");
+            has_values = true;
+        } else if (is_key(tok, eq, "constraints")) {
+            if (has_constraints)
+                return bad(ret, "constraints given twice");
+            ret->n_constraints = hpo_numfmt_parse_list(eq + 1, (size_t)(p - eq - 1),
+                                                       ret->constraints, HPO_CONSTRAINTS_MAX);
+            if (!ret->n_constraints)
+                return bad(ret, "constraints= must be 1 to 64 finite numbers separated by commas");
+            has_constraints = true;
         } else {
-            return bad(ret, "unknown key (expected step= and value=)");
+            return bad(ret, "unknown key (expected step=, value=, values= or constraints=)");
         }
     }
-    if (!has_value)
+    if (has_value && has_values)
+        return bad(ret, "give value= or values=, not both");
+    if (ret->has_step && (has_values || has_constraints))
+        return bad(ret, "a report (step=) takes value= only");
+    if (ret->has_step && !has_value)
         return bad(ret, "no value=");
-    return ret->kind = ret->has_step ? WK_LINE_REPORT : WK_LINE_FINAL;
+    if (ret->has_step)
+        return ret->kind = WK_LINE_REPORT;
+    if (has_value) {
+        ret->n_values = 1;
+        ret->values[0] = ret->value;
+    } else if (has_values) {
+        ret->value = ret->values[0];
+    } else if (has_constraints) {
+        return ret->kind = WK_LINE_CONSTRAINTS;
+    } else {
+        return bad(ret, "no value=");
+    }
+    return ret->kind = WK_LINE_FINAL;
 }
 
 hpo_rc wk_metric_regex_compile(const char *pattern, wk_metric_regex *ret, hpo_error *err)

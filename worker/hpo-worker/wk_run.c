@@ -65,9 +65,11 @@ struct wk_run {
     bool log_later; /* the log goes up after the outcome (wk_tail) */
     wk_comm *comm;
     int64_t asked_mono_ms; /* when the ask that gave this trial was answered */
-    /* what the output said */
-    bool has_final;
-    double final_value;
+    /* what the output said: the last final line's values, the last constraints given */
+    size_t n_final; /* 0: none yet */
+    double final_values[WK_VALUES_MAX];
+    size_t n_constraints; /* 0: none */
+    double constraints[HPO_CONSTRAINTS_MAX];
     bool has_step;
     int64_t last_step;
     bool has_regex_value;
@@ -253,8 +255,16 @@ static void on_line(void *ud, char *line, size_t len)
                     line);
         return;
     case WK_LINE_FINAL:
-        r->has_final = true;
-        r->final_value = l.value;
+    case WK_LINE_CONSTRAINTS:
+        /* the last of each counts: a final line may give constraints too */
+        if (l.n_values) {
+            r->n_final = l.n_values;
+            memcpy(r->final_values, l.values, l.n_values * sizeof *l.values);
+        }
+        if (l.n_constraints) {
+            r->n_constraints = l.n_constraints;
+            memcpy(r->constraints, l.constraints, l.n_constraints * sizeof *l.constraints);
+        }
         return;
     case WK_LINE_REPORT:
         if (!l.has_step && r->has_step && r->last_step == INT64_MAX) {
@@ -463,22 +473,22 @@ static void supervise(wk_run *r, child *c)
 
 /* ---- the end of the trial ---- */
 
-static void finish(wk_run *r, const hpo_finish_args *a, const char *what)
+/* Sends the finish, again while the server is unavailable; the last error in *err. */
+static hpo_rc finish(wk_run *r, const hpo_finish_args *a, const char *what, hpo_error *err)
 {
     for (int attempt = 0;; attempt++) {
-        hpo_error err;
-        hpo_error_clear(&err);
-        hpo_rc rc = hpo_client_finish(r->ctx->client, r->t->study, r->t->number, a, &err);
+        hpo_error_clear(err);
+        hpo_rc rc = hpo_client_finish(r->ctx->client, r->t->study, r->t->number, a, err);
         if (rc == HPO_OK) {
             hpo_log(HPO_LOG_INFO, "trial %s finished: %s", r->label, what);
-            return;
+            return rc;
         }
         bool again = rc == HPO_E_UNAVAILABLE && atomic_load(&r->ctx->mode) != WK_MODE_STOP;
         if (!again || attempt == 0)
             hpo_log(again ? HPO_LOG_WARN : HPO_LOG_ERROR, "trial %s: finish (%s): %s%s", r->label,
-                    what, err.message, again ? "; retrying until the server answers" : "");
+                    what, err->message, again ? "; retrying until the server answers" : "");
         if (!again)
-            return;
+            return rc;
         nanosleep(&(struct timespec){.tv_sec = 1, .tv_nsec = 0}, NULL);
     }
 }
@@ -486,9 +496,44 @@ static void finish(wk_run *r, const hpo_finish_args *a, const char *what)
 static void finish_fail(wk_run *r, const char *reason)
 {
     hpo_finish_args a = {.state = HPO_TRIAL_FAIL, .reason = reason};
-    char what[600];
-    snprintf(what, sizeof what, "fail (%.500s)", reason);
-    finish(r, &a, what);
+    char what[900];
+    snprintf(what, sizeof what, "fail (%.800s)", reason);
+    hpo_error err;
+    finish(r, &a, what, &err);
+}
+
+/* A complete or pruned finish with what the command printed. One the server refuses because
+ * that does not fit the study (a value count other than its objectives', a constraint count
+ * other than its trials') fails the trial, saying why: it would otherwise stay running until
+ * the study's heartbeat grace ran out. */
+static void finish_result(wk_run *r, const hpo_finish_args *a, const char *what)
+{
+    hpo_error err;
+    if (finish(r, a, what, &err) != HPO_E_INVALID)
+        return;
+    char reason[HPO_ERROR_MESSAGE_MAX + 160];
+    snprintf(reason, sizeof reason, "the server refused the %s finish: %s (%s)",
+             hpo_trial_state_name(a->state), err.message,
+             strcmp(err.field, "constraints") == 0
+                 ? "print as many constraints as the study's other trials: "
+                   "'hpo: constraints=C1,C2,...'"
+                 : "print one value per objective: 'hpo: value=V' or 'hpo: values=V1,V2,...'");
+    finish_fail(r, reason);
+}
+
+/* "0.5, 2" (shortest forms) into buf. */
+static void numbers_text(char *buf, size_t size, const double *v, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        json_t *j = json_real(v[i]);
+        char *text = j ? wk_param_format(j) : NULL;
+        int k = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", text ? text : "?");
+        used += k > 0 ? (size_t)k : 0;
+        free(text);
+        json_decref(j);
+    }
 }
 
 /* A pause keeps its outputs together (a promotion resumes from them): all go now. Otherwise the
@@ -530,9 +575,9 @@ static void upload_outputs(wk_run *r, bool paused)
 static void requeue(wk_run *r)
 {
     hpo_finish_args fa = {.state = HPO_TRIAL_FAIL, .reason = "preempted", .preempted = true};
-    finish(r, &fa, "fail (preempted)");
-    int64_t n = -1;
     hpo_error err;
+    finish(r, &fa, "fail (preempted)", &err);
+    int64_t n = -1;
     hpo_error_clear(&err);
     json_t *t = NULL;
     if (hpo_client_trial_get(r->ctx->client, r->t->study, r->t->number, &t, &err) == HPO_OK &&
@@ -582,8 +627,9 @@ static void conclude(wk_run *r, child *c)
     case STOP_PAUSE:
         return;
     case STOP_PRUNE: {
-        hpo_finish_args fa = {.state = HPO_TRIAL_PRUNED};
-        finish(r, &fa, "pruned");
+        hpo_finish_args fa = {.state = HPO_TRIAL_PRUNED, .constraints = r->constraints,
+                              .n_constraints = r->n_constraints};
+        finish_result(r, &fa, "pruned");
         return;
     }
     case STOP_REQUEUE:
@@ -597,19 +643,21 @@ static void conclude(wk_run *r, child *c)
         break;
     }
     /* A command that cannot be changed (--metric-regex) ends with its last matched value. */
-    if (!r->has_final && ok && r->has_regex_value) {
-        r->has_final = true;
-        r->final_value = r->regex_value;
+    if (!r->n_final && ok && r->has_regex_value) {
+        r->n_final = 1;
+        r->final_values[0] = r->regex_value;
     }
-    if (ok && r->has_final && isfinite(r->final_value)) {
-        hpo_finish_args fa = {.state = HPO_TRIAL_COMPLETE, .values = &r->final_value,
-                              .n_values = 1};
-        json_t *v = json_real(r->final_value);
-        char *text = v ? wk_param_format(v) : NULL;
-        snprintf(what, sizeof what, "complete, value %s", text ? text : "?");
-        free(text);
-        json_decref(v);
-        finish(r, &fa, what);
+    if (ok && r->n_final) {
+        hpo_finish_args fa = {.state = HPO_TRIAL_COMPLETE, .values = r->final_values,
+                              .n_values = r->n_final, .constraints = r->constraints,
+                              .n_constraints = r->n_constraints};
+        char vs[160], cs[160] = "";
+        numbers_text(vs, sizeof vs, r->final_values, r->n_final);
+        if (r->n_constraints)
+            numbers_text(cs, sizeof cs, r->constraints, r->n_constraints);
+        snprintf(what, sizeof what, "complete, value%s %s%s%s", r->n_final > 1 ? "s" : "", vs,
+                 r->n_constraints ? ", constraints " : "", cs);
+        finish_result(r, &fa, what);
     } else if (!ok) {
         snprintf(what, sizeof what, "command %s", how);
         finish_fail(r, what);

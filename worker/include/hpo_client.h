@@ -129,6 +129,10 @@ hpo_rc hpo_client_reports(hpo_client *c, const char *study, int64_t number,
 hpo_rc hpo_client_heartbeat(hpo_client *c, const char *study, int64_t number,
                             hpo_action *ret_action, hpo_error *err);
 
+/* Initialize it with a designated initializer (or zeroed): members are only ever added at its
+ * end, and one left out is 0 / NULL, its default. Before 1.0 the library promises no binary
+ * compatibility (its soname is libhpoclient.so.0): a program built against an older
+ * hpo_client.h passes a shorter struct and must be rebuilt with this one. */
 typedef struct {
     hpo_trial_state state;  /* HPO_TRIAL_COMPLETE, HPO_TRIAL_PRUNED or HPO_TRIAL_FAIL */
     const double *values;   /* COMPLETE: one per objective; PRUNED: 0 or 1 */
@@ -136,6 +140,10 @@ typedef struct {
     const char *reason;     /* FAIL: why (may be NULL) */
     bool preempted;         /* FAIL: its worker was stopped, not the trial at fault (the study's
                              * retry policy may run it again, first) */
+    const double *constraints; /* COMPLETE or PRUNED: Optuna's constraints_func values, finite,
+                                * the trial feasible when all are <= 0; every trial of a study
+                                * gives as many (the server refuses others: HPO_E_INVALID) */
+    size_t n_constraints;      /* 0 (none) to HPO_CONSTRAINTS_MAX */
 } hpo_finish_args;
 hpo_rc hpo_client_finish(hpo_client *c, const char *study, int64_t number,
                          const hpo_finish_args *args, hpo_error *err);

@@ -326,6 +326,20 @@ hpo_rc hpo_client_heartbeat(hpo_client *c, const char *study, int64_t number,
     return rc;
 }
 
+/* Sets key to the JSON list of n numbers; non-zero when out of memory. */
+static int set_numbers(json_t *obj, const char *key, const double *v, size_t n)
+{
+    json_t *list = json_array();
+    int bad = !list;
+    for (size_t i = 0; !bad && i < n; i++)
+        bad = json_array_append_new(list, json_real(v[i]));
+    if (bad) {
+        json_decref(list);
+        return -1;
+    }
+    return json_object_set_new(obj, key, list);
+}
+
 static hpo_rc finish_body(const hpo_finish_args *args, json_t **ret, hpo_error *err)
 {
     if (!args || !hpo_trial_state_finished(args->state))
@@ -337,20 +351,26 @@ static hpo_rc finish_body(const hpo_finish_args *args, json_t **ret, hpo_error *
     for (size_t i = 0; i < args->n_values; i++)
         if (!isfinite(args->values[i]))
             return hpo_error_set(err, HPO_E_INVALID, "values", "values must be finite");
+    if (args->n_constraints && args->state == HPO_TRIAL_FAIL)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints",
+                             "constraints go with state complete or pruned");
+    if (args->n_constraints > HPO_CONSTRAINTS_MAX)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints", "at most %d constraints",
+                             HPO_CONSTRAINTS_MAX);
+    if (args->n_constraints && !args->constraints)
+        return hpo_error_set(err, HPO_E_INVALID, "constraints", "constraints is NULL");
+    for (size_t i = 0; i < args->n_constraints; i++)
+        if (!isfinite(args->constraints[i]))
+            return hpo_error_set(err, HPO_E_INVALID, "constraints", "constraints must be finite");
     json_t *b = json_pack("{s:s}", "state", hpo_trial_state_name(args->state));
     int bad = !b;
     if (!bad && args->n_values == 1) {
         bad = json_object_set_new(b, "value", json_real(args->values[0]));
     } else if (!bad && args->n_values > 1) {
-        json_t *vs = json_array();
-        bad = !vs;
-        for (size_t i = 0; !bad && i < args->n_values; i++)
-            bad = json_array_append_new(vs, json_real(args->values[i]));
-        if (bad)
-            json_decref(vs);
-        else
-            bad = json_object_set_new(b, "values", vs);
+        bad = set_numbers(b, "values", args->values, args->n_values);
     }
+    if (!bad && args->n_constraints)
+        bad = set_numbers(b, "constraints", args->constraints, args->n_constraints);
     if (!bad && args->preempted) {
         if (args->state != HPO_TRIAL_FAIL) {
             json_decref(b);

@@ -18,6 +18,7 @@ export class StudyData {
     this.dists = {};      // param name -> distribution (the study's search space + suggested)
     this.counts = {};
     this.byNumber = [];   // trial records by number (see merge)
+    this.constrained = false; // some trial gave constraints: feasibility matters (see feasible)
     this.error = null;    // the last error of the poll, null once it answers again
     this.loaded = false;
     this.listeners = new Set();
@@ -33,7 +34,7 @@ export class StudyData {
 
   // Merges one /columns answer; true when something changed.
   merge(r) {
-    if (r.full) this.byNumber = [];
+    if (r.full) { this.byNumber = []; this.constrained = false; }
     this.version = r.version;
     this.directions = r.directions || this.directions;
     // the distributions of the params of the trials sent: added to those known
@@ -54,6 +55,7 @@ export class StudyData {
         number: t.number[i],
         state: t.state[i],
         values: t.values ? t.values[i] : null,
+        constraints: t.constraints ? t.constraints[i] : null,
         params,
         start: t.started_ms ? t.started_ms[i] : null,
         end: t.finished_ms ? t.finished_ms[i] : null,
@@ -63,6 +65,8 @@ export class StudyData {
         ivalues: iv ? iv.values : old ? old.ivalues : [],
       };
     }
+    // a trial's constraints never go away: once given, the study stays constrained
+    if (t.constraints && t.constraints.some((c) => c !== null)) this.constrained = true;
     const changed = n > 0 || r.full || !this.loaded;
     if (changed) this._list = this._names = this._complete = null;
     this.loaded = true;
@@ -122,6 +126,12 @@ export function studyData(name) {
 
 // The objective value k of a trial, or null.
 export const value = (t, k) => (t.values && t.values[k] !== undefined ? t.values[k] : null);
+
+// Whether trial t counts as feasible, as the server's best and Pareto front count trials: in a
+// constrained study a complete or pruned trial is feasible when it gave constraints and all are
+// <= 0 (one that gave none is infeasible); in a study without constraints every trial is.
+export const feasible = (data, t) =>
+  !data.constrained || (!!t.constraints && t.constraints.every((c) => c <= 0));
 
 // Every param name: the distributions' first, then any other a trial has.
 export function paramNames(data) {

@@ -2,7 +2,11 @@
 // data.js (and, for importances and ASHA rungs, from the server's answers). Each builder returns
 // {traces, layout, note?}, or {message} when there is nothing to draw yet. Pure: no DOM, no I/O.
 import {STATE_COLORS, fmtNum, fmtTime, fmtDuration} from './util.js';
-import {CURVES, value, paramNames} from './data.js';
+import {CURVES, feasible, value, paramNames} from './data.js';
+
+// Infeasible trials of a constrained study, as Optuna's plot_optimization_history and
+// plot_pareto_front draw them: grey.
+export const INFEASIBLE_COLOR = '#cccccc';
 
 function layout(extra) {
   return {margin: {l: 60, r: 20, t: 10, b: 50}, height: 340, hovermode: 'closest',
@@ -90,25 +94,31 @@ export function history(data, k, log) {
   if (!all.length) return {message: 'No complete trial yet.'};
   const dir = data.directions[k];
   const better = dir === 'maximize' ? (a, b) => a > b : (a, b) => a < b;
-  // the best so far over every trial: a step line through each improvement, to the last trial
+  // the best so far over the feasible trials (as the server's best; all of them in a study
+  // without constraints): a step line through each improvement, to the last trial
   const bx = [], by = [];
   for (const t of all)
-    if (!by.length || better(value(t, k), by[by.length - 1])) { bx.push(t.number); by.push(value(t, k)); }
-  bx.push(all[all.length - 1].number);
-  by.push(by[by.length - 1]);
+    if (feasible(data, t) && (!by.length || better(value(t, k), by[by.length - 1]))) {
+      bx.push(t.number); by.push(value(t, k));
+    }
+  if (by.length) { bx.push(all[all.length - 1].number); by.push(by[by.length - 1]); }
   const {ts: c, note} = sample(all, k, dir);
   const type = 'scatter'; // SVG: no WebGL anywhere (it needs eval, which the CSP forbids)
+  const points = (ts, name, color, what = '') => ({
+    type, mode: 'markers', name, x: ts.map((t) => t.number), y: ts.map((t) => value(t, k)),
+    marker: {color, size: 6}, hovertemplate: `trial %{x}${what}<br>%{y}<extra></extra>`});
+  const traces = data.constrained
+    ? [points(c.filter((t) => feasible(data, t)), 'feasible', STATE_COLORS.complete),
+       points(c.filter((t) => !feasible(data, t)), 'infeasible', INFEASIBLE_COLOR, ' (infeasible)')]
+    : [points(c, 'value', STATE_COLORS.complete)];
+  if (by.length) traces.push({type, mode: 'lines', name: 'best so far', x: bx, y: by,
+                              line: {color: STATE_COLORS.pruned, shape: 'hv'}, hoverinfo: 'skip'});
   return {
-    traces: [
-      {type, mode: 'markers', name: 'value', x: c.map((t) => t.number), y: c.map((t) => value(t, k)),
-       marker: {color: STATE_COLORS.complete, size: 6},
-       hovertemplate: 'trial %{x}<br>%{y}<extra></extra>'},
-      {type, mode: 'lines', name: 'best so far', x: bx, y: by,
-       line: {color: STATE_COLORS.pruned, shape: 'hv'}, hoverinfo: 'skip'},
-    ],
+    traces,
     layout: layout({xaxis: {title: {text: 'trial'}},
                     yaxis: {title: {text: objectiveName(data, k)}, type: log ? 'log' : 'linear'}}),
-    note: [note, log && c.some((t) => value(t, k) <= 0) ? 'values ≤ 0 are left out on a log scale' : '']
+    note: [note, log && c.some((t) => value(t, k) <= 0) ? 'values ≤ 0 are left out on a log scale' : '',
+           by.length ? '' : 'no feasible trial yet: no best']
       .filter(Boolean).join('; '),
   };
 }
@@ -494,27 +504,35 @@ export function hypervolume(r) {
           note: `reference point (${r.reference_point.map(fmtNum).join(', ')})`};
 }
 
-// Two objectives: every complete trial, the Pareto front (non-dominated) in red.
+// Two objectives: every complete trial, the Pareto front (non-dominated) in red; in a
+// constrained study the front of the feasible trials, the infeasible ones in grey (as Optuna's
+// plot_pareto_front with a constraints_func).
 export function pareto(data) {
   const dirs = data.directions;
   const c = data.trials().filter((t) => t.state === 'complete' && t.values &&
     Number.isFinite(t.values[0]) && Number.isFinite(t.values[1]));
   if (!c.length) return {message: 'No complete trial yet.'};
   const s0 = dirs[0] === 'maximize' ? -1 : 1, s1 = dirs[1] === 'maximize' ? -1 : 1;
-  const sorted = c.slice().sort((a, b) =>
+  const sorted = c.filter((t) => feasible(data, t)).sort((a, b) =>
     s0 * (a.values[0] - b.values[0]) || s1 * (a.values[1] - b.values[1]));
   const front = new Set();
   let best = Infinity;
   for (const t of sorted) if (s1 * t.values[1] < best) { best = s1 * t.values[1]; front.add(t); }
-  const pts = (ts, name, color) => ({
+  const pts = (ts, name, color, what = '') => ({
     type: 'scatter', mode: 'markers', name, x: ts.map((t) => t.values[0]),
-    y: ts.map((t) => t.values[1]), text: ts.map((t) => `trial ${t.number}`),
+    y: ts.map((t) => t.values[1]), text: ts.map((t) => `trial ${t.number}${what}`),
     marker: {color, size: 7}, hovertemplate: '%{text}<br>%{x}, %{y}<extra></extra>'});
-  const rest = c.filter((t) => !front.has(t));
-  const shown = rest.length > MAX_POINTS ? rest.filter((_, i) => i % Math.ceil(rest.length / MAX_POINTS) === 0) : rest;
+  const thin = (ts) => (ts.length > MAX_POINTS ? ts.filter((_, i) => i % Math.ceil(ts.length / MAX_POINTS) === 0) : ts);
+  const rest = sorted.filter((t) => !front.has(t)), shown = thin(rest);
+  const infeasible = data.constrained ? c.filter((t) => !feasible(data, t)) : [];
+  const shownOut = thin(infeasible);
   return {
-    note: shown.length < rest.length ? `the front and ${shown.length} of the other ${rest.length} trials` : '',
-    traces: [pts(shown, 'trials', '#9ab3d5'),
+    note: [shown.length < rest.length ? `the front and ${shown.length} of the other ${rest.length} trials` : '',
+           shownOut.length < infeasible.length ? `${shownOut.length} of ${infeasible.length} infeasible trials` : '',
+           data.constrained && !sorted.length ? 'no feasible trial yet: no front' : '']
+      .filter(Boolean).join('; '),
+    traces: [...(data.constrained ? [pts(shownOut, 'infeasible', INFEASIBLE_COLOR, ' (infeasible)')] : []),
+             pts(shown, 'trials', '#9ab3d5'),
              pts(sorted.filter((t) => front.has(t)), 'Pareto front', STATE_COLORS.pruned)],
     layout: layout({xaxis: {title: {text: objectiveName(data, 0)}},
                     yaxis: {title: {text: objectiveName(data, 1)}}}),

@@ -3,7 +3,7 @@
 // screen; the others when scrolled to). Importances and ASHA rungs come from the server
 // (GET .../importance, .../asha), asked again at most every 5 seconds while trials change.
 import {enc, getJSON} from './api.js';
-import {studyData, paramNames, value} from './data.js';
+import {feasible, studyData, paramNames, value} from './data.js';
 import * as P from './plots.js';
 import {h, fill, fmtNum, fmtTime, stateBadge, STATES} from './util.js';
 
@@ -289,12 +289,12 @@ export function mount(el, {study}) {
   };
 }
 
-// The best complete value and its trial, or null.
+// The best complete value and its trial (a feasible one in a constrained study), or null.
 function bestValue(data, dir) {
   let best = null;
   for (const t of data.trials()) {
     const v = value(t, 0);
-    if (t.state !== 'complete' || !Number.isFinite(v)) continue;
+    if (t.state !== 'complete' || !Number.isFinite(v) || !feasible(data, t)) continue;
     if (!best || (dir === 'maximize' ? v > best.v : v < best.v)) best = {v, n: t.number};
   }
   return best;

@@ -1,7 +1,7 @@
-// trial.js: one trial: its params with their distributions, values, learning curve, worker,
-// times and fail reason, its artifacts (downloaded with the token: fetch + blob) and the last
-// lines of its log (the first artifact whose name ends in .log, else .txt). Asked again every
-// 5 seconds while the trial is not finished.
+// trial.js: one trial: its params with their distributions, values, constraints (and whether
+// they are met), learning curve, worker, times and fail reason, its artifacts (downloaded with
+// the token: fetch + blob) and the last lines of its log (the first artifact whose name ends in
+// .log, else .txt). Asked again every 5 seconds while the trial is not finished.
 import {download, enc, getJSON, request} from './api.js';
 import {h, fill, fmtNum, fmtTime, fmtDuration, stateBadge, STATE_COLORS} from './util.js';
 
@@ -49,9 +49,13 @@ export function mount(el, {study, number}) {
     const ms = (s) => (s ? Date.parse(s) : null);
     const [c, s, f] = [ms(t.datetime_created), ms(t.datetime_start), ms(t.datetime_complete)];
     const values = t.values ? t.values.map(fmtNum).join(', ') : '';
+    const feas = t.constraints && t.constraints.every((x) => x <= 0) ? 'feasible' : 'infeasible';
     fill(head, h('dl', {class: 'kv'},
       h('dt', {}, 'state'), h('dd', {}, stateBadge(t.state)),
       h('dt', {}, t.values && t.values.length > 1 ? 'values' : 'value'), h('dd', {id: 'trial-value'}, values),
+      t.constraints && [h('dt', {}, 'constraints'), h('dd', {id: 'trial-constraints'},
+        t.constraints.map(fmtNum).join(', '), ' ',
+        h('span', {class: 'feas ' + feas}, feas))],
       h('dt', {}, 'worker'), h('dd', {}, t.worker || ''),
       h('dt', {}, 'created'), h('dd', {}, fmtTime(c)),
       h('dt', {}, 'started'), h('dd', {}, fmtTime(s)),

@@ -1,10 +1,11 @@
-// trials.js: the trials table of a study: one row per trial, its values and params as columns;
+// trials.js: the trials table of a study: one row per trial, its values (in a constrained study
+// its constraints and whether it is feasible) and params as columns;
 // sorted by any column (click its head), filtered by state and per column (a range such as
 // "0.1..0.5", ">3", "<=1e-3", "=adam", or text to look for), paginated. It works on the
 // trials data.js keeps (100,000 are fine: filtering and sorting run in memory and only the
 // page's rows are drawn) and follows the study live.
 import {enc} from './api.js';
-import {studyData, paramNames, value} from './data.js';
+import {feasible, studyData, paramNames, value} from './data.js';
 import {h, fill, fmtNum, fmtTime, fmtDuration, stateBadge, STATES} from './util.js';
 
 const PAGE = 50;
@@ -18,6 +19,13 @@ function columns(data) {
   data.directions.forEach((d, k) => cols.push({
     key: 'v' + k, label: data.directions.length > 1 ? `value ${k} (${d})` : `value (${d})`,
     get: (t) => value(t, k), num: true}));
+  if (data.constrained) cols.push(
+    {key: 'constraints', label: 'constraints',
+     get: (t) => (t.constraints ? t.constraints.map(fmtNum).join(', ') : null)},
+    // complete and pruned trials, judged as the server's best judges them
+    {key: 'feasibility', label: 'feasibility',
+     get: (t) => (t.state === 'complete' || t.state === 'pruned'
+       ? (feasible(data, t) ? 'feasible' : 'infeasible') : null)});
   for (const p of paramNames(data)) {
     const cat = data.dists[p]?.type === 'categorical';
     cols.push({key: 'p:' + p, label: p, get: (t) => t.params[p] ?? null, num: !cat});
@@ -104,11 +112,12 @@ export function mount(el, {study}) {
     if (c.key === 'number')
       return h('td', {class: 'num'}, h('a', {href: `#/studies/${enc(study)}/trials/${v}`}, v));
     if (c.key === 'state') return h('td', {}, stateBadge(v));
+    if (c.key === 'feasibility') return h('td', {}, v && h('span', {class: 'feas ' + v}, v));
     return h('td', {class: c.num ? 'num' : ''}, c.fmt ? c.fmt(v) : fmtNum(v));
   }
 
   function render() {
-    const key = JSON.stringify([data.directions, paramNames(data)]);
+    const key = JSON.stringify([data.directions, data.constrained, paramNames(data)]);
     if (key !== colsKey) { colsKey = key; cols = columns(data); renderHead(); }
     const all = rows();
     const pages = Math.max(1, Math.ceil(all.length / PAGE));

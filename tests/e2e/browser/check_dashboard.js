@@ -4,8 +4,10 @@
 // (Plotly's .js-plotly-plot with non-empty traces); a trial added through the API shows on the
 // running study's page within 2 s; the trials table (sort, filters, pages); a trial page (its
 // curve, artifacts, a download through fetch + blob, the log's tail); the retry chain on trial
-// pages ("retry of" / "retried by" links, followed to the right trial); a bad token brings the
-// token box back. Throughout: no console error, no request to another origin, the token only on
+// pages ("retry of" / "retried by" links, followed to the right trial); a constrained study
+// (infeasible trials grey in the history and the Pareto front, the best line and the front over
+// feasible trials only, constraints and feasibility in its table and on a trial page); a bad
+// token brings the token box back. Throughout: no console error, no request to another origin, the token only on
 // /api/v1 requests. Saves a screenshot of each view under HPO_SHOTS and prints the paths.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -99,6 +101,56 @@ async function shot(page, name) {
   const file = path.join(SHOTS, name + '.png');
   await page.screenshot({path: file, fullPage: true});
   console.log('screenshot: ' + file);
+}
+
+// The constrained two-objective study: its plots mark infeasible trials grey and count only
+// feasible ones for the best line and the front (as GET best); its table and a trial page show
+// each trial's constraints and feasibility.
+async function constrained(page) {
+  const name = STUDIES.constrained;
+  const trials = (await api('GET', `/studies/${name}/trials?limit=1000`)).trials;
+  const out = trials.filter((t) => t.constraints.some((c) => c > 0)).map((t) => t.number);
+  const ok = trials.filter((t) => !out.includes(t.number));
+  const okBest = Math.min(...ok.map((t) => t.values[0]));
+  const sorted = (xs) => JSON.stringify([...xs].sort((a, b) => a - b));
+  await page.goto(`${URL0}/#/studies/${name}`);
+  await waitPlots(page, ['history', 'pareto', 'hypervolume']);
+  const hist = await page.$eval('#plot-history', (d) => d.data.map((t) =>
+    ({name: t.name, x: [...t.x], y: [...t.y], color: t.marker?.color})));
+  const grey = hist.find((t) => t.name === 'infeasible');
+  check(out.length > 0 && ok.length > 0 && grey?.color === '#cccccc' && sorted(grey.x) === sorted(out),
+        'history: the infeasible trials in grey', `${JSON.stringify(grey)} vs ${out}`);
+  const line = hist.find((t) => t.name === 'best so far');
+  check(!!line && Math.min(...line.y) === okBest && Math.min(...grey.y) < okBest,
+        'history: the best line over the feasible trials only', `${line?.y} vs ${okBest}`);
+  const par = await page.$eval('#plot-pareto', (d) => d.data.map((t) =>
+    ({name: t.name, n: t.x.length, color: t.marker?.color, text: [...t.text]})));
+  const pg = par.find((t) => t.name === 'infeasible');
+  check(pg?.color === '#cccccc' && pg.n === out.length, 'Pareto front plot: the infeasible trials in grey',
+        JSON.stringify(pg));
+  const front = (par.find((t) => t.name === 'Pareto front')?.text || []).map((s) => +s.replace('trial ', ''));
+  const best = (await api('GET', `/studies/${name}/best`)).trials.map((t) => t.number);
+  check(front.length > 0 && sorted(front) === sorted(best), 'the front drawn is GET best\'s (feasible only)',
+        `${front} vs ${best}`);
+  await shot(page, 'study-constrained');
+
+  await page.goto(`${URL0}/#/studies/${name}/trials`);
+  await page.waitForFunction(() => document.querySelectorAll('#trials tbody tr').length > 0, {timeout: T});
+  const heads = await page.$$eval('#trials thead tr:first-child th', (ths) => ths.map((th) => th.textContent));
+  const col = heads.findIndex((h) => h.startsWith('feasibility'));
+  check(heads.some((h) => h.startsWith('constraints')) && col >= 0, 'constraints and feasibility columns',
+        heads.join(','));
+  const feas = await page.$$eval(`#trials tbody tr td:nth-child(${col + 1})`, (tds) => tds.map((td) => td.textContent));
+  const greyCells = await page.$$eval('#trials tbody .feas.infeasible', (s) => s.length);
+  check(feas.filter((f) => f === 'infeasible').length === out.length && greyCells === out.length &&
+        feas.filter((f) => f === 'feasible').length === ok.length, 'each trial marked feasible or infeasible',
+        feas.join(','));
+  await shot(page, 'trials-constrained');
+
+  await page.goto(`${URL0}/#/studies/${name}/trials/${out[0]}`);
+  await page.waitForSelector('#trial-constraints', {timeout: T}).catch(() => {});
+  const text = await page.$eval('#trial-constraints', (d) => d.textContent).catch(() => '');
+  check(/infeasible$/.test(text), 'a trial page shows its constraints, infeasible', text);
 }
 
 async function main() {
@@ -229,12 +281,16 @@ async function main() {
     check(marks === promoted, 'promoted ASHA trials marked at their rungs', `${marks} of ${promoted}`);
     await shot(page, 'study-asha');
 
+    await constrained(page);
+
     // the trials table
     await page.goto(`${URL0}/#/studies/${STUDIES.finished}/trials`);
     await page.waitForFunction(() => document.querySelectorAll('#trials tbody tr').length > 0, {timeout: T});
     const heads = await page.$$eval('#trials thead tr:first-child th', (ths) => ths.map((th) => th.textContent));
     check(['lr', 'optimizer', 'layers'].every((p) => heads.includes(p)) &&
           heads.some((h) => h.startsWith('value')), 'params and values as columns', heads.join(','));
+    check(!heads.includes('constraints') && !heads.includes('feasibility'),
+          'no constraint columns in a study without constraints', heads.join(','));
     const col = (name) => heads.findIndex((h) => h.startsWith(name));
     const cells = (i) => page.$$eval(`#trials tbody tr td:nth-child(${i + 1})`, (tds) => tds.map((td) => td.textContent));
     await page.click(`#trials thead tr:first-child th:nth-child(${col('value') + 1})`);

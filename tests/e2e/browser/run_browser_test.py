@@ -1,8 +1,9 @@
 # tests/e2e/browser/run_browser_test.py: the dashboard in a real browser. Starts hpo-server on a
-# fresh database (tests/support/hpo_testserver.py; auth on), fills four studies through the API
+# fresh database (tests/support/hpo_testserver.py; auth on), fills five studies through the API
 # (a finished TPE study with reports, a median pruner, failed and pruned trials and artifacts;
 # a running two-objective study; an ASHA study with paused trials; a study with a retry policy
-# whose failed trial was retried twice), then runs check_dashboard.js
+# whose failed trial was retried twice; a constrained two-objective study whose infeasible trials
+# hold the best first objective), then runs check_dashboard.js
 # (node + puppeteer-core driving Debian's chromium headless) against it with a read token.
 # Chromium, node or puppeteer-core missing is a failure, not a skip (deploy/install-deps.sh
 # installs them: chromium, nodejs, and `npm ci` in this folder).
@@ -159,6 +160,26 @@ def retry_study(api):
     return name
 
 
+def constrained_study(api):
+    """Two objectives (-x, x^2) under the constraint x - 1 <= 0: 12 complete trials, x = 0.5 and
+    x = 2.5 first, then random ones in [-1, 3]: about half infeasible, and those have the best
+    first objective (-x)."""
+    name = "browser-constrained"
+    api.ok("POST", "/studies", {
+        "name": name, "directions": ["minimize", "minimize"],
+        "sampler": {"type": "random", "seed": 13},
+        "search_space": {"x": {"type": "float", "low": -1, "high": 3}}})
+    for i in range(12):
+        body = {"worker": "constrained-w"}
+        if i < 2:
+            body["params"] = {"x": [0.5, 2.5][i]}
+        t = api.ok("POST", "/studies/%s/trials" % name, body)
+        x = t["params"]["x"]
+        api.ok("POST", "/studies/%s/trials/%d/finish" % (name, t["number"]),
+               {"state": "complete", "values": [-x, x * x], "constraints": [x - 1]})
+    return name
+
+
 def main():
     binary, pg = os.environ.get("HPO_SERVER_BIN"), os.environ.get("HPO_TEST_PG")
     if not binary:
@@ -185,7 +206,8 @@ def main():
     try:
         api = Api(url, server.token)
         studies = {"finished": finished_study(api), "running": running_study(api),
-                   "asha": asha_study(api), "retry": retry_study(api)}
+                   "asha": asha_study(api), "retry": retry_study(api),
+                   "constrained": constrained_study(api)}
         env = dict(os.environ, HPO_URL=url, HPO_READ_TOKEN=server.create_token("read"),
                    HPO_ADMIN_TOKEN=server.token, HPO_CHROMIUM=chromium, HPO_SHOTS=shots,
                    HPO_STUDIES=json.dumps(studies))
