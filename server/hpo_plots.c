@@ -1,6 +1,7 @@
 /* hpo_plots: plot data from a study's latest published snapshot (hpo_plots.h). */
 #include "hpo_plots.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ static hpo_rc hypervolume_fn(const snapshot *s, void *vctx, hpo_error *err)
         for (size_t k = 0; k < m; k++)
             ref[k] = s->cfg->directions[k] == HPO_MAXIMIZE ? -ctx->ref[k] : ctx->ref[k];
     } else if (!rc) {
-        hpo_hypervolume_default_ref(pts, n_pts, m, ref);
+        hpo_hypervolume_default_ref(pts, n_pts, m, DBL_EPSILON, ref);
     }
     h->n_objectives = m;
     for (size_t k = 0; !rc && k < m; k++)

@@ -171,9 +171,14 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
             return rc;
     }
     if (s->type == HPO_SAMPLER_TPE) {
-        if (study->n_directions != 1)
-            return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                                 "the tpe sampler takes one objective; use random for several");
+        if (study->n_directions > 1) {
+            /* Optuna 3.1's multi-objective TPE leaves running trials out */
+            if (json_is_true(json_object_get(j, "constant_liar")))
+                return hpo_error_set(err, HPO_E_INVALID, "sampler.constant_liar",
+                                     "sampler.constant_liar takes one objective: multi-objective "
+                                     "TPE leaves running trials out (as Optuna 3.1)");
+            s->tpe.constant_liar = false;
+        }
         if (s->tpe.group && !s->tpe.multivariate)
             return hpo_error_set(err, HPO_E_INVALID, "sampler.group",
                                  "sampler.group needs sampler.multivariate");
@@ -212,7 +217,7 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
                              char **ret_text, hpo_error *err)
 {
     json_t *j = text ? json_loads(text, 0, NULL)
-                     : json_pack("{s:s}", "type", study->n_directions == 1 ? "tpe" : "random");
+                     : json_pack("{s:s}", "type", "tpe");
     if (!json_is_object(j)) {
         json_decref(j);
         return hpo_error_set(err, HPO_E_INVALID, "sampler", "sampler must be an object");
@@ -342,13 +347,17 @@ static void qmc_values(const hpo_qmc *q, const hpo_space *space, int64_t number,
     }
 }
 
-/* TPE's draw of the declared params, from the log when h has one. */
+/* TPE's draw of the declared params, from the log when h has one (one objective). */
 static hpo_rc tpe_values(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, hpo_rng *rng, double *values, hpo_error *err)
 {
     if (h->obs)
         return hpo_tpe_sample_obs(&s->tpe, &study->space, h->obs, h->trials, h->n_trials, rng,
                                   values, err);
+    if (study->n_directions > 1)
+        return hpo_tpe_sample_multi(&s->tpe, &study->space, study->directions,
+                                    study->n_directions, h->trials, h->n_trials, rng, values,
+                                    err);
     return hpo_tpe_sample(&s->tpe, &study->space, study->directions[0], h->trials, h->n_trials,
                           rng, values, err);
 }
@@ -461,6 +470,9 @@ double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
     stream(&rng, s->seed, number, 0, name);
     if (s->type == HPO_SAMPLER_TPE && h->obs)
         return hpo_tpe_sample_param_obs(&s->tpe, name, d, h->obs, h->trials, h->n_trials, &rng);
+    if (s->type == HPO_SAMPLER_TPE && study->n_directions > 1)
+        return hpo_tpe_sample_param_multi(&s->tpe, name, d, study->directions,
+                                          study->n_directions, h->trials, h->n_trials, &rng);
     if (s->type == HPO_SAMPLER_TPE)
         return hpo_tpe_sample_param(&s->tpe, name, d, study->directions[0], h->trials,
                                     h->n_trials, &rng);

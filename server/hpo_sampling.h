@@ -35,10 +35,12 @@ typedef struct {
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
- * TPE for one objective, random for several). Without a seed one is drawn and spelled out in
- * *ret_text, so a stored study samples the same after a restart. Unknown types or options and out-of-range values
- * are HPO_E_INVALID naming "sampler.<option>". *ret_text (may be NULL) receives the canonical
- * JSON with every option spelled out (owned). *ret owned: hpo_sampler_clear. */
+ * TPE, multi-objective TPE for several objectives). Without a seed one is drawn and spelled out
+ * in *ret_text, so a stored study samples the same after a restart. Unknown types or options and
+ * out-of-range values are HPO_E_INVALID naming "sampler.<option>"; so is TPE's constant_liar:
+ * true for several objectives (its default is then false: Optuna 3.1 leaves running trials out
+ * of multi-objective TPE). *ret_text (may be NULL) receives the canonical JSON with every option
+ * spelled out (owned). *ret owned: hpo_sampler_clear. */
 hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hpo_sampler *ret,
                              char **ret_text, hpo_error *err);
 void hpo_sampler_clear(hpo_sampler *s);
@@ -52,7 +54,8 @@ typedef struct {
 } hpo_history;
 
 /* Whether the sampler reads an observation log (it keeps one, hpo_sampling_keeps_log, and may
- * sample from a view of it outside the study's mutex). */
+ * sample from a view of it outside the study's mutex): TPE for one objective; multi-objective
+ * TPE samples from the trials. */
 bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study);
 
 /* Fills every declared param that t does not have yet, for a new trial numbered `number`, from

@@ -1,7 +1,6 @@
 /* hpo_hypervolume: WFG over sets of points, each set in one block of memory. */
 #include "hpo_hypervolume.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -136,13 +135,14 @@ double hpo_hypervolume(const double *points, size_t n, size_t m, const double *r
     return v;
 }
 
-void hpo_hypervolume_default_ref(const double *points, size_t n, size_t m, double *ref)
+void hpo_hypervolume_default_ref(const double *points, size_t n, size_t m, double zero,
+                                 double *ref)
 {
     for (size_t j = 0; j < m; j++) {
         double w = -INFINITY;
         for (size_t i = 0; i < n; i++)
             w = fmax(w, points[i * m + j]);
         double r = n ? fmax(1.1 * w, 0.9 * w) : 0;
-        ref[j] = r == 0 ? DBL_EPSILON : r;
+        ref[j] = r == 0 ? zero : r;
     }
 }

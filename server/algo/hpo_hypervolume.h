@@ -11,7 +11,9 @@
 double hpo_hypervolume(const double *points, size_t n, size_t m, const double *ref);
 
 /* Optuna's default reference point when none is given: per objective, the worst value w among
- * points, moved away by 10 % (max(1.1 w, 0.9 w)), or a tiny positive number when that is 0. */
-void hpo_hypervolume_default_ref(const double *points, size_t n, size_t m, double *ref);
+ * points, moved away by 10 % (max(1.1 w, 0.9 w)), or `zero` when that is 0 (a tiny positive
+ * number: Optuna's hypervolume takes DBL_EPSILON, its TPE 1e-12). */
+void hpo_hypervolume_default_ref(const double *points, size_t n, size_t m, double zero,
+                                 double *ref);
 
 #endif

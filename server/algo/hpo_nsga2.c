@@ -3,6 +3,7 @@
 #include "hpo_nsga2.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "hpo_sort.h"
@@ -164,6 +165,59 @@ hpo_rc hpo_nsga2_ranks(const hpo_nsga2_pop *p, size_t *ret_rank, size_t *ret_ord
     free(order);
     free(end);
     return rc;
+}
+
+hpo_rc hpo_nsga2_first_fronts(const hpo_nsga2_pop *p, size_t need, size_t *ret_rank,
+                              size_t *ret_n_fronts, hpo_error *err)
+{
+    hpo_rc rc = check_pop(p, err);
+    if (rc != HPO_OK)
+        return rc;
+    size_t n = p->n;
+    size_t *rest = malloc((n ? n : 1) * sizeof *rest), *front = malloc((n ? n : 1) * sizeof *front);
+    if (!rest || !front) {
+        free(rest);
+        free(front);
+        return hpo_error_set(err, HPO_E_NOMEM, "", "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rest[i] = i;
+        ret_rank[i] = SIZE_MAX;
+    }
+    size_t len = n, taken = 0, f = 0;
+    while (len > 0 && taken < need) {
+        /* one that some kept individual dominates is out (so is it by transitivity when that
+         * one is dropped later); a new one drops the kept ones it dominates */
+        size_t k = 0;
+        for (size_t i = 0; i < len; i++) {
+            size_t x = rest[i];
+            bool dominated = false;
+            for (size_t j = 0; j < k && !dominated; j++)
+                dominated = hpo_nsga2_dominates(p, front[j], x);
+            if (dominated)
+                continue;
+            size_t kept = 0;
+            for (size_t j = 0; j < k; j++)
+                if (!hpo_nsga2_dominates(p, x, front[j]))
+                    front[kept++] = front[j];
+            k = kept;
+            front[k++] = x;
+        }
+        for (size_t j = 0; j < k; j++)
+            ret_rank[front[j]] = f;
+        size_t left = 0;
+        for (size_t i = 0; i < len; i++)
+            if (ret_rank[rest[i]] == SIZE_MAX)
+                rest[left++] = rest[i];
+        len = left;
+        taken += k;
+        f++;
+    }
+    free(rest);
+    free(front);
+    if (ret_n_fronts)
+        *ret_n_fronts = f;
+    return HPO_OK;
 }
 
 /* _calc_crowding_distance over members[0..k): dist[s] for members[s]; list (k) ends as the

@@ -54,6 +54,15 @@ bool hpo_nsga2_dominates(const hpo_nsga2_pop *p, size_t a, size_t b);
 hpo_rc hpo_nsga2_ranks(const hpo_nsga2_pop *p, size_t *ret_rank, size_t *ret_order,
                        size_t *ret_n_fronts, hpo_error *err);
 
+/* The first fronts of hpo_nsga2_ranks only, until they hold `need` individuals or more (every
+ * front when need >= n): ret_rank[i] is i's front for the individuals in them, SIZE_MAX for the
+ * others. The same fronts (a front: the individuals no other one left after the earlier fronts
+ * dominates), each found in one pass that keeps the non-dominated ones seen so far, so the cost
+ * is n times the fronts' sizes instead of n x n: what TPE's split needs at each ask.
+ * *ret_n_fronts (may be NULL): the fronts found. Errors as hpo_nsga2_ranks. */
+hpo_rc hpo_nsga2_first_fronts(const hpo_nsga2_pop *p, size_t need, size_t *ret_rank,
+                              size_t *ret_n_fronts, hpo_error *err);
+
 /* _calc_crowding_distance of the k individuals members[0..k) (in the order Optuna's list holds
  * them: the per-objective stable sorts run one after the other on it, so among equal values
  * the order decides who sits at the ends): ret_dist[j] is members[j]'s distance. Each

@@ -1,8 +1,8 @@
-/* hpo_tpe: Optuna 3.1's TPE sampler (univariate, multivariate, group-decomposed, constant liar)
- * over a study's observations (a view of its hpo_obs log and its running trials; the entry
- * points over a trials array build a temporary log): the observations in number order and
- * their split, then the candidates drawn from the Parzen estimators (hpo_parzen.c) and scored;
- * pure, no I/O. */
+/* hpo_tpe: Optuna 3.1's TPE sampler (univariate, multivariate, group-decomposed, constant liar,
+ * several objectives) over a study's observations (a view of its hpo_obs log and its running
+ * trials; the entry points over a trials array build a temporary log): the observations in
+ * number order and their split (several objectives: hpo_tpe_mo.c), then the draw from the
+ * Parzen estimators (hpo_tpe_draw.c); pure, no I/O. */
 #include "hpo_tpe.h"
 
 #include <math.h>
@@ -12,14 +12,14 @@
 #include <string.h>
 
 #include "hpo_arena.h"
-#include "hpo_hash.h"
 #include "hpo_obs.h"
 #include "hpo_parzen.h"
 #include "hpo_sampler.h"
 #include "hpo_sort.h"
+#include "hpo_tpe_draw.h"
+#include "hpo_tpe_mo.h"
 
 #define FLAT_WEIGHTS 25     /* the newest observations weighing 1 in default_weights */
-#define CAND_BLOCK 32       /* candidates evaluated per block: bounds the scratch memory */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration and Optuna's default rules. */
@@ -122,22 +122,6 @@ HPO_SORT_DEFINE(sort_items, sort_item, key_less)
 /* Observations: the log's rows and the running trials, in trial-number order, and which of them
  * are below. */
 
-typedef struct {
-    const hpo_tpe_config *cfg;
-    const hpo_obs_view *log;
-    const hpo_trial *run_trials; /* the running trials given (constant_liar) */
-    size_t m;            /* observations (running ones included with constant_liar) */
-    size_t n;            /* COMPLETE and PRUNED observations */
-    size_t *src;         /* m, by trial number: a row of the log (< log->n_rows), or
-                          * log->n_rows + the index of a running trial */
-    const hpo_obs_row **row; /* m: the log's row; NULL for a running trial */
-    unsigned char *below;/* m */
-    unsigned char *running; /* m */
-    hpo_arena *a;
-    hpo_rng *rng;
-    size_t nv;           /* columns of vals */
-    double *vals;        /* m x nv internal values of the params sampled; NaN: missing */
-} obs_set;
 
 typedef struct {
     int64_t number;
@@ -210,24 +194,19 @@ static void keep_best(sort_item *best, size_t *len, size_t cap, const sort_item 
 }
 
 /* The observations of the log's prefix and, with constant_liar, of the running trials (at
- * equal numbers the log's rows first), ranked by the rows' keys, the running ones worst.
- * Constrained (Optuna 3.1's _split_observation_pairs with violations): feasible rows first, by
- * their keys; then the others by violation (rows without constraints and running trials: +inf),
- * equal violations in number order. Optuna splits in two cases (below filled by the feasible
- * ones, or by feasible and the least violating); ranking by this one order picks the same. */
-static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const hpo_obs_view *log,
-                                   const hpo_trial *running, size_t n_running, obs_set *ret)
+ * equal numbers the log's rows first), in number order, none below yet. */
+static hpo_rc order_observations(hpo_arena *a, const hpo_tpe_config *c, const hpo_obs_view *log,
+                                 const hpo_trial *running, size_t n_running, tpe_obs *ret)
 {
-    *ret = (obs_set){ .cfg = c, .log = log, .run_trials = running, .a = a };
+    *ret = (tpe_obs){ .cfg = c, .log = log, .run_trials = running, .a = a };
     size_t nl = log->n_rows, nr = c->constant_liar ? n_running : 0, m = nl + nr;
     const hpo_obs_row **rows = hpo_arena_alloc(a, nl, sizeof(*rows));
     int64_t *num = hpo_arena_alloc(a, m, sizeof(int64_t));
-    sort_item *keys = hpo_arena_alloc(a, m, sizeof(sort_item));
     ret->src = hpo_arena_alloc(a, m, sizeof(size_t));
     ret->row = hpo_arena_alloc(a, m, sizeof(*ret->row));
     ret->below = hpo_arena_alloc(a, m, 1);
     ret->running = hpo_arena_alloc(a, m, 1);
-    if (!rows || !num || !keys || !ret->src || !ret->row || !ret->below || !ret->running)
+    if (!rows || !num || !ret->src || !ret->row || !ret->below || !ret->running)
         return HPO_E_NOMEM;
     for (size_t i = 0; i < nl;) {
         size_t len;
@@ -242,26 +221,46 @@ static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const 
     hpo_rc rc = number_order(a, num, m, ret->src);
     if (rc != HPO_OK)
         return rc;
-
-    /* Optuna's key: the row's (COMPLETE and PRUNED), (inf, inf) for RUNNING; minimised. */
-    bool constrained = c->constraints && log->n_constrained > 0;
     for (size_t j = 0; j < m; j++) {
         size_t s = ret->src[j];
         bool run = s >= nl;
         ret->row[j] = run ? NULL : rows[s];
         ret->running[j] = run;
         ret->below[j] = 0;
-        double v = !constrained ? 0 : run ? INFINITY : rows[s]->violation;
-        if (v > 0)
-            keys[j] = (sort_item){ v, 0, 0, j };
-        else
-            keys[j] = run ? (sort_item){ 0, INFINITY, INFINITY, j }
-                          : (sort_item){ 0, rows[s]->k1, rows[s]->k2, j };
     }
     ret->m = m;
     ret->n = nl;
+    return HPO_OK;
+}
 
-    size_t nb = hpo_tpe_gamma(c, nl);
+/* The observations of one objective (order_observations), ranked by the rows' keys, the running
+ * ones worst. Constrained (Optuna 3.1's _split_observation_pairs with violations): feasible rows
+ * first, by their keys; then the others by violation (rows without constraints and running
+ * trials: +inf), equal violations in number order. Optuna splits in two cases (below filled by
+ * the feasible ones, or by feasible and the least violating); ranking by this one order picks
+ * the same. */
+static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const hpo_obs_view *log,
+                                   const hpo_trial *running, size_t n_running, tpe_obs *ret)
+{
+    hpo_rc rc = order_observations(a, c, log, running, n_running, ret);
+    size_t m = ret->m;
+    sort_item *keys = rc == HPO_OK ? hpo_arena_alloc(a, m, sizeof(sort_item)) : NULL;
+    if (rc != HPO_OK || keys == NULL)
+        return rc != HPO_OK ? rc : HPO_E_NOMEM;
+
+    /* Optuna's key: the row's (COMPLETE and PRUNED), (inf, inf) for RUNNING; minimised. */
+    bool constrained = c->constraints && log->n_constrained > 0;
+    for (size_t j = 0; j < m; j++) {
+        const hpo_obs_row *r = ret->row[j];
+        double v = !constrained ? 0 : r == NULL ? INFINITY : r->violation;
+        if (v > 0)
+            keys[j] = (sort_item){ v, 0, 0, j };
+        else
+            keys[j] = r == NULL ? (sort_item){ 0, INFINITY, INFINITY, j }
+                                : (sort_item){ 0, r->k1, r->k2, j };
+    }
+
+    size_t nb = hpo_tpe_gamma(c, ret->n);
     if (nb == 0)
         return HPO_OK;
     if (nb <= 64) {
@@ -285,7 +284,9 @@ static hpo_rc collect_observations(hpo_arena *a, const hpo_tpe_config *c, const 
 
 /* A log of trials[0..n) for the wrappers over a trials array: a row per finished trial in array
  * order (row_trial[r]: its index), and the RUNNING trials (shallow copies; run_trial[k]: their
- * index). All in arena a. */
+ * index). Several objectives (n_dirs > 1): a row per COMPLETE trial with its n_dirs values, none
+ * NaN, and no running trials (Optuna 3.1's multi-objective TPE leaves PRUNED and RUNNING trials
+ * out). All in arena a. */
 typedef struct {
     hpo_obs *obs;
     hpo_obs_view view;
@@ -294,10 +295,20 @@ typedef struct {
     size_t *row_trial, *run_trial;
 } trials_log;
 
-static hpo_rc trials_log_build(hpo_arena *a, hpo_direction dir, const hpo_trial *trials,
-                               size_t n_trials, trials_log *ret)
+static bool has_values(const hpo_trial *t, size_t n_dirs)
 {
-    *ret = (trials_log){ .obs = hpo_obs_new_temp(dir, a) };
+    if (t->state != HPO_TRIAL_COMPLETE || t->n_values != n_dirs || t->values == NULL)
+        return false;
+    for (size_t k = 0; k < n_dirs; k++)
+        if (isnan(t->values[k]))
+            return false;
+    return true;
+}
+
+static hpo_rc trials_log_build(hpo_arena *a, const hpo_direction *dirs, size_t n_dirs,
+                               const hpo_trial *trials, size_t n_trials, trials_log *ret)
+{
+    *ret = (trials_log){ .obs = hpo_obs_new_temp(dirs[0], a) };
     ret->run_trial = hpo_arena_alloc(a, n_trials, sizeof(size_t));
     ret->row_trial = hpo_arena_alloc(a, n_trials, sizeof(size_t));
     if (!ret->obs || !ret->run_trial || !ret->row_trial)
@@ -318,6 +329,8 @@ static hpo_rc trials_log_build(hpo_arena *a, hpo_direction dir, const hpo_trial 
             for (size_t k = 0; k < trials[i + 2].n_params; k++)
                 __builtin_prefetch(trials[i + 2].params[k].name);
 #endif
+        if (n_dirs > 1 && !has_values(&trials[i], n_dirs))
+            continue;
         if (trials[i].state == HPO_TRIAL_RUNNING) {
             ret->run_trial[nr++] = i;
             continue;
@@ -338,22 +351,68 @@ static hpo_rc trials_log_build(hpo_arena *a, hpo_direction dir, const hpo_trial 
     return HPO_OK;
 }
 
-hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
-                     size_t n_trials, signed char *ret_side, size_t *ret_n)
+/* The observations of several objectives (the COMPLETE trials of tl, in number order) and
+ * Optuna 3.1's multi-objective split and below weights (hpo_tpe_mo.c): maximised objectives
+ * negated; constrained as one objective is (c->constraints and some trial gave constraints). */
+static hpo_rc collect_multi(hpo_arena *a, const hpo_tpe_config *c, const trials_log *tl,
+                            const hpo_trial *trials, const hpo_direction *dirs, size_t n_dirs,
+                            tpe_obs *ret)
+{
+    hpo_rc rc = order_observations(a, c, &tl->view, NULL, 0, ret);
+    if (rc != HPO_OK)
+        return rc;
+    size_t m = ret->m;
+    bool constrained = c->constraints && tl->view.n_constrained > 0;
+    double *loss = hpo_arena_alloc(a, m, n_dirs * sizeof(double));
+    double *viol = constrained ? hpo_arena_alloc(a, m, sizeof(double)) : NULL;
+    ret->weight = hpo_arena_alloc(a, m, sizeof(double));
+    if (!loss || (constrained && !viol) || !ret->weight)
+        return HPO_E_NOMEM;
+    for (size_t j = 0; j < m; j++) {
+        const hpo_trial *t = &trials[tl->row_trial[ret->src[j]]];
+        for (size_t k = 0; k < n_dirs; k++)
+            loss[j * n_dirs + k] = dirs[k] == HPO_MAXIMIZE ? -t->values[k] : t->values[k];
+        if (viol)
+            viol[j] = ret->row[j]->violation;
+    }
+    return hpo_tpe_mo_split(a, loss, m, n_dirs, viol, hpo_tpe_gamma(c, m), ret->below,
+                            ret->weight);
+}
+
+/* The observations of trials[0..n) for a study in directions dirs[0..n_dirs), split; tl_ret
+ * receives the log they were read from. */
+static hpo_rc collect_trials(hpo_arena *a, const hpo_tpe_config *c, const hpo_direction *dirs,
+                             size_t n_dirs, const hpo_trial *trials, size_t n_trials,
+                             trials_log *tl, tpe_obs *ret)
+{
+    hpo_rc rc = trials_log_build(a, dirs, n_dirs, trials, n_trials, tl);
+    if (rc != HPO_OK)
+        return rc;
+    return n_dirs > 1 ? collect_multi(a, c, tl, trials, dirs, n_dirs, ret)
+                      : collect_observations(a, c, &tl->view, tl->running, tl->n_running, ret);
+}
+
+/* The side of each of trials[0..n) (-1: not an observation) and, with ret_weight, its weight. */
+static hpo_rc split_trials(const hpo_tpe_config *c, const hpo_direction *dirs, size_t n_dirs,
+                           const hpo_trial *trials, size_t n_trials, signed char *ret_side,
+                           double *ret_weight, size_t *ret_n)
 {
     hpo_arena a = { 0 };
     trials_log tl;
-    obs_set o;
-    hpo_rc rc = trials_log_build(&a, dir, trials, n_trials, &tl);
-    if (rc == HPO_OK)
-        rc = collect_observations(&a, c, &tl.view, tl.running, tl.n_running, &o);
+    tpe_obs o;
+    hpo_rc rc = collect_trials(&a, c, dirs, n_dirs, trials, n_trials, &tl, &o);
     if (rc == HPO_OK) {
-        for (size_t i = 0; i < n_trials; i++)
+        for (size_t i = 0; i < n_trials; i++) {
             ret_side[i] = -1;
+            if (ret_weight)
+                ret_weight[i] = 0;
+        }
         for (size_t j = 0; j < o.m; j++) {
             size_t s = o.src[j];
             size_t t = s < tl.view.n_rows ? tl.row_trial[s] : tl.run_trial[s - tl.view.n_rows];
             ret_side[t] = o.below[j] ? 0 : 1;
+            if (ret_weight && o.below[j])
+                ret_weight[t] = o.weight ? o.weight[j] : 1.0;
         }
         *ret_n = o.n;
     }
@@ -361,383 +420,48 @@ hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial
     return rc;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* Sampling. */
-
-/* Whether two param names are equal (inline: names are short and mostly differ early). */
-static bool name_eq(const char *a, const char *b)
+hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
+                     size_t n_trials, signed char *ret_side, size_t *ret_n)
 {
-    while (*a != '\0' && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
+    return split_trials(c, &dir, 1, trials, n_trials, ret_side, NULL, ret_n);
 }
 
-/* A param to sample: its name, distribution, expected position in running trials' params, its
- * column in the observations' value matrix, output. */
-typedef struct {
-    const char *name;
-    const hpo_dist *d;
-    size_t hint;
-    size_t col;
-    double *ret;
-} pref;
-
-/* Whether an observed value (of a param of type `type` with n_choices choices) counts for a
- * param of distribution d: the same type, the same number of choices, inside d. */
-static inline bool value_fits(hpo_dist_type type, size_t n_choices, double v, const hpo_dist *d)
+static hpo_rc check_multi(const hpo_tpe_config *c, size_t n_dirs, hpo_error *err)
 {
-    if (type != d->type || !isfinite(v))
-        return false;
-    if (d->type == HPO_DIST_CATEGORICAL)
-        return n_choices == d->n_choices && v >= 0 && v < (double)d->n_choices && v == floor(v);
-    return !(v < d->low || v > d->high);
+    if (n_dirs < 2)
+        return hpo_error_set(err, HPO_E_INVALID, "directions",
+                             "multi-objective TPE needs two objectives or more (got %zu)",
+                             n_dirs);
+    return hpo_tpe_config_validate(c, err);
 }
 
-/* A running trial's internal value of p when it has p with a value inside p's distribution. */
-static bool trial_value(const hpo_trial *t, const pref *p, double *ret)
+hpo_rc hpo_tpe_split_multi(const hpo_tpe_config *c, const hpo_direction *dirs, size_t n_dirs,
+                           const hpo_trial *trials, size_t n_trials, signed char *ret_side,
+                           double *ret_weight, size_t *ret_n)
 {
-    const hpo_param *tp = NULL;
-    if (p->hint < t->n_params && name_eq(t->params[p->hint].name, p->name))
-        tp = &t->params[p->hint];
-    else
-        tp = hpo_trial_param(t, p->name);
-    if (tp == NULL || !value_fits(tp->dist.type, tp->dist.n_choices, tp->value, p->d))
-        return false;
-    *ret = tp->value;
-    return true;
+    hpo_rc rc = check_multi(c, n_dirs, NULL);
+    return rc == HPO_OK ? split_trials(c, dirs, n_dirs, trials, n_trials, ret_side, ret_weight,
+                                       ret_n)
+                        : rc;
 }
 
-#define NO_COL SIZE_MAX
-
-/* col[id] for each of the view's names: the index in ps of the param of that name, NO_COL for
- * names not sampled. A few params: a scan of the names each; many: an index of ps by name. */
-static hpo_rc map_columns(hpo_arena *a, const hpo_obs_view *log, const pref *ps, size_t np,
-                          size_t *col)
-{
-    for (size_t id = 0; id < log->n_names; id++)
-        col[id] = NO_COL;
-    if (np <= 16 || log->n_names <= 16) {
-        for (size_t i = 0; i < np; i++) {
-            int64_t id = hpo_obs_view_find(log, ps[i].name);
-            if (id >= 0)
-                col[id] = i;
-        }
-        return HPO_OK;
-    }
-    size_t cap = 32;
-    while (cap < 2 * np)
-        cap *= 2;
-    hpo_arena_mark mark = hpo_arena_save(a);
-    size_t *index = hpo_arena_alloc(a, cap, sizeof(size_t));
-    if (index == NULL)
-        return HPO_E_NOMEM;
-    for (size_t h = 0; h < cap; h++)
-        index[h] = NO_COL;
-    for (size_t i = 0; i < np; i++) {
-        size_t h = (size_t)hpo_hash_name(ps[i].name) & (cap - 1);
-        while (index[h] != NO_COL)
-            h = (h + 1) & (cap - 1);
-        index[h] = i;
-    }
-    for (size_t id = 0; id < log->n_names; id++) {
-        const char *name = hpo_obs_view_name(log, (uint32_t)id);
-        size_t h = (size_t)hpo_hash_name(name) & (cap - 1);
-        for (; index[h] != NO_COL; h = (h + 1) & (cap - 1)) {
-            if (name_eq(ps[index[h]].name, name)) {
-                col[id] = index[h];
-                break;
-            }
-        }
-    }
-    hpo_arena_restore(a, mark);
-    return HPO_OK;
-}
-
-/* Fills o->vals: every observation's value of every param: the rows' entries through their
- * name ids (no string compared per row), the running trials' params by name. */
-static hpo_rc extract_values(obs_set *o, pref *ps, size_t np)
-{
-    const hpo_obs_view *log = o->log;
-    o->nv = np;
-    o->vals = hpo_arena_alloc(o->a, o->m > 0 ? o->m : 1, np * sizeof(double));
-    size_t *col = hpo_arena_alloc(o->a, log->n_names, sizeof(size_t));
-    if (o->vals == NULL || col == NULL)
-        return HPO_E_NOMEM;
-    hpo_rc rc = map_columns(o->a, log, ps, np, col);
-    if (rc != HPO_OK)
-        return rc;
-    for (size_t i = 0; i < np; i++)
-        ps[i].col = i;
-    for (size_t j = 0; j < o->m; j++) {
-        double *row = o->vals + j * np;
-        for (size_t i = 0; i < np; i++)
-            row[i] = NAN;
-        if (o->row[j] == NULL) {
-            const hpo_trial *t = &o->run_trials[o->src[j] - log->n_rows];
-            for (size_t i = 0; i < np; i++) {
-                double v;
-                if (trial_value(t, &ps[i], &v))
-                    row[i] = v;
-            }
-            continue;
-        }
-        size_t ne;
-        const hpo_obs_entry *e = hpo_obs_view_entries(log, o->row[j], &ne);
-        for (size_t k = 0; k < ne; k++) {
-            size_t i = col[e[k].name];
-            if (i != NO_COL && value_fits(hpo_obs_entry_type(&e[k]),
-                                          hpo_obs_entry_choices(&e[k]), e[k].value, ps[i].d))
-                row[i] = e[k].value;
-        }
-    }
-    return HPO_OK;
-}
-
-/* Samples the np params jointly (np == 1: univariate) from the observations that have all of
- * them: n_ei candidates from l(x), the one maximising log l(x) - log g(x) wins. */
-static hpo_rc sample_joint(obs_set *o, const pref *ps, size_t np, bool multivariate)
-{
-    hpo_arena *a = o->a;
-    const hpo_tpe_config *c = o->cfg;
-    hpo_arena_mark mark = hpo_arena_save(a);
-    hpo_rc rc = HPO_E_NOMEM;
-
-    pz_dim *proto = hpo_arena_alloc(a, np, sizeof(pz_dim));
-    double **below = hpo_arena_alloc(a, np, sizeof(double *));
-    double **above = hpo_arena_alloc(a, np, sizeof(double *));
-    double *vals = hpo_arena_alloc(a, np, sizeof(double));
-    if (!proto || !below || !above || !vals)
-        goto out;
-    for (size_t i = 0; i < np; i++) {
-        memset(&proto[i], 0, sizeof(proto[i]));
-        hpo_parzen_dim_init(ps[i].d, &proto[i]);
-        below[i] = hpo_arena_alloc(a, o->m, sizeof(double));
-        above[i] = hpo_arena_alloc(a, o->m, sizeof(double));
-        if (!below[i] || !above[i])
-            goto out;
-    }
-    size_t nb = 0, na = 0;
-    for (size_t j = 0; j < o->m; j++) {
-        const double *row = o->vals + j * o->nv;
-        bool all = true;
-        for (size_t i = 0; i < np && all; i++)
-            all = !isnan(vals[i] = row[ps[i].col]);
-        if (!all)
-            continue;
-        double **dst = o->below[j] ? below : above;
-        size_t at = o->below[j] ? nb++ : na++;
-        for (size_t i = 0; i < np; i++)
-            dst[i][at] = proto[i].kind == PZ_CAT ? vals[i]
-                                                 : hpo_parzen_transform(&proto[i], vals[i]);
-    }
-
-    pz_mix lmix, gmix;
-    bool sorted = !multivariate;
-    if ((rc = hpo_parzen_mix_build(a, c, proto, np, below, nb, NULL, multivariate, sorted,
-                                   &lmix)) != HPO_OK ||
-        (rc = hpo_parzen_mix_build(a, c, proto, np, above, na, NULL, multivariate, sorted,
-                                   &gmix)) != HPO_OK)
-        goto out;
-
-    rc = HPO_E_NOMEM;
-    size_t kmax = lmix.K > gmix.K ? lmix.K : gmix.K;
-    double *row = hpo_arena_alloc(a, kmax, sizeof(double));
-    uint32_t *kept = hpo_arena_alloc(a, kmax, sizeof(uint32_t));
-    double *cand = hpo_arena_alloc(a, (size_t)CAND_BLOCK * np, sizeof(double));
-    double *uniq = hpo_arena_alloc(a, (size_t)CAND_BLOCK * np, sizeof(double));
-    double *best = hpo_arena_alloc(a, np, sizeof(double));
-    double ll[CAND_BLOCK], lg[CAND_BLOCK], ul[CAND_BLOCK], ug[CAND_BLOCK];
-    size_t same[CAND_BLOCK];
-    if (!row || !kept || !cand || !uniq || !best || kmax > UINT32_MAX)
-        goto out;
-    double best_score = -INFINITY;
-    bool have_best = false;
-    for (size_t done = 0; done < (size_t)c->n_ei_candidates;) {
-        size_t nc = (size_t)c->n_ei_candidates - done;
-        nc = nc > CAND_BLOCK ? CAND_BLOCK : nc;
-        for (size_t j = 0; j < nc; j++)
-            hpo_parzen_mix_sample(&lmix, o->rng, cand + j * np);
-        /* equal candidates (ints, steps, few choices) are evaluated once */
-        size_t nu = 0;
-        for (size_t j = 0; j < nc; j++) {
-            const double *cj = cand + j * np;
-            size_t u = 0;
-            for (; u < nu; u++) {
-                const double *cu = uniq + u * np;
-                size_t i = 0;
-                while (i < np && cu[i] == cj[i])
-                    i++;
-                if (i == np)
-                    break;
-            }
-            if (u == nu)
-                memcpy(uniq + nu++ * np, cj, np * sizeof(double));
-            same[j] = u;
-        }
-        hpo_parzen_mix_log_pdf(&lmix, uniq, nu, row, kept, ul);
-        hpo_parzen_mix_log_pdf(&gmix, uniq, nu, row, kept, ug);
-        for (size_t j = 0; j < nc; j++) {
-            ll[j] = ul[same[j]];
-            lg[j] = ug[same[j]];
-        }
-        for (size_t j = 0; j < nc; j++) {
-            double score = ll[j] - lg[j];
-            if (!have_best || score > best_score) {
-                have_best = !isnan(score);
-                best_score = score;
-                memcpy(best, cand + j * np, np * sizeof(double));
-            }
-        }
-        done += nc;
-    }
-    for (size_t i = 0; i < np; i++)
-        *ps[i].ret = best[i];
-    rc = HPO_OK;
-out:
-    hpo_arena_restore(a, mark);
-    return rc;
-}
-
-static double single_value(const hpo_dist *d)
-{
-    return d->type == HPO_DIST_CATEGORICAL ? 0 : d->low;
-}
-
-/* Groups of params that always appear together (Optuna's _SearchSpaceGroup): label[p] is the
- * group of param p, or -1 when no COMPLETE/PRUNED observation has it. Returns the group count. */
-static hpo_rc find_groups(obs_set *o, const pref *ps, size_t np, long *label, size_t *ret_groups)
-{
-    hpo_arena *a = o->a;
-    hpo_arena_mark mark = hpo_arena_save(a);
-    unsigned char *in = hpo_arena_alloc(a, np, 1);
-    long *id_in = hpo_arena_alloc(a, np + 1, sizeof(long));
-    long *id_out = hpo_arena_alloc(a, np + 1, sizeof(long));
-    if (!in || !id_in || !id_out) {
-        hpo_arena_restore(a, mark);
-        return HPO_E_NOMEM;
-    }
-    size_t groups = 0;
-    for (size_t p = 0; p < np; p++)
-        label[p] = -1;
-    for (size_t j = 0; j < o->m; j++) {
-        if (o->running[j])
-            continue;
-        const double *row = o->vals + j * o->nv;
-        bool any_new = false;
-        for (size_t g = 0; g < groups; g++)
-            id_in[g] = id_out[g] = 0;
-        for (size_t p = 0; p < np; p++) {
-            in[p] = !isnan(row[ps[p].col]);
-            if (label[p] < 0)
-                any_new |= in[p];
-            else if (in[p])
-                id_in[label[p]] = 1;
-            else
-                id_out[label[p]] = 1;
-        }
-        /* Each group splits into its part in the trial and its part outside; then the new. */
-        long next = 0;
-        for (size_t g = 0; g < groups; g++) {
-            id_in[g] = id_in[g] ? next++ : -1;
-            id_out[g] = id_out[g] ? next++ : -1;
-        }
-        long id_new = any_new ? next++ : -1;
-        for (size_t p = 0; p < np; p++) {
-            if (label[p] < 0)
-                label[p] = in[p] ? id_new : -1;
-            else
-                label[p] = in[p] ? id_in[label[p]] : id_out[label[p]];
-        }
-        groups = (size_t)next;
-    }
-    hpo_arena_restore(a, mark);
-    *ret_groups = groups;
-    return HPO_OK;
-}
-
-static hpo_rc sample_space(obs_set *o, const hpo_space *space, double *ret_values)
+/* Samples the space from the split observations o: at random before n_startup_trials (or
+ * HPO_E_NO_WORK for a quasi-random start-up), else by TPE; in o's arena. */
+static hpo_rc sample_set(tpe_obs *o, const hpo_space *space, hpo_rng *rng, double *ret_values)
 {
     const hpo_tpe_config *c = o->cfg;
-    size_t np = space->n;
-    pref *all = hpo_arena_alloc(o->a, np, sizeof(pref));
-    pref *sel = hpo_arena_alloc(o->a, np, sizeof(pref));
-    long *label = hpo_arena_alloc(o->a, np, sizeof(long));
-    if (!all || !sel || !label)
+    double *out = hpo_arena_alloc(o->a, space->n, sizeof(double));
+    if (out == NULL)
         return HPO_E_NOMEM;
-    size_t nv = 0; /* params that are not single-valued */
-    for (size_t p = 0; p < np; p++) {
-        const hpo_dist *d = &space->items[p].dist;
-        if (hpo_parzen_dist_single(d)) {
-            ret_values[p] = single_value(d);
-            continue;
-        }
-        all[nv++] = (pref){ space->items[p].name, d, p, 0, &ret_values[p] };
-    }
-    if (nv == 0)
-        return HPO_OK;
-    hpo_rc rc = extract_values(o, all, nv);
-    if (rc != HPO_OK)
-        return rc;
-
-    if (c->group || c->multivariate) {
-        size_t groups = 0;
-        if (c->group) {
-            if ((rc = find_groups(o, all, nv, label, &groups)) != HPO_OK)
-                return rc;
-        } else {
-            /* Optuna's intersection search space: the params every COMPLETE/PRUNED
-             * observation has are sampled jointly; the others independently. */
-            for (size_t p = 0; p < nv; p++)
-                label[p] = o->n > 0 ? 0 : -1;
-            for (size_t j = 0; j < o->m; j++) {
-                if (o->running[j])
-                    continue;
-                const double *row = o->vals + j * o->nv;
-                for (size_t p = 0; p < nv; p++)
-                    if (label[p] == 0 && isnan(row[all[p].col]))
-                        label[p] = -1;
-            }
-            groups = 1;
-        }
-        for (size_t g = 0; g < groups; g++) {
-            size_t ns = 0;
-            for (size_t p = 0; p < nv; p++)
-                if (label[p] == (long)g)
-                    sel[ns++] = all[p];
-            if (ns > 0 && (rc = sample_joint(o, sel, ns, true)) != HPO_OK)
-                return rc;
-        }
-        for (size_t p = 0; p < nv; p++)
-            if (label[p] < 0 && (rc = sample_joint(o, &all[p], 1, false)) != HPO_OK)
-                return rc;
-        return HPO_OK;
-    }
-    for (size_t p = 0; p < nv; p++)
-        if ((rc = sample_joint(o, &all[p], 1, false)) != HPO_OK)
-            return rc;
-    return HPO_OK;
-}
-
-/* The sampler over a view of a log and the running trials, in the caller's arena. */
-static hpo_rc sample_obs(hpo_arena *a, const hpo_tpe_config *c, const hpo_space *space,
-                         const hpo_obs_view *obs, const hpo_trial *running, size_t n_running,
-                         hpo_rng *rng, double *ret_values)
-{
-    obs_set o;
-    double *out = hpo_arena_alloc(a, space->n, sizeof(double));
-    hpo_rc rc = out ? collect_observations(a, c, obs, running, n_running, &o) : HPO_E_NOMEM;
-    if (rc == HPO_OK) {
-        o.rng = rng;
-        if (o.n < (size_t)c->n_startup_trials && c->startup != HPO_TPE_STARTUP_RANDOM) {
-            rc = HPO_E_NO_WORK;
-        } else if (o.n < (size_t)c->n_startup_trials) {
-            for (size_t p = 0; p < space->n; p++)
-                out[p] = hpo_sampler_random(&space->items[p].dist, rng);
-        } else {
-            rc = sample_space(&o, space, out);
-        }
+    o->rng = rng;
+    hpo_rc rc = HPO_OK;
+    if (o->n < (size_t)c->n_startup_trials && c->startup != HPO_TPE_STARTUP_RANDOM) {
+        rc = HPO_E_NO_WORK;
+    } else if (o->n < (size_t)c->n_startup_trials) {
+        for (size_t p = 0; p < space->n; p++)
+            out[p] = hpo_sampler_random(&space->items[p].dist, rng);
+    } else {
+        rc = hpo_tpe_draw_space(o, space, out);
     }
     if (rc == HPO_OK)
         memcpy(ret_values, out, space->n * sizeof(double));
@@ -761,7 +485,27 @@ hpo_rc hpo_tpe_sample_obs(const hpo_tpe_config *c, const hpo_space *space,
     if (space->n == 0)
         return HPO_OK;
     hpo_arena a = { 0 };
-    rc = sample_obs(&a, c, space, obs, running, n_running, rng, ret_values);
+    tpe_obs o;
+    rc = collect_observations(&a, c, obs, running, n_running, &o);
+    if (rc == HPO_OK)
+        rc = sample_set(&o, space, rng, ret_values);
+    hpo_arena_free(&a);
+    return rc == HPO_OK || rc == HPO_E_NO_WORK ? rc : sample_error(rc, err);
+}
+
+/* hpo_tpe_sample and hpo_tpe_sample_multi once the config is valid. */
+static hpo_rc sample_trials(const hpo_tpe_config *c, const hpo_space *space,
+                            const hpo_direction *dirs, size_t n_dirs, const hpo_trial *trials,
+                            size_t n_trials, hpo_rng *rng, double *ret_values, hpo_error *err)
+{
+    if (space->n == 0)
+        return HPO_OK;
+    hpo_arena a = { 0 };
+    trials_log tl;
+    tpe_obs o;
+    hpo_rc rc = collect_trials(&a, c, dirs, n_dirs, trials, n_trials, &tl, &o);
+    if (rc == HPO_OK)
+        rc = sample_set(&o, space, rng, ret_values);
     hpo_arena_free(&a);
     return rc == HPO_OK || rc == HPO_E_NO_WORK ? rc : sample_error(rc, err);
 }
@@ -771,36 +515,28 @@ hpo_rc hpo_tpe_sample(const hpo_tpe_config *c, const hpo_space *space, hpo_direc
                       hpo_error *err)
 {
     hpo_rc rc = hpo_tpe_config_validate(c, err);
-    if (rc != HPO_OK)
-        return rc;
-    if (space->n == 0)
-        return HPO_OK;
-    hpo_arena a = { 0 };
-    trials_log tl;
-    rc = trials_log_build(&a, dir, trials, n_trials, &tl);
-    if (rc == HPO_OK)
-        rc = sample_obs(&a, c, space, &tl.view, tl.running, tl.n_running, rng, ret_values);
-    hpo_arena_free(&a);
-    return rc == HPO_OK || rc == HPO_E_NO_WORK ? rc : sample_error(rc, err);
+    return rc == HPO_OK ? sample_trials(c, space, &dir, 1, trials, n_trials, rng, ret_values, err)
+                        : rc;
 }
 
-/* One param over a view, in the caller's arena; HPO_E_NO_WORK before n_startup_trials. */
-static hpo_rc sample_param_obs(hpo_arena *a, const hpo_tpe_config *c, const char *name,
-                               const hpo_dist *d, const hpo_obs_view *obs,
-                               const hpo_trial *running, size_t n_running, hpo_rng *rng,
+hpo_rc hpo_tpe_sample_multi(const hpo_tpe_config *c, const hpo_space *space,
+                            const hpo_direction *dirs, size_t n_dirs, const hpo_trial *trials,
+                            size_t n_trials, hpo_rng *rng, double *ret_values, hpo_error *err)
+{
+    hpo_rc rc = check_multi(c, n_dirs, err);
+    return rc == HPO_OK
+               ? sample_trials(c, space, dirs, n_dirs, trials, n_trials, rng, ret_values, err)
+               : rc;
+}
+
+/* One param from split observations, in their arena; HPO_E_NO_WORK before n_startup_trials. */
+static hpo_rc sample_param_set(tpe_obs *o, const char *name, const hpo_dist *d, hpo_rng *rng,
                                double *ret)
 {
-    obs_set o;
-    hpo_rc rc = collect_observations(a, c, obs, running, n_running, &o);
-    if (rc != HPO_OK)
-        return rc;
-    if (o.n < (size_t)c->n_startup_trials)
+    if (o->n < (size_t)o->cfg->n_startup_trials)
         return HPO_E_NO_WORK;
-    o.rng = rng;
-    /* the param's position differs from trial to trial: the hint only spares a scan */
-    pref p = { name, d, 0, 0, ret };
-    rc = extract_values(&o, &p, 1);
-    return rc == HPO_OK ? sample_joint(&o, &p, 1, false) : rc;
+    o->rng = rng;
+    return hpo_tpe_draw_param(o, name, d, ret);
 }
 
 double hpo_tpe_sample_param_obs(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
@@ -808,12 +544,35 @@ double hpo_tpe_sample_param_obs(const hpo_tpe_config *c, const char *name, const
                                 size_t n_running, hpo_rng *rng)
 {
     if (hpo_parzen_dist_single(d))
-        return single_value(d);
+        return hpo_tpe_draw_single(d);
     if (hpo_tpe_config_validate(c, NULL) != HPO_OK)
         return hpo_sampler_random(d, rng);
     hpo_arena a = { 0 };
+    tpe_obs o;
     double value;
-    hpo_rc rc = sample_param_obs(&a, c, name, d, obs, running, n_running, rng, &value);
+    hpo_rc rc = collect_observations(&a, c, obs, running, n_running, &o);
+    if (rc == HPO_OK)
+        rc = sample_param_set(&o, name, d, rng, &value);
+    if (rc != HPO_OK)
+        value = hpo_sampler_random(d, rng);
+    hpo_arena_free(&a);
+    return value;
+}
+
+/* hpo_tpe_sample_param and hpo_tpe_sample_param_multi once the config is valid. */
+static double sample_param_trials(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                                  const hpo_direction *dirs, size_t n_dirs,
+                                  const hpo_trial *trials, size_t n_trials, hpo_rng *rng)
+{
+    if (hpo_parzen_dist_single(d))
+        return hpo_tpe_draw_single(d);
+    hpo_arena a = { 0 };
+    trials_log tl;
+    tpe_obs o;
+    double value;
+    hpo_rc rc = collect_trials(&a, c, dirs, n_dirs, trials, n_trials, &tl, &o);
+    if (rc == HPO_OK)
+        rc = sample_param_set(&o, name, d, rng, &value);
     if (rc != HPO_OK)
         value = hpo_sampler_random(d, rng);
     hpo_arena_free(&a);
@@ -824,18 +583,37 @@ double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo
                             hpo_direction dir, const hpo_trial *trials, size_t n_trials,
                             hpo_rng *rng)
 {
-    if (hpo_parzen_dist_single(d))
-        return single_value(d);
     if (hpo_tpe_config_validate(c, NULL) != HPO_OK)
-        return hpo_sampler_random(d, rng);
+        return hpo_parzen_dist_single(d) ? hpo_tpe_draw_single(d) : hpo_sampler_random(d, rng);
+    return sample_param_trials(c, name, d, &dir, 1, trials, n_trials, rng);
+}
+
+double hpo_tpe_sample_param_multi(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                                  const hpo_direction *dirs, size_t n_dirs,
+                                  const hpo_trial *trials, size_t n_trials, hpo_rng *rng)
+{
+    if (check_multi(c, n_dirs, NULL) != HPO_OK)
+        return hpo_parzen_dist_single(d) ? hpo_tpe_draw_single(d) : hpo_sampler_random(d, rng);
+    return sample_param_trials(c, name, d, dirs, n_dirs, trials, n_trials, rng);
+}
+
+hpo_rc hpo_tpe_log_ratio(const hpo_tpe_config *c, const hpo_space *space,
+                         const hpo_direction *dirs, size_t n_dirs, const hpo_trial *trials,
+                         size_t n_trials, const double *xs, size_t nx, double *ret,
+                         hpo_error *err)
+{
+    hpo_rc rc = n_dirs == 0 ? hpo_error_set(err, HPO_E_INVALID, "directions", "no direction")
+                            : hpo_tpe_config_validate(c, err);
+    if (rc != HPO_OK)
+        return rc;
     hpo_arena a = { 0 };
     trials_log tl;
-    double value;
-    hpo_rc rc = trials_log_build(&a, dir, trials, n_trials, &tl);
+    tpe_obs o;
+    rc = collect_trials(&a, c, dirs, n_dirs, trials, n_trials, &tl, &o);
     if (rc == HPO_OK)
-        rc = sample_param_obs(&a, c, name, d, &tl.view, tl.running, tl.n_running, rng, &value);
-    if (rc != HPO_OK)
-        value = hpo_sampler_random(d, rng);
+        rc = hpo_tpe_draw_log_ratio(&o, space, xs, nx, ret);
     hpo_arena_free(&a);
-    return value;
+    if (rc == HPO_E_INVALID)
+        return hpo_error_set(err, rc, "search_space", "a param has a single value");
+    return rc == HPO_OK ? rc : sample_error(rc, err);
 }

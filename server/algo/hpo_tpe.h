@@ -1,6 +1,7 @@
-/* hpo_tpe: the Tree-structured Parzen Estimator sampler (Optuna 3.1's algorithm), as pure
- * functions: the search space, the study's observations (a view of its hpo_obs log and its
- * running trials, or simply its trials) and a seeded RNG in; internal values out. */
+/* hpo_tpe: the Tree-structured Parzen Estimator sampler (Optuna 3.1's algorithm, one objective
+ * or several), as pure functions: the search space, the study's observations (a view of its
+ * hpo_obs log and its running trials, or simply its trials) and a seeded RNG in; internal values
+ * out. */
 #ifndef HPO_TPE_H
 #define HPO_TPE_H
 
@@ -29,7 +30,8 @@ typedef struct {
     bool multivariate;        /* false: one Parzen estimator per param; true: joint kernels */
     bool group;               /* multivariate over subsets: history split by the params present
                                * (implies multivariate sampling within each group) */
-    bool constant_liar;       /* true: RUNNING trials count as the worst observations */
+    bool constant_liar;       /* true: RUNNING trials count as the worst observations (one
+                               * objective: several leave them out, as Optuna 3.1) */
     bool constraints;         /* true: when some observation carries constraints, rank by
                                * feasibility first (Optuna 3.1 with constraints_func); false:
                                * ignore them */
@@ -76,6 +78,20 @@ hpo_rc hpo_tpe_sample_obs(const hpo_tpe_config *c, const hpo_space *space,
                           const hpo_obs_view *obs, const hpo_trial *running, size_t n_running,
                           hpo_rng *rng, double *ret_values, hpo_error *err);
 
+/* hpo_tpe_sample for a study of n_dirs >= 2 objectives in directions dirs (Optuna 3.1's
+ * multi-objective TPE, samplers/_tpe/sampler.py). Observations are the COMPLETE trials with
+ * their n_dirs values (none NaN); PRUNED and RUNNING trials are left out, so constant_liar has
+ * no effect, as in Optuna 3.1. n_startup_trials and gamma count those observations; the split
+ * takes whole non-domination ranks, then a greedy hypervolume subset of the next rank
+ * (maximised objectives negated), and each below observation weighs its hypervolume
+ * contribution in l(x) (hpo_tpe_split_multi). Constraints as for one objective: with
+ * c->constraints and some observation carrying them, feasible observations first. The rest
+ * (estimators, candidates, multivariate, group, the quasi-random start-up) as hpo_tpe_sample.
+ * HPO_E_INVALID for n_dirs < 2 or an invalid config; other errors as hpo_tpe_sample's. */
+hpo_rc hpo_tpe_sample_multi(const hpo_tpe_config *c, const hpo_space *space,
+                            const hpo_direction *dirs, size_t n_dirs, const hpo_trial *trials,
+                            size_t n_trials, hpo_rng *rng, double *ret_values, hpo_error *err);
+
 /* Samples one param independently (univariate) from the trials that have it: define-by-run
  * params first suggested inside a running trial. As in Optuna 3.1, n_startup_trials and gamma
  * count all observations, then the estimators keep those having the param. Returns the internal
@@ -87,6 +103,10 @@ double hpo_tpe_sample_param(const hpo_tpe_config *c, const char *name, const hpo
 double hpo_tpe_sample_param_obs(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
                                 const hpo_obs_view *obs, const hpo_trial *running,
                                 size_t n_running, hpo_rng *rng);
+/* hpo_tpe_sample_param for several objectives, as hpo_tpe_sample_multi. */
+double hpo_tpe_sample_param_multi(const hpo_tpe_config *c, const char *name, const hpo_dist *d,
+                                  const hpo_direction *dirs, size_t n_dirs,
+                                  const hpo_trial *trials, size_t n_trials, hpo_rng *rng);
 
 /* ---- the Parzen estimator and its numerics, exposed for tests ----
  * These reproduce Optuna 3.1's _ParzenEstimator and _truncnorm so the unit tests can compare them
@@ -147,6 +167,31 @@ void hpo_tpe_weights(size_t n, double *ret); /* oldest first */
  * and gamma (COMPLETE and PRUNED). */
 hpo_rc hpo_tpe_split(const hpo_tpe_config *c, hpo_direction dir, const hpo_trial *trials,
                      size_t n_trials, signed char *ret_side, size_t *ret_n);
+
+/* hpo_tpe_split for several objectives (tests/unit/motpe_reference.py compares it with Optuna
+ * 3.1's _split_observation_pairs and _calculate_weights_below_for_multi_objective): ret_side as
+ * hpo_tpe_split's (observations: COMPLETE trials with n_dirs values); ret_weight[i] (may be
+ * NULL): a below trial's weight in l(x), 0 for the others. Below: whole non-domination ranks
+ * while they fit in gamma(n), then the rest of the next rank greedily by the hypervolume each
+ * adds (Optuna's _solve_hssp, reference point from that rank's worst values max(1.1 w, 0.9 w),
+ * 1e-12 for 0). Constrained: by violation, the first gamma(n) unless the next is feasible too,
+ * then that split among the feasible ones. Weights: among the feasible below trials, each one's
+ * hypervolume contribution (+1e-12) over the largest, 1 for a lone one; 1e-12 for an infeasible
+ * one. HPO_E_INVALID for n_dirs < 2 or an invalid config, HPO_E_NOMEM. */
+hpo_rc hpo_tpe_split_multi(const hpo_tpe_config *c, const hpo_direction *dirs, size_t n_dirs,
+                           const hpo_trial *trials, size_t n_trials, signed char *ret_side,
+                           double *ret_weight, size_t *ret_n);
+
+/* What TPE maximises, for tests: log l(x) - log g(x) at nx points xs (rows of space->n internal
+ * values), l and g built from the split of trials for a study in directions dirs (n_dirs >= 1)
+ * over every param of space, as the sampler builds them for one param (univariate) or, with
+ * c->multivariate, for the params sampled jointly; each estimator uses the observations having
+ * every param of space. HPO_E_INVALID for a single-valued param or an invalid config,
+ * HPO_E_NOMEM. */
+hpo_rc hpo_tpe_log_ratio(const hpo_tpe_config *c, const hpo_space *space,
+                         const hpo_direction *dirs, size_t n_dirs, const hpo_trial *trials,
+                         size_t n_trials, const double *xs, size_t nx, double *ret,
+                         hpo_error *err);
 
 /* The standard normal's log mass on [a, b], and the standard normal truncated to [a, b]: its log
  * pdf at z and its quantile at q (Optuna's _truncnorm, stable in both tails). */

@@ -1,6 +1,8 @@
 /* test_service: the service over a real PostgreSQL: 16 concurrent ask loops against max_trials,
- * a restart (new service and store on the same database) keeping every study, two servers. */
+ * a restart (new service and store on the same database) keeping every study, two servers, a
+ * two-objective study under multi-objective TPE. */
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +270,67 @@ START_TEST(two_services_share_numbers)
 }
 END_TEST
 
+/* A two-objective study under TPE (the default for several objectives): asked and finished
+ * through the service, a define-by-run param sampled too, and after the start-up trials it
+ * concentrates on the Pareto set of (x^2, (x - 2)^2), x in [0, 2]. */
+START_TEST(multi_objective_tpe_asks_and_finishes)
+{
+    hpo_error err = {0};
+    hpo_direction dirs[2] = {HPO_MINIMIZE, HPO_MINIMIZE};
+    hpo_study_config c = {.name = "mo", .n_directions = 2, .directions = dirs,
+                          .sampler = "{\"type\":\"tpe\",\"seed\":3,\"n_startup_trials\":6}"};
+    hpo_testsvc_create_study(&ts, &c);
+    /* constant_liar is refused for several objectives, and off by default */
+    c.name = "mo-liar";
+    c.sampler = "{\"type\":\"tpe\",\"constant_liar\":true}";
+    hpo_study_info info = {0};
+    bool created;
+    ck_assert_int_eq(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err),
+                     HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "sampler.constant_liar");
+    c.name = "mo-default";
+    c.sampler = NULL;
+    ck_assert_int_eq(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err), HPO_OK);
+    ck_assert_ptr_nonnull(strstr(info.config.sampler, "\"type\":\"tpe\""));
+    ck_assert_ptr_nonnull(strstr(info.config.sampler, "\"constant_liar\":false"));
+    hpo_study_info_clear(&info);
+
+    enum { N = 40 };
+    int near_front = 0;
+    for (int i = 0; i < N; i++) {
+        if (i == 20) { /* a restart on the way changes nothing */
+            close_service();
+            open_service();
+        }
+        hpo_trial t = {0}, done = {0};
+        bool replayed;
+        hpo_ask_request req = {.worker = "w"};
+        ck_assert_int_eq(hpo_service_ask(ts.svc, "mo", &req, &t, &replayed, NULL, &err), HPO_OK);
+        ck_assert_int_eq(t.number, i);
+        double x = hpo_trial_param(&t, "x")->value, y;
+        hpo_dist yd = {.type = HPO_DIST_FLOAT, .low = 0, .high = 1};
+        ck_assert_int_eq(hpo_service_suggest(ts.svc, "mo", t.number, "y", &yd, &y, &err), HPO_OK);
+        ck_assert(x >= -5 && x <= 5 && y >= 0 && y <= 1);
+        if (i >= 20)
+            near_front += x >= -0.25 && x <= 2.25;
+        double v[2] = {x * x + y, (x - 2) * (x - 2) + y};
+        hpo_finish_request fin = {HPO_TRIAL_COMPLETE, v, 2, NULL, false, NULL, 0};
+        if (i % 9 == 4)
+            fin = (hpo_finish_request){HPO_TRIAL_PRUNED, NULL, 0, NULL, false, NULL, 0};
+        if (i % 9 == 7)
+            fin = (hpo_finish_request){HPO_TRIAL_FAIL, NULL, 0, "oom", false, NULL, 0};
+        ck_assert_int_eq(hpo_service_finish(ts.svc, "mo", t.number, &fin, &done, &err), HPO_OK);
+        hpo_trial_clear(&t);
+        hpo_trial_clear(&done);
+    }
+    /* random draws put a quarter of x in [-0.25, 2.25]: 9 of 20 or more 4 % of the time */
+    ck_assert_msg(near_front >= 9, "%d of the last 20 trials near the Pareto set", near_front);
+    ck_assert_int_eq(hpo_service_study_get(ts.svc, "mo", &info, &err), HPO_OK);
+    ck_assert_int_eq(info.counts[HPO_TRIAL_COMPLETE], N - 8);
+    hpo_study_info_clear(&info);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("service");
@@ -277,6 +340,7 @@ int main(void)
     tcase_add_test(tc, concurrent_ask_loops_number_0_to_499);
     tcase_add_test(tc, restart_keeps_every_study);
     tcase_add_test(tc, two_services_share_numbers);
+    tcase_add_test(tc, multi_objective_tpe_asks_and_finishes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -44,8 +44,10 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
     json_decref(j);
     ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"mo\",\"directions\":[\"minimize\","
                           "\"minimize\"]}", &j), 201);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sampler"), "type")),
-                     "random");
+    /* several objectives: TPE too (Optuna 3.1's multi-objective TPE), without constant liar */
+    s = json_object_get(j, "sampler");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "type")), "tpe");
+    ck_assert(json_is_false(json_object_get(s, "constant_liar")));
     json_decref(j);
 
     static const struct {
@@ -64,8 +66,8 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"random\",\"n_startup_trials\":3}}",
          "sampler.n_startup_trials"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"seed\":-4}}", "sampler.seed"},
-        {"{\"name\":\"x\",\"directions\":[\"minimize\",\"maximize\"],\"sampler\":{\"type\":\"tpe\"}}",
-         "sampler.type"},
+        {"{\"name\":\"x\",\"directions\":[\"minimize\",\"maximize\"],\"sampler\":{\"type\":\"tpe\","
+         "\"constant_liar\":true}}", "sampler.constant_liar"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"grid\"},\"search_space\":{\"f\":{\"type\":\"float\","
          "\"low\":0,\"high\":1}}}", "search_space"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"qmc\",\"qmc_type\":\"faure\"}}",

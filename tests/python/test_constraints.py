@@ -11,9 +11,8 @@ from hpo_client.trial import TrialState
 from hpotest import URL, name
 
 
-# Optuna's constrained quadratic, as its examples write it (a single objective here: hpo's TPE
-# takes one objective): the unconstrained optimum (3, 3) is infeasible; the constrained one is
-# (1.5, 1.5), value 4.5.
+# Optuna's constrained quadratic, as its examples write it (its single-objective form): the
+# unconstrained optimum (3, 3) is infeasible; the constrained one is (1.5, 1.5), value 4.5.
 def objective(trial):
     x = trial.suggest_float("x", -5, 5)
     y = trial.suggest_float("y", -5, 5)

@@ -228,8 +228,12 @@ class TestOptimize(unittest.TestCase):
             y = trial.suggest_float("y", 0, 3)
             return 4 * x ** 2 + 4 * y ** 2, (x - 5) ** 2 + (y - 5) ** 2
 
+        # TPE (Optuna 3.1's multi-objective TPE): the client leaves constant_liar to the server,
+        # which turns it off for several objectives
         study = optuna.create_study(directions=["minimize", "minimize"], storage=URL,
-                                    study_name=name("multi"))
+                                    study_name=name("multi"),
+                                    sampler=optuna.samplers.TPESampler(seed=4, n_startup_trials=5))
+        self.assertEqual((study.sampler["type"], study.sampler["constant_liar"]), ("tpe", False))
         study.optimize(objective, n_trials=20)
         front = study.best_trials
         self.assertGreater(len(front), 0)

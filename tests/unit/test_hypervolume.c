@@ -72,7 +72,7 @@ END_TEST
 START_TEST(optuna_default_reference)
 {
     double p[] = {1, -4, 0, 2, -2, 0}, ref[3];
-    hpo_hypervolume_default_ref(p, 2, 3, ref);
+    hpo_hypervolume_default_ref(p, 2, 3, DBL_EPSILON, ref);
     ck_assert(fabs(ref[0] - 2.2) < 1e-15); /* worst 2: 1.1 * 2 */
     ck_assert(fabs(ref[1] - -1.8) < 1e-15); /* worst -2: 0.9 * -2 */
     ck_assert(ref[2] == DBL_EPSILON);       /* worst 0 */

@@ -1,8 +1,10 @@
 /* test_nsga2: the NSGA-II core against Optuna 3.1 (nsga2_reference.py: ranks, fronts' orders,
- * crowding distances and sorts, elite selections on fixed populations), constrained dominance by
- * hand, and the child operator's statistics (tournament, uniform crossover, mutation mask). */
+ * crowding distances and sorts, elite selections on fixed populations), the first fronts alone
+ * against the full sort, constrained dominance by hand, and the child operator's statistics
+ * (tournament, uniform crossover, mutation mask). */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,57 @@ START_TEST(ranks_are_optuna)
             ck_assert_msg(rank[i] == (size_t)c->rank[i], "%s: rank of %zu", c->name, i);
             ck_assert_msg(order[i] == (size_t)c->order[i], "%s: order[%zu]", c->name, i);
         }
+    }
+}
+END_TEST
+
+/* The first fronts alone are those of the full sort: on the reference populations and on random
+ * ones with many ties, for every number of individuals needed. */
+static void expect_first_fronts(const hpo_nsga2_pop *p, const char *name)
+{
+    size_t rank[256], first[256], n_fronts = 0, nf = 0;
+    ck_assert_int_eq(hpo_nsga2_ranks(p, rank, NULL, &n_fronts, NULL), HPO_OK);
+    for (size_t need = 0; need <= p->n + 1; need++) {
+        ck_assert_int_eq(hpo_nsga2_first_fronts(p, need, first, &nf, NULL), HPO_OK);
+        size_t in = 0;
+        for (size_t i = 0; i < p->n; i++) {
+            if (first[i] == SIZE_MAX) {
+                ck_assert_msg(rank[i] >= nf, "%s, need %zu: %zu left out", name, need, i);
+                continue;
+            }
+            ck_assert_msg(first[i] == rank[i], "%s, need %zu: front of %zu", name, need, i);
+            in++;
+        }
+        /* the fronts reach need, and the last one was needed */
+        ck_assert(nf <= n_fronts && (in >= need || nf == n_fronts));
+        size_t before = 0;
+        for (size_t i = 0; i < p->n; i++)
+            before += nf > 0 && first[i] < nf - 1;
+        ck_assert_msg(nf == 0 || before < need, "%s, need %zu: a front too many", name, need);
+    }
+}
+
+START_TEST(first_fronts_are_the_ranks)
+{
+    for (size_t ci = 0; ci < N_CASES; ci++) {
+        hpo_direction dirs[8];
+        double violation[64];
+        hpo_nsga2_pop p = case_pop(&REF_CASES[ci], dirs, violation);
+        expect_first_fronts(&p, REF_CASES[ci].name);
+    }
+    hpo_rng rng;
+    hpo_rng_seed(&rng, 11);
+    static double values[200 * 3], viol[200];
+    hpo_direction dirs[3] = {HPO_MINIMIZE, HPO_MAXIMIZE, HPO_MINIMIZE};
+    for (int round = 0; round < 20; round++) {
+        size_t n = 1 + (size_t)(hpo_rng_uniform(&rng) * 199), m = 2 + (size_t)round % 2;
+        for (size_t i = 0; i < n * m; i++)
+            values[i] = floor(hpo_rng_uniform(&rng) * 6);
+        for (size_t i = 0; i < n; i++)
+            viol[i] = round % 3 == 0 ? floor(hpo_rng_uniform(&rng) * 3) / 2 : 0;
+        hpo_nsga2_pop p = {.n = n, .m = m, .values = values, .dirs = dirs,
+                           .violation = round % 3 == 0 ? viol : NULL};
+        expect_first_fronts(&p, "random");
     }
 }
 END_TEST
@@ -587,6 +640,7 @@ int main(void)
     TCase *tc = tcase_create("nsga2");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, ranks_are_optuna);
+    tcase_add_test(tc, first_fronts_are_the_ranks);
     tcase_add_test(tc, crowding_is_optuna);
     tcase_add_test(tc, elite_is_optuna);
     tcase_add_test(tc, constrained_dominance_by_hand);

@@ -24,8 +24,11 @@ def _opts(d, **kw):
 
 
 class TPESampler(BaseSampler):
-    """Optuna 3.1's TPE, run by the server. ``gamma`` is a number here (the fraction of good
-    trials, with ``gamma_max``), not a function; ``constant_liar`` defaults to True (Optuna: False).
+    """Optuna 3.1's TPE, run by the server, for one objective or several (Optuna 3.1's
+    multi-objective TPE). ``gamma`` is a number here (the fraction of good trials, with
+    ``gamma_max``), not a function; ``constant_liar`` left as None takes the server's default:
+    True for one objective (Optuna: False), False for several (Optuna 3.1 ignores it there, and
+    the server refuses True).
     ``startup`` ("random", "sobol" or "halton"; hpo only) draws the start-up trials from a
     scrambled quasi-random sequence instead of at random.
 
@@ -38,7 +41,7 @@ class TPESampler(BaseSampler):
     def __init__(self, consider_prior=True, prior_weight=1.0, consider_magic_clip=True,
                  consider_endpoints=False, n_startup_trials=10, n_ei_candidates=24, gamma=None,
                  weights=None, seed=None, *, multivariate=False, group=False,
-                 warn_independent_sampling=True, constant_liar=True, constraints_func=None,
+                 warn_independent_sampling=True, constant_liar=None, constraints_func=None,
                  gamma_max=None, startup=None):
         if not consider_prior:
             raise ValueError("hpo's TPE always considers the prior (consider_prior=False is not "
