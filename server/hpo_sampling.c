@@ -12,6 +12,7 @@
 #include "hpo_hash.h"
 #include "hpo_rng.h"
 #include "hpo_sampler.h"
+#include "hpo_sampling_cmaes.h"
 
 #define DUPLICATE_RETRIES 8
 
@@ -110,7 +111,7 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!type)
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "sampler.type is required: tpe, gp, random, grid or qmc");
+                             "sampler.type is required: tpe, gp, cmaes, random, grid or qmc");
     if (strcmp(type, "tpe") == 0)
         s->type = HPO_SAMPLER_TPE;
     else if (strcmp(type, "random") == 0)
@@ -121,9 +122,12 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
         s->type = HPO_SAMPLER_QMC;
     else if (strcmp(type, "gp") == 0)
         s->type = HPO_SAMPLER_GP;
+    else if (strcmp(type, "cmaes") == 0)
+        s->type = HPO_SAMPLER_CMAES;
     else
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "unknown sampler type '%s': tpe, gp, random, grid or qmc", type);
+                             "unknown sampler type '%s': tpe, gp, cmaes, random, grid or qmc",
+                             type);
     json_object_set_new(out, "type", json_string(type));
     hpo_tpe_config_default(&s->tpe);
     hpo_gp_config_default(&s->gp);
@@ -141,6 +145,8 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
             json_object_set(out, "seed", v);
             continue;
         }
+        if (s->type == HPO_SAMPLER_CMAES)
+            continue; /* its options are read below */
         if (s->type == HPO_SAMPLER_QMC && strcmp(key, "qmc_type") == 0) {
             const char *q = json_string_value(v);
             if (!q || (strcmp(q, "sobol") != 0 && strcmp(q, "halton") != 0))
@@ -210,6 +216,8 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     }
     if (s->type == HPO_SAMPLER_GRID)
         return hpo_grid_build(&study->space, "search_space", &s->grid, err);
+    if (s->type == HPO_SAMPLER_CMAES)
+        return hpo_sampling_cmaes_configure(j, study, s, out, err);
     return HPO_OK;
 }
 
@@ -249,6 +257,10 @@ void hpo_sampler_clear(hpo_sampler *s)
     hpo_grid_clear(&s->grid);
     hpo_gp_warm_clear(s->gp_warm);
     free(s->gp_warm);
+    hpo_cmaes_options_clear(&s->cmaes);
+    if (s->cmaes_run)
+        hpo_cmaes_run_free(*s->cmaes_run);
+    free(s->cmaes_run);
     memset(s, 0, sizeof *s);
 }
 
@@ -374,6 +386,7 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
     if (!values)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_rc rc = HPO_OK;
+    int64_t generation = -1;
     if (s->type == HPO_SAMPLER_GRID) {
         rc = fill_grid(s, study, trials, n_trials, number, values, err);
     } else {
@@ -385,7 +398,10 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                 qmc_values(&s->qmc, space, number, &rng, values);
                 break; /* the sequence never repeats a point */
             }
-            if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
+            if (s->type == HPO_SAMPLER_CMAES) {
+                rc = hpo_cmaes_sample(&s->cmaes, s->seed, space, study->directions[0], trials,
+                                      n_trials, s->cmaes_run, &rng, values, &generation, err);
+            } else if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
                 rc = tpe_values(s, study, h, &rng, values, err);
                 if (rc == HPO_E_NO_WORK) { /* a quasi-random start-up */
                     qmc_values(&s->qmc, space, number, &rng, values);
@@ -407,12 +423,18 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                 break;
         }
     }
+    bool drawn = false;
     for (size_t i = 0; !rc && i < space->n; i++) {
         const hpo_param_def *def = &space->items[i];
         if (hpo_trial_param(t, def->name))
             continue; /* fixed by the caller or the queue */
+        drawn = true;
         if (hpo_trial_add_param(t, def->name, &def->dist, values[i]))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
+    if (!rc && drawn && generation >= 0) { /* a trial whose params were all given has none */
+        t->has_generation = true;
+        t->generation = generation;
     }
     free(values);
     return rc;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "hpo_cmaes_sampler.h"
 #include "hpo_error.h"
 #include "hpo_gp.h"
 #include "hpo_grid.h"
@@ -20,6 +21,7 @@ typedef enum {
     HPO_SAMPLER_GRID = 2,
     HPO_SAMPLER_QMC = 3,
     HPO_SAMPLER_GP = 4,
+    HPO_SAMPLER_CMAES = 5,
 } hpo_sampler_type;
 
 typedef struct {
@@ -32,6 +34,11 @@ typedef struct {
     /* GP: the hyperparameters of the last fit, the next one's warm start (owned). Written by
      * hpo_sampling_fill, which runs under the study's mutex for every sampler without a log. */
     hpo_gp_warm *gp_warm;
+    hpo_cmaes_options cmaes; /* CMAES: the options */
+    /* CMAES: a slot (owned) holding the run the last ask replayed, which the next one goes on
+     * from (hpo_cmaes_replay). hpo_sampling_fill replaces it through the const sampler: it does
+     * so under the study's mutex, as cmaes keeps no log and so never samples outside it. */
+    hpo_cmaes_run **cmaes_run;
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
@@ -66,18 +73,21 @@ bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
  * (with a log: of a running one). QMC: trial number k takes point k of the sequence, its
  * coordinates in the order of the declared numeric params (categorical ones are drawn at random,
  * as Optuna's QMCSampler's independent sampler does; so are numeric ones past the
- * HPO_QMC_MAX_DIMS-th). GRID: HPO_E_NO_WORK when every point is taken but some trial
- * is still running (a failure may free its point), HPO_E_COMPLETE when the grid is exhausted.
- * GP: hpo_gp_sample over every trial (COMPLETE ones observed, RUNNING and WAITING ones as
- * constant liars), at random until n_startup_trials are COMPLETE. */
+ * HPO_QMC_MAX_DIMS-th). CMAES: Optuna's CmaEsSampler (hpo_cmaes_sample) over the declared
+ * float and int params, the others at random; a trial it asks the optimizer for gets the
+ * optimizer's generation (t->has_generation, t->generation) unless t had every declared param
+ * already. GP: hpo_gp_sample over every trial (COMPLETE ones observed, RUNNING and WAITING ones
+ * as constant liars), at random until n_startup_trials are COMPLETE. GRID: HPO_E_NO_WORK when
+ * every point is taken but some trial is still running (a failure may free its point),
+ * HPO_E_COMPLETE when the grid is exhausted. */
 hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err);
 
 /* The internal value of a define-by-run param `name` for trial `number`: sampled independently
  * from the trials that have it (TPE), at the trial's point of the sequence (QMC, numeric params:
  * their dimensions follow the declared ones in the order the params first appeared in the study)
- * or uniformly (random, grid, GP as Optuna's GPSampler's independent sampler, categorical params
- * under QMC). */
+ * or uniformly (random, grid, cmaes, GP as Optuna's GPSampler's independent sampler,
+ * categorical params under QMC). */
 double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
                           const hpo_history *h, int64_t number, const char *name,
                           const hpo_dist *d);

@@ -53,7 +53,7 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
     static const struct {
         const char *body, *field;
     } bad[] = {
-        {"{\"name\":\"x\",\"sampler\":{\"type\":\"cmaes\"}}", "sampler.type"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"bayes\"}}", "sampler.type"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"n_ei_candidates\":0}}",
          "sampler.n_ei_candidates"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"gamma\":1.5}}", "sampler.gamma"},

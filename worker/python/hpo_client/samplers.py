@@ -128,6 +128,44 @@ class GPSampler(BaseSampler):
     def to_json(self):
         return _opts({"type": "gp", "n_startup_trials": self.n_startup_trials,
                       "deterministic_objective": self.deterministic_objective}, seed=self.seed)
+class CmaEsSampler(BaseSampler):
+    """Optuna 3.1's CmaEsSampler, run by the server over the study's declared float and int
+    params (declare them with ``create_study(search_space=...)``: params first suggested inside
+    a trial, and categorical ones, are drawn at random). The first ``n_startup_trials`` trials
+    and any trial while fewer than two numeric params are declared are random too.
+    ``x0`` ({param: value}) and ``sigma0`` set the first search distribution,
+    ``restart_strategy="ipop"`` restarts it with ``inc_popsize`` times the population when it
+    converges. The server rebuilds the optimizer from the trials' generations (no pickled state);
+    with restarts the generation is one counter across them.
+
+    Optuna's ``independent_sampler`` (always random here), ``use_separable_cma``, ``with_margin``
+    and ``source_trials`` are not supported: setting them raises NotImplementedError.
+    ``warn_independent_sampling`` is accepted and has no effect (the server does not warn)."""
+
+    def __init__(self, x0=None, sigma0=None, n_startup_trials=1, independent_sampler=None,
+                 warn_independent_sampling=True, seed=None, *, consider_pruned_trials=False,
+                 restart_strategy=None, popsize=None, inc_popsize=2, use_separable_cma=False,
+                 with_margin=False, source_trials=None):
+        for arg, value, default in (("independent_sampler", independent_sampler, None),
+                                    ("use_separable_cma", use_separable_cma, False),
+                                    ("with_margin", with_margin, False),
+                                    ("source_trials", source_trials, None)):
+            if value != default:
+                raise NotImplementedError("hpo's CmaEsSampler does not support %s (hpo runs "
+                                          "plain CMA-ES, other params at random)" % arg)
+        if restart_strategy not in (None, "ipop"):
+            raise ValueError("restart_strategy={!r} is unsupported. Please specify: 'ipop' or "
+                             "None.".format(restart_strategy))
+        if x0 is not None and not isinstance(x0, dict):
+            raise TypeError("x0 must be a dict {param: value} (got %r)" % (x0,))
+        self.seed = seed
+        self.options = {"x0": None if x0 is None else dict(x0), "sigma0": sigma0,
+                        "n_startup_trials": n_startup_trials, "popsize": popsize,
+                        "restart_strategy": restart_strategy, "inc_popsize": inc_popsize,
+                        "consider_pruned_trials": consider_pruned_trials}
+
+    def to_json(self):
+        return _opts({"type": "cmaes", **self.options}, seed=self.seed)
 
 
 class GridSampler(BaseSampler):
