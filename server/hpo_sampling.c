@@ -13,6 +13,7 @@
 #include "hpo_rng.h"
 #include "hpo_sampler.h"
 #include "hpo_sampling_cmaes.h"
+#include "hpo_sampling_nsga2.h"
 
 #define DUPLICATE_RETRIES 8
 
@@ -111,7 +112,7 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!type)
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "sampler.type is required: tpe, gp, cmaes, random, grid or qmc");
+                             "sampler.type is required: tpe, gp, cmaes, nsga2, random, grid or qmc");
     if (strcmp(type, "tpe") == 0)
         s->type = HPO_SAMPLER_TPE;
     else if (strcmp(type, "random") == 0)
@@ -124,13 +125,16 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
         s->type = HPO_SAMPLER_GP;
     else if (strcmp(type, "cmaes") == 0)
         s->type = HPO_SAMPLER_CMAES;
+    else if (strcmp(type, "nsga2") == 0)
+        s->type = HPO_SAMPLER_NSGA2;
     else
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "unknown sampler type '%s': tpe, gp, cmaes, random, grid or qmc",
+                             "unknown sampler type '%s': tpe, gp, cmaes, nsga2, random, grid or qmc",
                              type);
     json_object_set_new(out, "type", json_string(type));
     hpo_tpe_config_default(&s->tpe);
     hpo_gp_config_default(&s->gp);
+    hpo_nsga2_config_default(&s->nsga2);
 
     const char *key;
     json_t *v;
@@ -160,6 +164,12 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
                 return hpo_error_set(err, HPO_E_INVALID, "sampler.scramble",
                                      "sampler.scramble must be true or false");
             s->qmc.scramble = json_is_true(v);
+            continue;
+        }
+        if (s->type == HPO_SAMPLER_NSGA2) {
+            hpo_rc rc = hpo_sampling_nsga2_option(key, v, &s->nsga2, err);
+            if (rc)
+                return rc;
             continue;
         }
         size_t n_opts;
@@ -214,6 +224,8 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
                             json_string(s->qmc.type == HPO_QMC_HALTON ? "halton" : "sobol"));
         json_object_set_new(out, "scramble", json_boolean(s->qmc.scramble));
     }
+    if (s->type == HPO_SAMPLER_NSGA2)
+        return hpo_sampling_nsga2_write(&s->nsga2, out, err);
     if (s->type == HPO_SAMPLER_GRID)
         return hpo_grid_build(&study->space, "search_space", &s->grid, err);
     if (s->type == HPO_SAMPLER_CMAES)
@@ -238,6 +250,8 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
     if (!rc && !json_object_get(out, "seed"))
         json_object_set_new(out, "seed", json_integer((json_int_t)s.seed));
     s.qmc.seed = s.seed;
+    if (!rc && s.type == HPO_SAMPLER_NSGA2 && !(s.nsga2_cache = hpo_nsga2_cache_new()))
+        rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     json_decref(j);
     if (!rc && ret_text && !(*ret_text = hpo_json_dump(out)))
         rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
@@ -261,6 +275,7 @@ void hpo_sampler_clear(hpo_sampler *s)
     if (s->cmaes_run)
         hpo_cmaes_run_free(*s->cmaes_run);
     free(s->cmaes_run);
+    hpo_nsga2_cache_free(s->nsga2_cache);
     memset(s, 0, sizeof *s);
 }
 
@@ -282,10 +297,17 @@ static bool all_continuous(const hpo_space *space)
     return space->n > 0;
 }
 
-/* Whether values (one per declared param) equal the params of a running or waiting trial. */
-static bool repeats_live_trial(const hpo_space *space, const double *values,
+/* Whether the declared params new trial t will have (those it has, the others from values: one
+ * per declared param) equal the params of a running or waiting trial; false when t has them all
+ * (a new draw would change nothing). */
+static bool repeats_live_trial(const hpo_space *space, const hpo_trial *t, const double *values,
                                const hpo_trial *trials, size_t n)
 {
+    size_t drawn = 0;
+    for (size_t i = 0; i < space->n; i++)
+        drawn += hpo_trial_param(t, space->items[i].name) == NULL;
+    if (drawn == 0)
+        return false;
     for (size_t k = 0; k < n; k++) {
         const hpo_trial *o = &trials[k];
         if (o->state != HPO_TRIAL_RUNNING && o->state != HPO_TRIAL_WAITING)
@@ -293,7 +315,8 @@ static bool repeats_live_trial(const hpo_space *space, const double *values,
         bool same = true;
         for (size_t i = 0; i < space->n && same; i++) {
             const hpo_param *p = hpo_trial_param(o, space->items[i].name);
-            same = p && p->value == values[i];
+            const hpo_param *mine = hpo_trial_param(t, space->items[i].name);
+            same = p && p->value == (mine ? mine->value : values[i]);
         }
         if (same)
             return true;
@@ -380,9 +403,9 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
     const hpo_trial *trials = h->trials;
     size_t n_trials = h->n_trials;
     const hpo_space *space = &study->space;
-    if (space->n == 0)
+    if (space->n == 0 && s->type != HPO_SAMPLER_NSGA2)
         return HPO_OK;
-    double *values = calloc(space->n, sizeof *values);
+    double *values = calloc(space->n ? space->n : 1, sizeof *values);
     if (!values)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     hpo_rc rc = HPO_OK;
@@ -390,8 +413,13 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
     if (s->type == HPO_SAMPLER_GRID) {
         rc = fill_grid(s, study, trials, n_trials, number, values, err);
     } else {
-        bool check = all_continuous(space);
-        for (unsigned attempt = 0; attempt <= DUPLICATE_RETRIES; attempt++) {
+        /* NSGA-II: the parents replayed once, a child drawn on each attempt */
+        hpo_nsga2_parents par = {0};
+        if (s->type == HPO_SAMPLER_NSGA2)
+            rc = hpo_nsga2_parents_collect(&s->nsga2, study->directions, study->n_directions,
+                                           space, trials, n_trials, s->nsga2_cache, &par, err);
+        bool check = space->n > 0 && (s->type == HPO_SAMPLER_NSGA2 || all_continuous(space));
+        for (unsigned attempt = 0; !rc && attempt <= DUPLICATE_RETRIES; attempt++) {
             hpo_rng rng;
             stream(&rng, s->seed, number, attempt, NULL);
             if (s->type == HPO_SAMPLER_QMC) {
@@ -401,6 +429,8 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
             if (s->type == HPO_SAMPLER_CMAES) {
                 rc = hpo_cmaes_sample(&s->cmaes, s->seed, space, study->directions[0], trials,
                                       n_trials, s->cmaes_run, &rng, values, &generation, err);
+            } else if (s->type == HPO_SAMPLER_NSGA2 && attempt < DUPLICATE_RETRIES) {
+                rc = hpo_nsga2_parents_child(&s->nsga2, &par, space, &rng, values, err);
             } else if (s->type == HPO_SAMPLER_TPE && attempt < DUPLICATE_RETRIES) {
                 rc = tpe_values(s, study, h, &rng, values, err);
                 if (rc == HPO_E_NO_WORK) { /* a quasi-random start-up */
@@ -419,9 +449,14 @@ hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                         values[i] = hpo_sampler_random(&space->items[i].dist, &rng);
                 }
             }
-            if (rc || !check || !repeats_live_trial(space, values, trials, n_trials))
+            if (rc || !check || !repeats_live_trial(space, t, values, trials, n_trials))
                 break;
         }
+        if (!rc && s->type == HPO_SAMPLER_NSGA2) {
+            t->has_generation = true;
+            t->generation = par.generation;
+        }
+        hpo_nsga2_parents_clear(&par);
     }
     bool drawn = false;
     for (size_t i = 0; !rc && i < space->n; i++) {

@@ -11,6 +11,7 @@
 #include "hpo_gp.h"
 #include "hpo_grid.h"
 #include "hpo_model.h"
+#include "hpo_nsga2_population.h"
 #include "hpo_obs.h"
 #include "hpo_qmc.h"
 #include "hpo_tpe.h"
@@ -22,6 +23,7 @@ typedef enum {
     HPO_SAMPLER_QMC = 3,
     HPO_SAMPLER_GP = 4,
     HPO_SAMPLER_CMAES = 5,
+    HPO_SAMPLER_NSGA2 = 6,
 } hpo_sampler_type;
 
 typedef struct {
@@ -39,6 +41,10 @@ typedef struct {
      * from (hpo_cmaes_replay). hpo_sampling_fill replaces it through the const sampler: it does
      * so under the study's mutex, as cmaes keeps no log and so never samples outside it. */
     hpo_cmaes_run **cmaes_run;
+    hpo_nsga2_config nsga2;
+    /* NSGA2: the elites of the last replay (owned), changed by hpo_sampling_fill, which runs
+     * under the study's mutex (never outside it: the sampler keeps no log) */
+    hpo_nsga2_cache *nsga2_cache;
 } hpo_sampler;
 
 /* Reads the sampler of a study: text is the JSON object given by the user (NULL: the default,
@@ -69,8 +75,11 @@ bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
  * history h (t is not in it). The same seed, number and history give the same params (GP: and
  * the same warm start, the last fit's hyperparameters, so the same asks in the same order since
  * the study was loaded). A new
- * configuration never repeats the params of a running or waiting trial in a continuous space
- * (with a log: of a running one). QMC: trial number k takes point k of the sequence, its
+ * configuration never repeats the params of a running or waiting trial in a continuous space,
+ * and under NSGA-II in any space (with a log: of a running one), as long as a few draws again
+ * find another. NSGA2: the parent population replayed from h's trials (kept in the sampler's
+ * cache), generation 0 at random, later ones a child of the parents; t's generation is set,
+ * also when t has every param. QMC: trial number k takes point k of the sequence, its
  * coordinates in the order of the declared numeric params (categorical ones are drawn at random,
  * as Optuna's QMCSampler's independent sampler does; so are numeric ones past the
  * HPO_QMC_MAX_DIMS-th). CMAES: Optuna's CmaEsSampler (hpo_cmaes_sample) over the declared

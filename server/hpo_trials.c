@@ -393,6 +393,9 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
         if (trial_add_param(st, w, fill.params[i].name, &fill.params[i].dist,
                             fill.params[i].value))
             rc = hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    /* an enqueued trial joins the generation it starts in; a promoted one keeps its own */
+    bool generation = !w->has_generation && fill.has_generation;
+    int64_t gen = fill.generation;
     hpo_trial_clear(&fill);
     if (rc) {
         hpo_trial_truncate_params(w, first);
@@ -411,6 +414,10 @@ static hpo_rc start_existing(study *st, hpo_trial *w, const hpo_ask_request *req
     }
     int64_t now = hpo_clock_now_ms();
     study_set_state(st, w, HPO_TRIAL_RUNNING);
+    if (generation) {
+        w->has_generation = true;
+        w->generation = gen;
+    }
     if (!w->started_ms)
         w->started_ms = now;
     w->heartbeat_ms = now;

@@ -99,8 +99,8 @@ typedef struct {
     hpo_trial_ref retried_by; /* the trial that runs this one again */
     bool preempted;           /* failed because its worker was stopped (SIGTERM) */
     /* The generation an evolutionary sampler (NSGA-II, CMA-ES) made the trial in, set when it
-     * samples a new trial (Optuna keeps it as a system attribute); has_generation false: none
-     * (another sampler, or a trial whose params were all given). */
+     * samples a new trial or starts an enqueued one (Optuna keeps it as a system attribute);
+     * has_generation false: none (another sampler, or a waiting trial not started yet). */
     bool has_generation;
     int64_t generation;
     uint64_t version;        /* server: the commit that last changed it in this load, 0 = loaded */

@@ -88,6 +88,29 @@ static hpo_rc check_pop(const hpo_nsga2_pop *p, hpo_error *err)
     return HPO_OK;
 }
 
+/* hpo_nsga2_dominates over rows of normalized values (maximized ones negated; no NaN), inlined
+ * for the sort's O(n^2) comparisons. */
+static inline bool row_dominates(const double *norm, size_t m, const double *violation,
+                                 size_t a, size_t b)
+{
+    if (violation) {
+        double va = violation[a], vb = violation[b];
+        bool has_a = !isnan(va), has_b = !isnan(vb);
+        if (has_a != has_b)
+            return has_a;
+        if (has_a && (va > 0 || vb > 0))
+            return va <= 0 ? true : vb <= 0 ? false : va < vb;
+    }
+    const double *x = norm + a * m, *y = norm + b * m;
+    bool equal = true;
+    for (size_t j = 0; j < m; j++) {
+        if (x[j] > y[j])
+            return false;
+        equal &= x[j] == y[j];
+    }
+    return !equal;
+}
+
 /* _fast_non_dominated_sort into order (n): the fronts one after the other, front_end[f] the end
  * of front f in order; the counts as Optuna keeps them. Domination between two individuals is
  * asked again when a front is taken out instead of kept in lists: dominates is antisymmetric, so
@@ -95,19 +118,25 @@ static hpo_rc check_pop(const hpo_nsga2_pop *p, hpo_error *err)
 static hpo_rc fronts(const hpo_nsga2_pop *p, size_t *order, size_t *front_end,
                      size_t *ret_n_fronts, hpo_error *err)
 {
-    size_t n = p->n;
+    size_t n = p->n, m = p->m;
     size_t *count = calloc(n ? n : 1, sizeof *count);
     size_t *pop = malloc((n ? n : 1) * sizeof *pop);
-    if (!count || !pop) {
+    double *norm = malloc((n ? n : 1) * m * sizeof *norm);
+    if (!count || !pop || !norm) {
         free(count);
         free(pop);
+        free(norm);
         return hpo_error_set(err, HPO_E_NOMEM, "", "out of memory");
     }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++)
+            norm[i * m + j] = normalized(p, i, j);
+    const double *vio = p->violation;
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++) {
-            if (hpo_nsga2_dominates(p, a, b))
+            if (row_dominates(norm, m, vio, a, b))
                 count[b]++;
-            else if (hpo_nsga2_dominates(p, b, a))
+            else if (row_dominates(norm, m, vio, b, a))
                 count[a]++;
         }
     for (size_t i = 0; i < n; i++)
@@ -127,12 +156,13 @@ static hpo_rc fronts(const hpo_nsga2_pop *p, size_t *order, size_t *front_end,
         }
         for (size_t f = start; f < out; f++)
             for (size_t r = 0; r < len; r++)
-                if (hpo_nsga2_dominates(p, order[f], pop[r]))
+                if (row_dominates(norm, m, vio, order[f], pop[r]))
                     count[pop[r]]--;
         front_end[n_fronts++] = out;
     }
     free(count);
     free(pop);
+    free(norm);
     *ret_n_fronts = n_fronts;
     return HPO_OK;
 }

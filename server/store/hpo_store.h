@@ -46,7 +46,8 @@ size_t hpo_writes_count(const hpo_writes *w);
 /* A new trial with its params, values and intermediate values. Its number must be free (the
  * unique constraint refuses a number another server took: the commit fails). */
 hpo_rc hpo_writes_trial_insert(hpo_writes *w, int64_t study_id, const hpo_trial *t);
-/* A trial's state, worker, idempotency key, fail reason, times and values. */
+/* A trial's state, worker, idempotency key, fail reason, times, values, constraints and
+ * generation (an enqueued trial gets its generation when it starts). */
 hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial *t);
 /* Params t->params[first..] of an existing trial, at their positions. */
 hpo_rc hpo_writes_params_insert(hpo_writes *w, int64_t study_id, const hpo_trial *t,

@@ -61,7 +61,7 @@ static const char update_sql[] =
     "WITH t AS (UPDATE trials SET state = $3, worker = $4, fail_reason = $5,"
     "  started_at = " TS(6) ", finished_at = " TS(7) ", heartbeat_at = " TS(8) ","
     "  idempotency_key = $9, retried_by = $11::bigint, preempted = $12::boolean,"
-    "  constraints = $13::float8[]"
+    "  constraints = $13::float8[], generation = $14::bigint"
     "  WHERE " TRIAL_KEY " RETURNING id),"
     " d AS (DELETE FROM trial_values v USING t"
     "  WHERE v.trial_id = t.id AND v.objective >= cardinality($10::float8[])),"
@@ -300,6 +300,10 @@ hpo_rc hpo_writes_trial_update(hpo_writes *w, int64_t study_id, const hpo_trial 
     if (t->n_constraints)
         put_owned(&b, store_float_array(t->constraints, t->n_constraints,
                                         sizeof *t->constraints));
+    else
+        put(&b, NULL);
+    if (t->has_generation)
+        put_i64(&b, t->generation);
     else
         put(&b, NULL);
     return add_op(w, &b);

@@ -166,6 +166,50 @@ class CmaEsSampler(BaseSampler):
 
     def to_json(self):
         return _opts({"type": "cmaes", **self.options}, seed=self.seed)
+class NSGAIISampler(BaseSampler):
+    """Optuna 3.1's NSGAIISampler, run by the server for one or several objectives: generation
+    0 at random, then each trial a child of the previous generation's elite (uniform crossover,
+    then each param mutated, drawn at random, with ``mutation_prob``, None: 1 / the number of
+    params). A trial's generation is ``trial.system_attrs["nsga2:generation"]``, as in Optuna.
+
+    The server makes children over the study's declared params (``create_study(...,
+    search_space=...)``); params the objective suggests without declaring them are drawn at
+    random, as Optuna's independent sampler does. Only the uniform crossover is built (Optuna's
+    default): a ``crossover`` other than None is an error. ``constraints_func``: as for
+    TPESampler, called by this client at tell; the server then ranks by constrained domination
+    (feasible first, then by violation)."""
+
+    def __init__(self, *, population_size=50, mutation_prob=None, crossover=None,
+                 crossover_prob=0.9, swapping_prob=0.5, seed=None, constraints_func=None):
+        if not isinstance(population_size, int) or isinstance(population_size, bool):
+            raise TypeError("`population_size` must be an integer value.")
+        if population_size < 2:
+            raise ValueError("`population_size` must be greater than or equal to 2.")
+        if not (mutation_prob is None or 0.0 <= mutation_prob <= 1.0):
+            raise ValueError("`mutation_prob` must be None or a float value within the range "
+                             "[0.0, 1.0].")
+        if not 0.0 <= crossover_prob <= 1.0:
+            raise ValueError("`crossover_prob` must be a float value within the range "
+                             "[0.0, 1.0].")
+        if not 0.0 <= swapping_prob <= 1.0:
+            raise ValueError("`swapping_prob` must be a float value within the range "
+                             "[0.0, 1.0].")
+        if crossover is not None:
+            raise ValueError("hpo's NSGA-II makes children by uniform crossover only (Optuna's "
+                             "default, crossover=None); crossover=%r is not available"
+                             % (crossover,))
+        if constraints_func is not None and not callable(constraints_func):
+            raise TypeError("constraints_func must be callable (a FrozenTrial in, a sequence of "
+                            "numbers out)")
+        self.seed = seed
+        self.constraints_func = constraints_func
+        self.options = {"population_size": population_size, "mutation_prob": mutation_prob,
+                        "crossover_prob": crossover_prob, "swapping_prob": swapping_prob}
+        if constraints_func is not None:
+            self.options["constraints"] = True
+
+    def to_json(self):
+        return _opts({"type": "nsga2", **self.options}, seed=self.seed)
 
 
 class GridSampler(BaseSampler):

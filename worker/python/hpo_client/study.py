@@ -21,7 +21,7 @@ from ._http import client_for, quote
 from .exceptions import (NotFoundError, StudyCompleteError, TrialFinishedError, TrialPaused,
                          TrialPruned)
 from .logging import get_logger
-from .trial import FrozenTrial, Trial, TrialState, parse_state, worker_name
+from .trial import GENERATION_KEYS, FrozenTrial, Trial, TrialState, parse_state, worker_name
 
 _log = get_logger(__name__)
 
@@ -146,8 +146,14 @@ class Study:
 
     # ---- reading trials ----
 
+    @property
+    def _generation_key(self):
+        """The system attribute Optuna's sampler keeps a trial's generation under, or None."""
+        return GENERATION_KEYS.get((self._config.get("sampler") or {}).get("type"))
+
     def _frozen(self, d):
-        return FrozenTrial.from_json(d, self._trial_user_attrs.get(d["number"]))
+        return FrozenTrial.from_json(d, self._trial_user_attrs.get(d["number"]),
+                                     self._generation_key)
 
     def _list(self, state=None):
         out, after = [], None

@@ -19,6 +19,12 @@ from .logging import get_logger
 
 _log = get_logger(__name__)
 
+# Where Optuna keeps the generation an evolutionary sampler made a trial in (a system attribute),
+# by the server's sampler type.
+# (CMA-ES: Optuna counts per restart under "cma:restart_N:generation"; hpo counts on across
+# restarts, so one key.)
+GENERATION_KEYS = {"nsga2": "nsga2:generation", "cmaes": "cma:generation"}
+
 
 class TrialState(enum.Enum):
     """Optuna's trial states (same numbers) plus hpo's PAUSED (ASHA, waiting at a rung)."""
@@ -83,7 +89,7 @@ class FrozenTrial:
                  datetime_start=None, datetime_complete=None, user_attrs=None,
                  system_attrs=None, fail_reason=None, worker=None, study_name=None,
                  datetime_created=None, retry_of=None, retried_by=None, preempted=False,
-                 constraints=None):
+                 constraints=None, generation=None, generation_key=None):
         self.number = number
         self._trial_id = number
         self.state = state
@@ -100,6 +106,11 @@ class FrozenTrial:
         self.constraints = None if constraints is None else tuple(constraints)
         if self.constraints is not None:
             self.system_attrs["constraints"] = self.constraints
+        # the generation an evolutionary sampler made the trial in (None: none), also where
+        # Optuna's sampler keeps it (generation_key: "nsga2:generation" under NSGA-II)
+        self.generation = generation
+        if generation is not None and generation_key is not None:
+            self.system_attrs[generation_key] = generation
         self.fail_reason = fail_reason
         self.worker = worker
         self.study_name = study_name
@@ -110,7 +121,7 @@ class FrozenTrial:
         self.preempted = bool(preempted)
 
     @classmethod
-    def from_json(cls, d, user_attrs=None):
+    def from_json(cls, d, user_attrs=None, generation_key=None):
         dists = {k: _dist.from_json(v) for k, v in (d.get("distributions") or {}).items()}
         params = {}
         for k, v in (d.get("params") or {}).items():
@@ -123,7 +134,8 @@ class FrozenTrial:
                    parse_time(d.get("datetime_start")), parse_time(d.get("datetime_complete")),
                    user_attrs, None, d.get("fail_reason"), d.get("worker"), d.get("study"),
                    parse_time(d.get("datetime_created")), d.get("retry_of"),
-                   d.get("retried_by"), d.get("preempted", False), d.get("constraints"))
+                   d.get("retried_by"), d.get("preempted", False), d.get("constraints"),
+                   d.get("generation"), generation_key)
 
     @classmethod
     def from_columns(cls, doc, user_attrs=None):
@@ -260,6 +272,9 @@ class Trial:
                                     for iv in data.get("intermediate_values") or []}
         self.user_attrs = {}
         self.system_attrs = {}
+        key = study._generation_key if study is not None else None
+        if key is not None and data.get("generation") is not None:
+            self.system_attrs[key] = data["generation"]
         self._action = "continue"
         self._checkpoint_dir = checkpoint_dir
         self._worker_mode = worker_mode
