@@ -1,17 +1,25 @@
-/* bench_tpe_http: HTTP client of the TPE benchmarks: creates studies, fills them, times asks and runs the bench problems through hpo-server (tpe_cost.sh, tpe_parallel.sh). */
+/* bench_tpe_http: HTTP client of the sampler benchmarks: creates studies, fills them, times asks and runs the bench problems through hpo-server (tpe_cost.sh, tpe_parallel.sh, sampler_quality.sh). */
 /*
  * usage:
  *   bench_tpe_http create  --server URL --study NAME --problem P --sampler JSON [--max-trials M]
- *       P is a problem of bench_problems.h or "sphere10" (10 floats x0..x9 in [-5, 5]).
+ *       P is a problem of bench_problems.h or "sphere10" (10 floats x0..x9 in [-5, 5]); a
+ *       problem of several objectives makes a study of as many "directions" (all minimize).
+ *       Exits 3 when the server refuses the sampler (400 on a field "sampler..."), its error
+ *       answer on stdout.
  *   bench_tpe_http fill    --server URL --study NAME --count K [--workers T]
  *       K x (ask, finish complete with the sum of squares of the params), T threads.
  *   bench_tpe_http latency --server URL --study NAME --count K [--warmup W]
  *       W untimed and K timed x (ask, then finish "fail" so the number of completed trials stays
  *       the same), one connection; prints {"asks":K,"p50_ms":...,"p99_ms":...,"mean_ms":...}.
  *   bench_tpe_http optimize --server URL --study NAME --problem P [--workers T] [--eval-ms MS]
- *       T threads of ask -> evaluate P (+ sleep MS) -> finish complete until 409 study_complete;
- *       then reads every trial back and prints {"trials":n,"distinct":d,"duplicates":n-d,
- *       "best":...,"seconds":...}. Two trials are duplicates when all their params are equal.
+ *       T threads of ask -> evaluate P (+ sleep MS) -> finish complete (with "values" for several
+ *       objectives, and the problem's "constraints") until 409 study_complete; then reads every
+ *       trial back and prints {"trials":n,"distinct":d,"duplicates":n-d,"best":...,"seconds":...};
+ *       for several objectives "points" (the values of the complete feasible trials: all their
+ *       constraints <= 0) instead of "best". Two trials are duplicates when all their params are equal.
+ *   bench_tpe_http eval --problem P
+ *       Reads params objects (one JSON line each) on stdin and prints for each
+ *       {"values":[...],"constraints":[...]}: the C definitions, for bench_problems.py check.
  * Exits 1 on any unexpected answer. The token in HPO_TOKEN, when set, goes with every request.
  */
 #include <jansson.h>
@@ -87,15 +95,17 @@ static int is_study_complete(const client *c)
     return yes;
 }
 
-/* The objective of a trial's params object; NAN when a param is missing or unknown. */
-static double evaluate(json_t *params)
+/* The objectives (1, or g_problem->n_objectives) and constraints (g_problem->n_constraints) of a
+ * trial's params object; -1 when a param is missing or unknown. */
+static int evaluate(json_t *params, double *ret_values, double *ret_constraints)
 {
     if (!g_problem) {
         double v = 0.0;
         const char *key;
         json_t *pv;
         json_object_foreach(params, key, pv) v += json_number_value(pv) * json_number_value(pv);
-        return v;
+        ret_values[0] = v;
+        return 0;
     }
     double x[BP_MAX_PARAMS];
     for (size_t i = 0; i < g_problem->n; i++) {
@@ -108,14 +118,37 @@ static double evaluate(json_t *params)
                 if (strcmp(s, p->choices[k]) == 0)
                     x[i] = (double)k;
             if (x[i] < 0)
-                return NAN;
+                return -1;
         } else {
             if (!json_is_number(v))
-                return NAN;
+                return -1;
             x[i] = json_number_value(v);
         }
     }
-    return bp_eval(g_problem, x);
+    bp_evaluate(g_problem, x, ret_values, ret_constraints);
+    return 0;
+}
+
+static json_t *json_doubles(const double *a, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_real(a[i]));
+    return arr;
+}
+
+/* The finish body of a complete trial with these objectives and constraints (owned). */
+static json_t *finish_body(const double *values, const double *constraints)
+{
+    size_t n_obj = g_problem ? g_problem->n_objectives : 1;
+    json_t *body = n_obj > 1
+                       ? json_pack("{s:s,s:o}", "state", "complete", "values",
+                                   json_doubles(values, n_obj))
+                       : json_pack("{s:s,s:f}", "state", "complete", "value", values[0]);
+    if (g_problem && g_problem->n_constraints)
+        json_object_set_new(body, "constraints",
+                            json_doubles(constraints, g_problem->n_constraints));
+    return body;
 }
 
 static int take_ticket(void)
@@ -174,9 +207,10 @@ static void *run_worker(void *arg)
         if (!trial)
             break;
         json_int_t n = json_integer_value(json_object_get(trial, "number"));
-        double v = evaluate(json_object_get(trial, "params"));
+        double v[BP_MAX_OBJECTIVES], cons[BP_MAX_CONSTRAINTS];
+        int bad = evaluate(json_object_get(trial, "params"), v, cons);
         json_decref(trial);
-        if (v != v) {
+        if (bad) {
             complain(c, "ask (params do not fit the problem)", 0);
             break;
         }
@@ -184,7 +218,7 @@ static void *run_worker(void *arg)
             struct timespec ts = {g_eval_ms / 1000, (g_eval_ms % 1000) * 1000000L};
             nanosleep(&ts, NULL);
         }
-        if (finish(c, ask_url, n, json_pack("{s:s,s:f}", "state", "complete", "value", v)))
+        if (finish(c, ask_url, n, finish_body(v, cons)))
             break;
         c->done++;
     }
@@ -246,6 +280,18 @@ static json_t *space_json(void)
     return space;
 }
 
+/* Whether an error answer names a field of the sampler. */
+static int sampler_refused(const client *c)
+{
+    const hpo_buf *b = &c->http.body;
+    json_t *root = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
+    const char *field =
+        json_string_value(json_object_get(json_object_get(root, "error"), "field"));
+    int yes = field && strncmp(field, "sampler", 7) == 0;
+    json_decref(root);
+    return yes;
+}
+
 static int cmd_create(void)
 {
     json_error_t jerr;
@@ -254,8 +300,16 @@ static int cmd_create(void)
         fprintf(stderr, "bench_tpe_http: --sampler: %s\n", jerr.text);
         return 2;
     }
-    json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "name", g_study, "direction", "minimize",
-                             "sampler", sampler, "search_space", space_json());
+    json_t *body = json_pack("{s:s,s:o,s:o}", "name", g_study, "sampler", sampler,
+                             "search_space", space_json());
+    if (g_problem && g_problem->n_objectives > 1) {
+        json_t *dirs = json_array();
+        for (size_t i = 0; i < g_problem->n_objectives; i++)
+            json_array_append_new(dirs, json_string("minimize"));
+        json_object_set_new(body, "directions", dirs);
+    } else {
+        json_object_set_new(body, "direction", json_string("minimize"));
+    }
     if (g_max_trials > 0)
         json_object_set_new(body, "max_trials", json_integer(g_max_trials));
     client c;
@@ -264,7 +318,11 @@ static int cmd_create(void)
     snprintf(url, sizeof url, "%s/api/v1/studies", g_server);
     long st = request(&c, url, body);
     int rc = 0;
-    if (st != 201) {
+    if (st == 400 && sampler_refused(&c)) {
+        fprintf(stderr, "bench_tpe_http: the server refuses sampler %s\n", g_sampler);
+        printf("%s\n", c.http.body.data ? c.http.body.data : "{}");
+        rc = 3;
+    } else if (st != 201) {
         complain(&c, "create study", st);
         rc = 1;
     }
@@ -329,6 +387,19 @@ static int cmd_latency(void)
     return failed;
 }
 
+/* Whether a complete trial is feasible: every constraint the problem has, given and <= 0. */
+static int feasible(json_t *trial)
+{
+    if (!g_problem->n_constraints)
+        return 1;
+    json_t *cons = json_object_get(trial, "constraints"), *v;
+    size_t i;
+    if (json_array_size(cons) != g_problem->n_constraints)
+        return 0;
+    json_array_foreach(cons, i, v) if (!json_is_number(v) || json_number_value(v) > 0.0) return 0;
+    return 1;
+}
+
 static int cmd_optimize(long workers)
 {
     double secs;
@@ -340,6 +411,7 @@ static int cmd_optimize(long workers)
     size_t n = 0, cap = 256;
     char **sig = malloc(cap * sizeof *sig);
     double best = INFINITY;
+    json_t *points = json_array(); /* several objectives: the complete feasible trials' values */
     long long after = -1;
     int rc = 0;
     for (;;) {
@@ -360,7 +432,10 @@ static int cmd_optimize(long workers)
         size_t i;
         json_array_foreach(arr, i, t) {
             const char *state = json_string_value(json_object_get(t, "state"));
-            if (state && strcmp(state, "complete") == 0) {
+            if (state && strcmp(state, "complete") == 0 && g_problem->n_objectives > 1) {
+                if (feasible(t))
+                    json_array_append(points, json_object_get(t, "values"));
+            } else if (state && strcmp(state, "complete") == 0) {
                 double v = json_number_value(json_object_get(t, "value"));
                 if (v < best)
                     best = v;
@@ -389,16 +464,51 @@ static int cmd_optimize(long workers)
         free(sig[i]);
     free(sig);
     client_clear(&c);
-    if (!rc)
-        printf("{\"workers\":%ld,\"trials\":%zu,\"distinct\":%zu,\"duplicates\":%zu,"
-               "\"best\":%.9g,\"seconds\":%.3f}\n",
-               workers, n, distinct, n - distinct, best, secs);
+    if (!rc) {
+        printf("{\"workers\":%ld,\"trials\":%zu,\"distinct\":%zu,\"duplicates\":%zu,", workers, n,
+               distinct, n - distinct);
+        if (g_problem->n_objectives > 1) {
+            char *pts = json_dumps(points, JSON_COMPACT | JSON_REAL_PRECISION(17));
+            printf("\"points\":%s,", pts ? pts : "[]");
+            free(pts);
+        } else {
+            if (best < INFINITY)
+                printf("\"best\":%.9g,", best);
+            else
+                printf("\"best\":null,");
+        }
+        printf("\"seconds\":%.3f}\n", secs);
+    }
+    json_decref(points);
     return rc;
+}
+
+static int cmd_eval(void)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, stdin)) {
+        json_error_t jerr;
+        json_t *params = json_loads(line, 0, &jerr);
+        double v[BP_MAX_OBJECTIVES], cons[BP_MAX_CONSTRAINTS];
+        if (!json_is_object(params) || evaluate(params, v, cons)) {
+            fprintf(stderr, "bench_tpe_http: eval: not params of %s: %s", g_problem->name, line);
+            json_decref(params);
+            return 1;
+        }
+        json_decref(params);
+        json_t *out = json_pack("{s:o,s:o}", "values", json_doubles(v, g_problem->n_objectives),
+                                "constraints", json_doubles(cons, g_problem->n_constraints));
+        char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(out);
+    }
+    return 0;
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_tpe_http create|fill|latency|optimize --server URL --study NAME "
+    fprintf(stderr, "usage: bench_tpe_http create|fill|latency|optimize|eval --server URL --study NAME "
                     "[--problem P] [--sampler JSON] [--max-trials M] [--count K] [--workers T] "
                     "[--eval-ms MS] [--warmup W]\n");
     exit(2);
@@ -435,7 +545,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!g_server || !g_study || workers < 1 || workers > 256)
+    if ((strcmp(cmd, "eval") != 0 && (!g_server || !g_study)) || workers < 1 || workers > 256)
         usage();
     if (g_problem_name && strcmp(g_problem_name, "sphere10") != 0 &&
         !(g_problem = bp_find(g_problem_name))) {
@@ -446,7 +556,11 @@ int main(int argc, char **argv)
         return 1;
     int rc;
     double secs;
-    if (strcmp(cmd, "create") == 0) {
+    if (strcmp(cmd, "eval") == 0) {
+        if (!g_problem)
+            usage();
+        rc = cmd_eval();
+    } else if (strcmp(cmd, "create") == 0) {
         rc = cmd_create();
     } else if (strcmp(cmd, "fill") == 0) {
         if (g_count < 1)

@@ -92,6 +92,11 @@ int main(int argc, char **argv)
     for (size_t p = 0; p < BP_N_PROBLEMS; p++) {
         if (!in_list(problems, BP_PROBLEMS[p].name))
             continue;
+        if (BP_PROBLEMS[p].n_objectives != 1) {
+            fprintf(stderr, "bench_tpe_quality: %s has several objectives: skipped\n",
+                    BP_PROBLEMS[p].name);
+            continue;
+        }
         for (size_t s = 0; s < 3; s++) {
             if (!in_list(samplers, ALL_SAMPLERS[s]))
                 continue;

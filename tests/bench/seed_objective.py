@@ -1,4 +1,4 @@
-# seed_objective.py: the seed article's experiment made offline — the objective shared by seed_hpo.py and seed_optuna.py.
+# seed_objective.py: the seed article's experiment made offline — the objective shared by seed_hpo.py, seed_optuna.py and optuna_sampler_quality.py.
 #
 # The seed trains a pretrained CNN chosen by `model_name`, with `optimizer_name` SGD or Adam and a
 # log-uniform learning rate in [1e-4, 1e-2], for 20 epochs, reporting validation accuracy each epoch
@@ -62,3 +62,22 @@ def checkpoint(model):
 
 def restore(blob):
     return pickle.loads(blob)
+
+
+def objective(seed):
+    """The experiment without pruning as an Optuna (or hpo_client) objective, for
+    sampler_quality.sh: train EPOCHS epochs, return the last validation accuracy (maximize)."""
+
+    def f(trial):
+        params = {
+            "model": trial.suggest_categorical("model", list(MODELS)),
+            "optimizer": trial.suggest_categorical("optimizer", list(OPTIMIZERS)),
+            "learning_rate": trial.suggest_float("learning_rate", LR_LOW, LR_HIGH, log=True),
+        }
+        model = new_model(params, seed)
+        acc = None
+        for _ in range(EPOCHS):
+            acc = train_epoch(model)
+        return acc
+
+    return f
