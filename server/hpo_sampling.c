@@ -112,8 +112,11 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
     const char *type = json_string_value(json_object_get(j, "type"));
     if (!type)
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "sampler.type is required: tpe, gp, cmaes, nsga2, random, grid or qmc");
-    if (strcmp(type, "tpe") == 0)
+                             "sampler.type is required: auto, tpe, gp, cmaes, nsga2, random, "
+                             "grid or qmc");
+    if (strcmp(type, "auto") == 0)
+        s->type = HPO_SAMPLER_AUTO;
+    else if (strcmp(type, "tpe") == 0)
         s->type = HPO_SAMPLER_TPE;
     else if (strcmp(type, "random") == 0)
         s->type = HPO_SAMPLER_RANDOM;
@@ -129,7 +132,8 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
         s->type = HPO_SAMPLER_NSGA2;
     else
         return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
-                             "unknown sampler type '%s': tpe, gp, cmaes, nsga2, random, grid or qmc",
+                             "unknown sampler type '%s': auto, tpe, gp, cmaes, nsga2, random, "
+                             "grid or qmc",
                              type);
     json_object_set_new(out, "type", json_string(type));
     hpo_tpe_config_default(&s->tpe);
@@ -203,14 +207,17 @@ static hpo_rc configure_json(json_t *j, const hpo_study_config *study, hpo_sampl
             return rc;
         write_options(s, out);
     }
-    if (s->type == HPO_SAMPLER_GP) {
-        if (study->n_directions != 1)
+    if (s->type == HPO_SAMPLER_AUTO) /* the TPE it runs: joint for several objectives only */
+        s->tpe.multivariate = study->n_directions > 1;
+    if (s->type == HPO_SAMPLER_GP || s->type == HPO_SAMPLER_AUTO) {
+        if (s->type == HPO_SAMPLER_GP && study->n_directions != 1)
             return hpo_error_set(err, HPO_E_INVALID, "sampler.type",
                                  "the gp sampler takes one objective; use random for several");
         hpo_rc rc = hpo_gp_config_validate(&s->gp, err);
         if (rc)
             return rc;
-        write_options(s, out);
+        if (s->type == HPO_SAMPLER_GP)
+            write_options(s, out);
         if (!(s->gp_warm = calloc(1, sizeof *s->gp_warm)))
             return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
@@ -237,7 +244,7 @@ hpo_rc hpo_sampler_configure(const char *text, const hpo_study_config *study, hp
                              char **ret_text, hpo_error *err)
 {
     json_t *j = text ? json_loads(text, 0, NULL)
-                     : json_pack("{s:s}", "type", "tpe");
+                     : json_pack("{s:s}", "type", "auto");
     if (!json_is_object(j)) {
         json_decref(j);
         return hpo_error_set(err, HPO_E_INVALID, "sampler", "sampler must be an object");
@@ -364,7 +371,52 @@ static hpo_rc fill_grid(const hpo_sampler *s, const hpo_study_config *study,
 
 bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study)
 {
-    return s->type == HPO_SAMPLER_TPE && study->n_directions == 1;
+    return (s->type == HPO_SAMPLER_TPE || s->type == HPO_SAMPLER_AUTO) &&
+           study->n_directions == 1;
+}
+
+/* ---- auto ---- */
+
+hpo_sampler_type hpo_sampling_auto_pick(const hpo_study_config *study, int64_t number,
+                                        int64_t n_complete, bool constrained)
+{
+    const hpo_space *space = &study->space;
+    size_t n_categorical = 0;
+    for (size_t i = 0; i < space->n; i++)
+        n_categorical += space->items[i].dist.type == HPO_DIST_CATEGORICAL;
+    if (study->n_directions > 1 || space->n == 0 || constrained ||
+        2 * n_categorical > space->n || n_complete >= HPO_AUTO_GP_TRIALS)
+        return HPO_SAMPLER_TPE;
+    return number % 2 == 0 ? HPO_SAMPLER_GP : HPO_SAMPLER_TPE;
+}
+
+bool hpo_sampling_reads_log(const hpo_sampler *s, const hpo_study_config *study,
+                            int64_t n_complete, bool constrained)
+{
+    /* auto: while it may pick the GP (with either parity), every trial is sampled under the
+     * mutex, so the number need not be known yet */
+    return hpo_sampling_keeps_log(s, study) &&
+           (s->type == HPO_SAMPLER_TPE ||
+            (hpo_sampling_auto_pick(study, 0, n_complete, constrained) == HPO_SAMPLER_TPE &&
+             hpo_sampling_auto_pick(study, 1, n_complete, constrained) == HPO_SAMPLER_TPE));
+}
+
+/* The sampler auto runs for trial `number`: s with the type it picks from h (with a log: TPE,
+ * as the caller samples from the log only then). A shallow copy: it shares s's configurations
+ * and caches and is not cleared. */
+static hpo_sampler auto_delegate(const hpo_sampler *s, const hpo_study_config *study,
+                                 const hpo_history *h, int64_t number)
+{
+    hpo_sampler d = *s;
+    int64_t n_complete = 0;
+    bool constrained = false;
+    for (size_t k = 0; !h->obs && k < h->n_trials; k++) {
+        n_complete += h->trials[k].state == HPO_TRIAL_COMPLETE;
+        constrained |= h->trials[k].n_constraints > 0;
+    }
+    d.type = h->obs ? HPO_SAMPLER_TPE
+                    : hpo_sampling_auto_pick(study, number, n_complete, constrained);
+    return d;
 }
 
 /* The declared params at point `number` of the sampler's sequence: numeric params take its
@@ -400,6 +452,10 @@ static hpo_rc tpe_values(const hpo_sampler *s, const hpo_study_config *study,
 hpo_rc hpo_sampling_fill(const hpo_sampler *s, const hpo_study_config *study,
                          const hpo_history *h, int64_t number, hpo_trial *t, hpo_error *err)
 {
+    if (s->type == HPO_SAMPLER_AUTO) {
+        hpo_sampler d = auto_delegate(s, study, h, number);
+        return hpo_sampling_fill(&d, study, h, number, t, err);
+    }
     const hpo_trial *trials = h->trials;
     size_t n_trials = h->n_trials;
     const hpo_space *space = &study->space;
@@ -518,6 +574,11 @@ double hpo_sampling_param(const hpo_sampler *s, const hpo_study_config *study,
                           const hpo_history *h, int64_t number, const char *name,
                           const hpo_dist *d)
 {
+    if (s->type == HPO_SAMPLER_AUTO) { /* a define-by-run param: TPE's, alone */
+        hpo_sampler tpe = *s;
+        tpe.type = HPO_SAMPLER_TPE;
+        return hpo_sampling_param(&tpe, study, h, number, name, d);
+    }
     if (s->type == HPO_SAMPLER_QMC && d->type != HPO_DIST_CATEGORICAL) {
         size_t dim = qmc_dim(study, h, name);
         if (dim < HPO_QMC_MAX_DIMS)

@@ -24,6 +24,7 @@ typedef enum {
     HPO_SAMPLER_GP = 4,
     HPO_SAMPLER_CMAES = 5,
     HPO_SAMPLER_NSGA2 = 6,
+    HPO_SAMPLER_AUTO = 7,
 } hpo_sampler_type;
 
 typedef struct {
@@ -70,6 +71,23 @@ typedef struct {
  * sample from a view of it outside the study's mutex): TPE for one objective; multi-objective
  * TPE samples from the trials. */
 bool hpo_sampling_keeps_log(const hpo_sampler *s, const hpo_study_config *study);
+
+/* auto (the default): the sampler it runs for trial `number` of a study with n_complete
+ * COMPLETE trials, some of which gave constraints when `constrained`. While the declared space
+ * is numeric enough (at most half of its params categorical), the study has one objective, no
+ * constraints and fewer than HPO_AUTO_GP_TRIALS complete trials: GP for even numbers, TPE for
+ * odd ones (each learns from the other's trials); TPE otherwise (multi-objective TPE for several
+ * objectives). TPE has its defaults, multivariate for several objectives; define-by-run params
+ * are TPE's under auto whatever fills the declared ones. The rules and the measurements behind them: README.md, "auto". */
+#define HPO_AUTO_GP_TRIALS 200
+hpo_sampler_type hpo_sampling_auto_pick(const hpo_study_config *study, int64_t number,
+                                        int64_t n_complete, bool constrained);
+
+/* Whether this ask samples from the observation log (outside the study's mutex): the sampler
+ * keeps one and runs TPE now (auto: when hpo_sampling_auto_pick says TPE). Otherwise the caller
+ * passes every trial (hpo_history without obs), under the mutex. */
+bool hpo_sampling_reads_log(const hpo_sampler *s, const hpo_study_config *study,
+                            int64_t n_complete, bool constrained);
 
 /* Fills every declared param that t does not have yet, for a new trial numbered `number`, from
  * history h (t is not in it). The same seed, number and history give the same params (GP: and

@@ -496,7 +496,9 @@ static void ask_outside(void *vctx)
  * when the sampler can (STUDY_RUN_OUTSIDE the first time), else here. */
 static hpo_rc new_trial_params(study *st, ask_ctx *ctx, hpo_trial *t, hpo_error *err)
 {
-    if (!ctx->sampled && st->obs && st->cfg.space.n > 0) {
+    if (!ctx->sampled && st->obs && st->cfg.space.n > 0 &&
+        hpo_sampling_reads_log(&st->sampler, &st->cfg, st->counts[HPO_TRIAL_COMPLETE],
+                               st->n_constraints > 0)) {
         /* the number the trial will likely get; asks sampling at the same time draw for
          * different numbers, so their random streams differ */
         int64_t draw = (int64_t)st->n > st->last_draw ? (int64_t)st->n : st->last_draw + 1;

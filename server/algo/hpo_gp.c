@@ -436,8 +436,9 @@ hpo_rc hpo_gp_new(const hpo_gp_data *data, const double *hp, hpo_gp **ret, hpo_e
     bool ok = hp_valid(d, hp);
     for (size_t i = 0; ok && i < n; i++)
         for (size_t j = 0; j <= i; j++)
-            gp->l[i * n + j] = hpo_gp_kernel(d, gp->cat, hp, gp->x + i * d, gp->x + j * d) +
-                               (i == j ? hp[HPO_GP_NOISE(d)] : 0);
+            gp->l[i * n + j] =
+                hpo_gp_kernel(d, gp->cat, hp, gp->x + i * d, gp->x + j * d) +
+                (i != j ? 0 : i + data->n_exact >= n ? HPO_GP_MIN_NOISE : hp[HPO_GP_NOISE(d)]);
     ok = ok && hpo_gp_cholesky(n, gp->l, work, NULL);
     free(work);
     if (!ok) {

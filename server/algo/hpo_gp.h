@@ -55,6 +55,8 @@ typedef struct {
                               * index */
     const double *y;         /* n standardized values, larger is better */
     const bool *categorical; /* d flags, or NULL: every dim numeric */
+    size_t n_exact;          /* hpo_gp_new: the last n_exact rows are known without noise
+                              * (HPO_GP_MIN_NOISE: the sampler's believed running trials) */
 } hpo_gp_data;
 
 /* ---- the model (hpo_gp.c) ---- */
@@ -180,10 +182,11 @@ void hpo_gp_warm_clear(hpo_gp_warm *w); /* NULL is a no-op */
  * every declared param (of its type, in range) and a value that is not NaN (pruned and failed
  * trials are left out, as Optuna's GPSampler does); beyond HPO_GP_MAX_OBS of them, to the
  * HPO_GP_MAX_OBS / 2 best and the most recent others (by trial number). Values are negated when
- * minimizing, infinite ones clipped to the finite extremes, then standardized. Constant liar:
- * RUNNING then WAITING trials with every declared param (up to HPO_GP_MAX_LIARS, in trial
- * order) then join the fitted GP (not the fit) at the best standardized value, so the
- * posterior variance collapses at their params and parallel asks propose other points. The
+ * minimizing, infinite ones clipped to the finite extremes, then standardized. Kriging
+ * believer: RUNNING then WAITING trials with every declared param (up to HPO_GP_MAX_LIARS, in
+ * trial order) then join the fitted GP (not the fit) at the mean it predicts for them, without
+ * noise, so the posterior variance collapses at their params and parallel asks propose other
+ * points. The
  * proposal maximizes log EI over the best value (hpo_gp_acq_maximize, the best trial's point
  * one of the starts). warm (may be NULL): the fit starts from its hyperparameters when they
  * have this space's size and is stored back into it. ret_values[i]: the internal value of

@@ -289,7 +289,7 @@ START_TEST(multi_objective_tpe_asks_and_finishes)
                      HPO_E_INVALID);
     ck_assert_str_eq(err.field, "sampler.constant_liar");
     c.name = "mo-default";
-    c.sampler = NULL;
+    c.sampler = "{\"type\":\"tpe\"}";
     ck_assert_int_eq(hpo_service_study_create(ts.svc, &c, false, &info, &created, &err), HPO_OK);
     ck_assert_ptr_nonnull(strstr(info.config.sampler, "\"type\":\"tpe\""));
     ck_assert_ptr_nonnull(strstr(info.config.sampler, "\"constant_liar\":false"));

@@ -86,7 +86,7 @@ START_TEST(study_life_cycle)
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies/s1", NULL, &j), 200);
     ck_assert_int_eq(json_object_size(json_object_get(j, "search_space")), 3);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "sampler"), "type")),
-                     "tpe");
+                     "auto");
     ck_assert(json_is_null(json_object_get(j, "best_trial")));
     json_decref(j);
 

@@ -31,11 +31,20 @@ static long post(const char *path, const char *body, json_t **ret)
     return e2e_call(&srv, "POST", path, body, ret);
 }
 
-START_TEST(tpe_is_the_default_and_options_are_checked)
+START_TEST(auto_is_the_default_and_options_are_checked)
 {
     json_t *j;
-    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"d\"}", &j), 201);
+    /* the default: auto, its seed spelled out, nothing else */
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"a\"}", &j), 201);
     json_t *s = json_object_get(j, "sampler");
+    ck_assert_str_eq(json_string_value(json_object_get(s, "type")), "auto");
+    ck_assert(json_is_integer(json_object_get(s, "seed")));
+    ck_assert_int_eq(json_object_size(s), 2);
+    json_decref(j);
+    /* TPE's options spelled out */
+    ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"d\",\"sampler\":{\"type\":\"tpe\"}}",
+                          &j), 201);
+    s = json_object_get(j, "sampler");
     ck_assert_str_eq(json_string_value(json_object_get(s, "type")), "tpe");
     ck_assert_int_eq(json_integer_value(json_object_get(s, "n_startup_trials")), 10);
     ck_assert_int_eq(json_integer_value(json_object_get(s, "n_ei_candidates")), 24);
@@ -43,7 +52,7 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
     ck_assert(json_is_false(json_object_get(s, "multivariate")));
     json_decref(j);
     ck_assert_int_eq(post("/api/v1/studies", "{\"name\":\"mo\",\"directions\":[\"minimize\","
-                          "\"minimize\"]}", &j), 201);
+                          "\"minimize\"],\"sampler\":{\"type\":\"tpe\"}}", &j), 201);
     /* several objectives: TPE too (Optuna 3.1's multi-objective TPE), without constant liar */
     s = json_object_get(j, "sampler");
     ck_assert_str_eq(json_string_value(json_object_get(s, "type")), "tpe");
@@ -66,6 +75,8 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"random\",\"n_startup_trials\":3}}",
          "sampler.n_startup_trials"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"tpe\",\"seed\":-4}}", "sampler.seed"},
+        {"{\"name\":\"x\",\"sampler\":{\"type\":\"auto\",\"n_startup_trials\":3}}",
+         "sampler.n_startup_trials"},
         {"{\"name\":\"x\",\"directions\":[\"minimize\",\"maximize\"],\"sampler\":{\"type\":\"tpe\","
          "\"constant_liar\":true}}", "sampler.constant_liar"},
         {"{\"name\":\"x\",\"sampler\":{\"type\":\"grid\"},\"search_space\":{\"f\":{\"type\":\"float\","
@@ -98,7 +109,7 @@ START_TEST(tpe_is_the_default_and_options_are_checked)
         json_decref(j);
     }
     ck_assert_int_eq(e2e_call(&srv, "GET", "/api/v1/studies", NULL, &j), 200);
-    ck_assert_int_eq(json_array_size(json_object_get(j, "studies")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "studies")), 3); /* a, d, mo */
     json_decref(j);
 }
 END_TEST
@@ -531,7 +542,7 @@ int main(void)
     TCase *tc = tcase_create("samplers");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, tpe_is_the_default_and_options_are_checked);
+    tcase_add_test(tc, auto_is_the_default_and_options_are_checked);
     tcase_add_test(tc, same_seed_same_history_same_params);
     tcase_add_test(tc, parallel_tpe_never_repeats_a_configuration);
     tcase_add_test(tc, grid_points_are_handed_out_exactly_once);

@@ -320,6 +320,33 @@ class TestOptimize(unittest.TestCase):
             optuna.create_study(storage=URL, study_name=name("gp2"), sampler=sampler,
                                 directions=["minimize", "maximize"])
 
+    def test_auto_sampler_is_the_default(self):
+        # No sampler: the server's auto. Over a declared numeric space it runs the GP (default
+        # start-up of 10 random trials), so 30 trials get close to the optimum; a define-by-run
+        # study (nothing declared) runs TPE for every param and works as in Optuna.
+        def objective(trial):
+            x = trial.suggest_float("x", -5, 5)
+            lr = trial.suggest_float("lr", 1e-4, 1, log=True)
+            return (x - 1) ** 2 + (math.log10(lr) + 2) ** 2
+
+        dist = optuna.distributions
+        space = {"x": dist.FloatDistribution(-5, 5),
+                 "lr": dist.FloatDistribution(1e-4, 1, log=True)}
+        study = optuna.create_study(storage=URL, study_name=name("auto"), search_space=space)
+        self.assertEqual(study.sampler["type"], "auto")
+        self.assertEqual(sorted(study.sampler), ["seed", "type"])
+        study = optuna.create_study(storage=URL, study_name=name("auto1"), search_space=space,
+                                    sampler=optuna.samplers.AutoSampler(seed=1))
+        study.optimize(objective, n_trials=30)
+        # random search's median best after 30 trials here is about 0.5; TPE's about 0.1
+        self.assertLess(study.best_value, 0.05)
+        study = optuna.create_study(storage=URL, study_name=name("auto-dbr"),
+                                    sampler=optuna.samplers.AutoSampler(seed=2))
+        self.assertEqual(study.sampler, {"type": "auto", "seed": 2})
+        study.optimize(objective, n_trials=15)
+        self.assertEqual(len(study.trials), 15)
+        self.assertLess(study.best_value, 5)
+
     def test_deprecated_suggest_api_and_step_adjust(self):
         def objective(trial):
             a = trial.suggest_uniform("a", 0, 1)

@@ -2,7 +2,7 @@
  * (gp_reference.py: the kernel matrix, log marginal likelihood and gradient, posterior, log h(z),
  * the fit's optimum, the acquisition's maximizer), the derivatives against finite differences,
  * the quasi-Newton minimizer, the Cholesky's jitter, and the sampler over trials (start-up,
- * constant liar, mixed spaces, reproducibility). */
+ * kriging believer, mixed spaces, reproducibility). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -648,9 +648,9 @@ START_TEST(sampler_counts_complete_trials_only)
 END_TEST
 
 /* A 2-D study after its start-up: the next proposal; the same ask with that proposal RUNNING
- * (a constant liar at the best value: the variance collapses there) proposes somewhere else;
- * with a second one running too, a third place. */
-START_TEST(constant_liar_keeps_parallel_asks_apart)
+ * (the kriging believer: told the mean the GP predicts there, the variance collapses there)
+ * proposes somewhere else; with a second one running too, a third place. */
+START_TEST(believer_keeps_parallel_asks_apart)
 {
     hpo_dist d = {.type = HPO_DIST_FLOAT, .low = 0, .high = 1};
     hpo_space s = {0};
@@ -774,7 +774,7 @@ int main(void)
     tcase_add_test(tc, acquisition_finds_the_maximizer);
     tcase_add_test(tc, sampler_starts_at_random_then_finds_the_minimum);
     tcase_add_test(tc, sampler_counts_complete_trials_only);
-    tcase_add_test(tc, constant_liar_keeps_parallel_asks_apart);
+    tcase_add_test(tc, believer_keeps_parallel_asks_apart);
     tcase_add_test(tc, maximize_is_minimize_negated);
     tcase_add_test(tc, sampler_caps_what_it_fits);
     suite_add_tcase(s, tc);

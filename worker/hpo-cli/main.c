@@ -31,7 +31,8 @@ static const cli_command COMMANDS[] = {
      "Create a study (or load it with --load-if-exists).",
      "  --direction D         minimize (default) or maximize\n"
      "  --directions D1,D2    several objectives (not with --direction)\n"
-     "  --sampler S           a type (tpe, gp, cmaes, nsga2, random, grid, qmc) or a JSON object / @FILE,\n"
+     "  --sampler S           a type (auto, the default; tpe, gp, cmaes, nsga2, random, grid, qmc)\n"
+     "                        or a JSON object / @FILE,\n"
      "                        e.g. '{\"type\":\"tpe\",\"seed\":42}'\n"
      "  --pruner P            a type (none, median, ...) or a JSON object / @FILE\n"
      "  --search-space JSON   {name: distribution}, or @FILE to read it from a file\n"

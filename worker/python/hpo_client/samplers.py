@@ -68,6 +68,20 @@ class TPESampler(BaseSampler):
         return _opts({"type": "tpe", **self.options}, seed=self.seed)
 
 
+class AutoSampler(BaseSampler):
+    """hpo's default sampler (what a study gets when create_study is given none), run by the
+    server: it picks by study, as OptunaHub's AutoSampler does: the Gaussian process and TPE by
+    turns while the declared search space is numeric enough and the study has one objective, no
+    constraints and fewer than 200 complete trials; TPE otherwise (multivariate multi-objective
+    TPE for several objectives; TPE for every define-by-run param). Only ``seed`` can be set."""
+
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def to_json(self):
+        return _opts({"type": "auto"}, seed=self.seed)
+
+
 class RandomSampler(BaseSampler):
     def __init__(self, seed=None):
         self.seed = seed
@@ -102,8 +116,8 @@ class GPSampler(BaseSampler):
     Matérn-5/2 GP with one lengthscale per param, fitted to the complete trials, proposes the
     point of largest log expected improvement; random until ``n_startup_trials`` trials are
     complete; one objective. ``deterministic_objective=True`` pins the noise variance to a tiny
-    value. Running trials enter the GP as constant liars, so parallel workers get different
-    points.
+    value. Running trials enter the GP at the mean it predicts for them (the kriging believer),
+    so parallel workers get different points.
 
     The GP models the study's declared search space (``create_study(search_space=...)``);
     define-by-run params (``suggest_*`` of names not declared) are drawn at random, as Optuna's
