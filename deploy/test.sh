@@ -22,16 +22,20 @@ bash deploy/install-deps.sh --tests
 
 jobs=${HPO_TEST_JOBS:-2}
 
-# A port nobody listens on, from HPO_TEST_PORT (default 55432) upwards.
+# A port nobody listens on, from $1 upwards (HPO_TEST_PORT, default 55432, at most 100 further).
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=${HPO_TEST_PORT:-55432}
-while ! port_free "$port"; do
-    port=$((port + 1))
-    if (( port > ${HPO_TEST_PORT:-55432} + 100 )); then
-        echo "test.sh: no free port found" >&2
-        exit 1
-    fi
-done
+next_free_port() {
+    local p=$1
+    while ! port_free "$p"; do
+        p=$((p + 1))
+        if (( p > ${HPO_TEST_PORT:-55432} + 100 )); then
+            echo "test.sh: no free port found" >&2
+            exit 1
+        fi
+    done
+    echo "$p"
+}
+port=$(next_free_port "${HPO_TEST_PORT:-55432}")
 
 pgdir=$(mktemp -d /tmp/hpo-test-pg.XXXXXX)
 cleanup() {
@@ -45,7 +49,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 log "PostgreSQL in $pgdir on port $port"
-HPO_TEST_PG=$(bash deploy/pg.sh start "$pgdir" "$port")
+# Nobody listening is not enough: a connection of this machine may hold the port as its own local
+# end (the ephemeral range covers it), and PostgreSQL cannot bind it then; the next one is tried.
+for try in 1 2 3 4 5; do
+    HPO_TEST_PG=$(bash deploy/pg.sh start "$pgdir" "$port") && break
+    (( try < 5 )) || exit 1
+    port=$(next_free_port $((port + 1)))
+    log "PostgreSQL in $pgdir on port $port (another try)"
+done
 export HPO_TEST_PG
 echo "HPO_TEST_PG=$HPO_TEST_PG" >&2
 
