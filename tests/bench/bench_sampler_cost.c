@@ -8,8 +8,9 @@
  * N COMPLETE trials (uniform random params, fixed seed; values sum x_i^2 and sum (x_i - 1)^2;
  * trial k made in generation k / 50, as by an evolutionary sampler's population of 50), and
  * 2 warm-up then `calls` timed calls of hpo_sampling_fill for trial number N, from the study's
- * observation log when the sampler keeps one (hpo_sampling_keeps_log; filled outside the timing,
- * as the server keeps it while trials finish), else from the trials array. The type list is the
+ * observation log when the server would read it for this ask (hpo_sampling_reads_log: auto
+ * reads it only once it runs TPE alone; the log is filled outside the timing, as the server
+ * keeps it while trials finish), else from the trials array. The type list is the
  * caller's, so a new type needs no change here; one the build refuses (unknown type, or not for
  * this many objectives) prints its reason. One JSON line per run:
  *   {"sampler":"tpe","objectives":1,"trials":N,"calls":20,"median_ms":...,"min_ms":...,"max_ms":...}
@@ -63,9 +64,9 @@ static int run(const char *type, long n_obj, hpo_study_config *study, const hpo_
         print_refused(type, n_obj, err.message);
         return 0;
     }
-    bool keeps_log = hpo_sampling_keeps_log(&s, study);
     for (int k = 0; k < n_sizes; k++) {
         long n = sizes[k];
+        bool keeps_log = hpo_sampling_reads_log(&s, study, n, false);
         hpo_obs *log = NULL;
         hpo_obs_view view = {0};
         hpo_history h = {trials, (size_t)n, NULL};

@@ -127,8 +127,9 @@ def main():
           f"Ackley's optimum); two objectives: `NSGAIISampler` (Optuna's default), `TPESampler` (MOTPE), "
           f"`RandomSampler`; Binh–Korn's constraints go to TPE and NSGA-II as `constraints_func`. With {W} "
           f"workers every evaluation of a test function sleeps {e['EVAL_MS']} ms on both sides, so the workers "
-          f"overlap (digits trains for real). `CmaEsSampler` (needs `cmaes`) and `BoTorchSampler` are not "
-          f"installed, so they are not run.")
+          f"overlap (digits trains for real). `CmaEsSampler` is not run (its replay in hpo is checked "
+          f"against the states Optuna's own CmaEsSampler pickles, in the unit tests); `BoTorchSampler` "
+          f"(botorch) is not installed.")
     print()
     print(f"p-values: one-sided Mann–Whitney U tests of hpo's default sampler `{default}` against Optuna's "
           f"default (TPE; NSGA-II for two objectives) and against Optuna's best sampler on that problem and "
@@ -226,10 +227,11 @@ def main():
     print(f"**Sampling cost per ask** (ms, median of {e['COST_CALLS']} calls; Optuna {e['OPTUNA_COST_REPS']}): "
           f"10 float params in [-5, 5], the study holding N COMPLETE trials (random params; values Σx² and "
           f"Σ(x−1)²; trial k in generation k/50). hpo: `hpo_sampling_fill` in-process (C), what the server runs "
-          f"for a new trial, sampler `{{\"type\": X, \"seed\": 1}}`, from the observation log when the sampler "
-          f"keeps one; types from HPO_COST_SAMPLERS (`{e['HPO_COST_SAMPLERS']}`). Optuna: `study.ask()` + 10 "
+          f"for a new trial, sampler `{{\"type\": X, \"seed\": 1}}`, from the observation log when the server "
+          f"reads it for that ask; types from HPO_COST_SAMPLERS (`{e['HPO_COST_SAMPLERS']}`). Optuna: `study.ask()` + 10 "
           f"`suggest_float` on an in-memory study filled with `add_trials` (`optuna_tpe_cost.py`); `auto` is "
-          f"set against Optuna's default (TPE, NSGA-II for two objectives).")
+          f"set against Optuna's default (TPE, NSGA-II for two objectives); with one objective "
+          f"and N=100 trial N is an even one, the GP's turn (an odd one costs what `tpe` does).")
     print()
     head = " | ".join(f"hpo N={n:,} | Optuna N={n:,}" for n in sizes)
     print(f"| sampler | objectives | Optuna counterpart | {head} |")
