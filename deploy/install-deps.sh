@@ -18,7 +18,7 @@ fi
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
           libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
           python3-optuna python3-plotly "$@")
-((tests)) && packages+=(chromium nodejs)
+((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus podman yamllint iproute2)
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
