@@ -5,7 +5,8 @@
 # fails without them); python3-plotly draws hpo_client.visualization's figures. With --tests
 # (test.sh), also what only the tests need: chromium, nodejs and npm run the dashboard's browser
 # test (tests/e2e/browser), whose puppeteer-core comes from npm: `npm ci` there when its
-# node_modules is missing or older than its package-lock.json. Extra package names may be given
+# node_modules is missing or older than its package-lock.json; yamllint, python3-yaml and kubectl
+# check deploy/k8s and deploy/container (tests/deploy). Extra package names may be given
 # as arguments (quickstart.sh adds jq).
 #   bash deploy/install-deps.sh [--tests] [PACKAGE...]
 set -euo pipefail
@@ -18,7 +19,8 @@ fi
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
           libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
           python3-optuna python3-plotly "$@")
-((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus podman yamllint iproute2)
+((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus yamllint iproute2
+                        python3-yaml)
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
@@ -43,6 +45,10 @@ for p in "${packages[@]}"; do
 done
 # npm: Debian's package, unless the node installed brings its own (NodeSource's does)
 ((tests)) && ! command -v npm >/dev/null 2>&1 && ! installed npm && missing+=(npm)
+# kubectl (tests/deploy/k8s_lint.sh: kubectl kustomize): Debian's kubernetes-client, unless a
+# kubectl is installed already (another vendor's package may hold /usr/bin/kubectl: they clash)
+((tests)) && ! command -v kubectl >/dev/null 2>&1 && ! installed kubernetes-client &&
+    missing+=(kubernetes-client)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     echo "install-deps.sh: all packages present" >&2
