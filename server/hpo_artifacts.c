@@ -189,6 +189,8 @@ hpo_rc hpo_service_artifact_commit(hpo_service *svc, const char *name, int64_t n
     unlink(tmp_path); /* linked, refused or failed: its name goes */
     if (rc)
         return rc;
+    hpo_metrics_count(svc->metrics, HPO_COUNT_ARTIFACTS, 1);
+    hpo_metrics_count(svc->metrics, HPO_COUNT_ARTIFACT_BYTES, (uint64_t)size);
     memset(ret, 0, sizeof *ret);
     ret->name = hpo_strdup(artifact);
     ret->size = size;

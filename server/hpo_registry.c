@@ -47,6 +47,11 @@ hpo_rc hpo_service_new(hpo_store *store, hpo_service **ret, hpo_error *err)
     if (!svc)
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     svc->store = store;
+    svc->metrics = hpo_metrics_new();
+    if (!svc->metrics) {
+        free(svc);
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
     hpo_limits_default(&svc->limits);
     pthread_mutex_init(&svc->mu, NULL);
     pthread_mutex_init(&svc->artifact_mu, NULL);
@@ -80,7 +85,13 @@ void hpo_service_free(hpo_service *svc)
     pthread_cond_destroy(&svc->pub_cv);
     pthread_mutex_destroy(&svc->pub_mu);
     pthread_mutex_destroy(&svc->mu);
+    hpo_metrics_free(svc->metrics);
     free(svc);
+}
+
+hpo_metrics *hpo_service_metrics(hpo_service *svc)
+{
+    return svc->metrics;
 }
 
 static hpo_rc tx_ping(hpo_db *db, void *ctx, hpo_error *err)
@@ -156,14 +167,44 @@ static void unregister_locked(hpo_service *svc, study *st)
     svc->n_loaded--;
 }
 
-void study_release(hpo_service *svc, study *st)
+/* Gives a reference back; a use (used) restarts the study's idle time. */
+static void release(hpo_service *svc, study *st, bool used)
 {
     pthread_mutex_lock(&svc->mu);
     bool dead = --st->refs == 0 && !st->in_registry;
-    st->last_used_ms = hpo_clock_monotonic_ms();
+    if (used)
+        st->last_used_ms = hpo_clock_monotonic_ms();
     pthread_mutex_unlock(&svc->mu);
     if (dead)
         study_free(st);
+}
+
+void study_release(hpo_service *svc, study *st)
+{
+    release(svc, st, true);
+}
+
+hpo_rc studies_hold_all(hpo_service *svc, study ***ret, size_t *ret_n, hpo_error *err)
+{
+    pthread_mutex_lock(&svc->mu);
+    study **all = malloc((svc->n_loaded ? svc->n_loaded : 1) * sizeof *all);
+    size_t n = 0;
+    for (size_t b = 0; all && b < N_BUCKETS; b++)
+        for (study *st = svc->buckets[b]; st && n < svc->n_loaded; st = st->next) {
+            st->refs++;
+            all[n++] = st;
+        }
+    pthread_mutex_unlock(&svc->mu);
+    if (!all)
+        return out_of_memory(err);
+    *ret = all;
+    *ret_n = n;
+    return HPO_OK;
+}
+
+void study_release_unused(hpo_service *svc, study *st)
+{
+    release(svc, st, false);
 }
 
 typedef struct {
@@ -411,7 +452,10 @@ static hpo_rc commit_wait(hpo_service *svc, study *st, uint64_t seq, hpo_error *
         } else {
             st->committing = true;
             pthread_mutex_unlock(&st->mu);
+            int64_t t0 = hpo_clock_monotonic_ns();
             rc = hpo_store_commit(svc->store, w, &cerr);
+            if (rc == HPO_OK)
+                hpo_metrics_commit(svc->metrics, hpo_clock_monotonic_ns() - t0);
             hpo_writes_free(w);
             pthread_mutex_lock(&st->mu);
             st->committing = false;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "hpo_error.h"
 #include "hpo_limits.h"
+#include "hpo_metrics.h"
 #include "hpo_model.h"
 #include "hpo_token.h"
 
@@ -28,6 +29,32 @@ hpo_rc hpo_service_set_limits(hpo_service *svc, const hpo_limits *limits, hpo_er
 
 /* How many studies are held in memory now (the others load on their next use). */
 size_t hpo_service_loaded_studies(hpo_service *svc);
+
+/* ---- what GET /metrics shows (hpo_stats.c) ---- */
+
+/* The service's metric registry (owned by the service, borrowed here): the service counts its
+ * events and commits into it, the HTTP layer its requests. */
+hpo_metrics *hpo_service_metrics(hpo_service *svc);
+
+/* A study held in memory as its latest committed version shows it. */
+typedef struct {
+    char *study; /* owned */
+    int64_t counts[HPO_TRIAL_STATE_COUNT];
+    int64_t workers; /* distinct workers named by its running trials */
+} hpo_study_gauges;
+/* Every study held in memory now (used within --study-idle-seconds), by name; no database round
+ * trip, and looking is no use of a study (its idle time runs on). *ret owned:
+ * hpo_study_gauges_free. */
+hpo_rc hpo_service_study_gauges(hpo_service *svc, hpo_study_gauges **ret, size_t *ret_n,
+                                hpo_error *err);
+void hpo_study_gauges_free(hpo_study_gauges *g, size_t n); /* NULL is a no-op */
+
+/* The PostgreSQL connection pool (hpo_store_pool_stats). */
+typedef struct {
+    int size, in_use;
+    uint64_t waits, timeouts;
+} hpo_pool_stats;
+void hpo_service_pool_stats(hpo_service *svc, hpo_pool_stats *ret);
 
 /* Whether PostgreSQL answers. */
 hpo_rc hpo_service_ping(hpo_service *svc, hpo_error *err);

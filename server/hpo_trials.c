@@ -473,6 +473,7 @@ typedef struct {
     const hpo_ask_request *req;
     hpo_trial *ret;
     bool *replayed;
+    bool promoted; /* the trial handed out is an ASHA promotion */
     hpo_ask_info *info;
     /* a new trial's params sampled outside the mutex (every declared one) */
     sample_job job;
@@ -551,6 +552,7 @@ static hpo_rc ask_locked(hpo_service *svc, study *st, ask_ctx *ctx, hpo_error *e
             hpo_writes *w = study_writes(st);
             if (study_add_promotion(st, &p) || !w || hpo_writes_promotion(w, st->cfg.id, &p))
                 return study_break(st, HPO_E_NOMEM, err);
+            ctx->promoted = true;
             return HPO_OK;
         }
     }
@@ -599,6 +601,7 @@ static hpo_rc ask_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
     ask_ctx *ctx = vctx;
     hpo_trial_clear(ctx->ret); /* from an attempt that had to be run again */
     *ctx->replayed = false;
+    ctx->promoted = false;
     hpo_rc rc = ask_locked(svc, st, ctx, err);
     if (!rc && ctx->info) {
         resource_of(st, ctx->ret, &ctx->info->resource);
@@ -621,6 +624,10 @@ hpo_rc hpo_service_ask(hpo_service *svc, const char *name, const hpo_ask_request
     hpo_trial_clear(&ctx.pre);
     if (rc)
         hpo_trial_clear(ret); /* decided, but its commit failed */
+    if (!rc && !*ret_replayed) /* counted once durable */
+        hpo_metrics_count(svc->metrics, HPO_COUNT_ASKS, 1);
+    if (!rc && ctx.promoted)
+        hpo_metrics_count(svc->metrics, HPO_COUNT_PROMOTIONS, 1);
     return rc;
 }
 
@@ -839,6 +846,8 @@ typedef struct {
     const hpo_report *reports;
     size_t n;
     hpo_action *ret;
+    size_t stored; /* new steps stored (the metrics) */
+    bool paused;   /* the report paused the trial */
 } report_ctx;
 
 /* Stores reports and decides: the pruner judges the trial with its new reports, and a pause
@@ -847,6 +856,8 @@ typedef struct {
 static hpo_rc report_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
 {
     report_ctx *ctx = vctx;
+    ctx->stored = 0;
+    ctx->paused = false;
     hpo_trial *t = NULL;
     hpo_rc rc = changeable_trial(st, ctx->number, true, &t, err);
     if (rc)
@@ -891,6 +902,8 @@ static hpo_rc report_fn(hpo_service *svc, study *st, void *vctx, hpo_error *err)
         rc = study_break(st, HPO_E_NOMEM, err);
     free(fresh);
     *ctx->ret = action;
+    ctx->stored = k;
+    ctx->paused = paused;
     return rc;
 }
 
@@ -901,8 +914,16 @@ hpo_rc hpo_service_report(hpo_service *svc, const char *name, int64_t number,
     for (size_t i = 0; i < n; i++)
         if (reports[i].step < 0)
             return hpo_error_set(err, HPO_E_INVALID, "step", "step must be >= 0");
-    report_ctx ctx = {number, reports, n, ret_action};
-    return with_study(svc, name, report_fn, &ctx, err);
+    report_ctx ctx = {number, reports, n, ret_action, 0, false};
+    hpo_rc rc = with_study(svc, name, report_fn, &ctx, err);
+    if (rc == HPO_OK) { /* counted once durable */
+        hpo_metrics_count(svc->metrics, HPO_COUNT_REPORTS, ctx.stored);
+        if (ctx.stored > 0 && *ret_action == HPO_ACTION_PRUNE)
+            hpo_metrics_count(svc->metrics, HPO_COUNT_PRUNES, 1);
+        if (ctx.paused)
+            hpo_metrics_count(svc->metrics, HPO_COUNT_PAUSES, 1);
+    }
+    return rc;
 }
 
 typedef struct {

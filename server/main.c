@@ -26,6 +26,7 @@ typedef struct {
     unsigned threads;
     int db_wait_s;
     int log_level;
+    int log_format;
     const char *artifact_dir;
     hpo_limits limits;
     bool no_auth;
@@ -37,6 +38,7 @@ static void usage(FILE *f)
     fputs("usage: hpo-server --db CONNINFO [--listen HOST:PORT] [--threads N]\n"
           "                  [--artifact-dir DIR] [--artifact-max-bytes N]\n"
           "                  [--db-wait SECONDS] [--log-level debug|info|warn|error]\n"
+          "                  [--log-format text|json]\n"
           "                  [--no-auth] [--tls-cert FILE --tls-key FILE]\n"
           "       hpo-server token create --db CONNINFO --scope read|worker|admin\n"
           "                  [--study NAME | --study-prefix PREFIX] [--name TEXT]\n"
@@ -54,12 +56,20 @@ static void usage(FILE *f)
           "               default ./hpo-artifacts                         (env HPO_ARTIFACT_DIR)\n"
           "  --db-wait    seconds to wait for PostgreSQL at start, default 30\n"
           "  --log-level  default info                                     (env HPO_LOG_LEVEL)\n"
+          "  --log-format text (default): '<time> <level> <message>' lines; json: one\n"
+          "               JSON object a line with time, level, msg and the record's\n"
+          "               fields                                          (env HPO_LOG_FORMAT)\n"
           "  --no-auth    serve without tokens: only on a loopback address (env HPO_NO_AUTH=1);\n"
           "               otherwise every request but /healthz needs 'Authorization: Bearer',\n"
           "               and the server refuses to start while the database has no usable\n"
           "               token (make the first with 'hpo-server token create')\n"
+
           "  --tls-cert   PEM certificate (chain) to serve HTTPS with      (env HPO_TLS_CERT)\n"
-          "  --tls-key    its PEM private key, unencrypted                (env HPO_TLS_KEY)\n",
+          "  --tls-key    its PEM private key, unencrypted                (env HPO_TLS_KEY)\n"
+          "\n"
+          "endpoints: the API under /api/v1 (proto/openapi.yaml), the dashboard at /,\n"
+          "  GET /healthz (liveness, no token), GET /metrics (Prometheus text format, a\n"
+          "  token of scope read: Prometheus's authorization.credentials_file)\n",
           f);
     fputs("\nlimits (a flag beats its environment variable; bytes take K, M, G, T suffixes):\n", f);
     for (size_t i = 0; i < hpo_n_limit_defs; i++)
@@ -137,6 +147,8 @@ static int configure(int argc, char **argv, config *c)
     const char *listen = getenv("HPO_LISTEN") ? getenv("HPO_LISTEN") : "127.0.0.1:8080";
     const char *threads = getenv("HPO_THREADS") ? getenv("HPO_THREADS") : "64";
     const char *level = getenv("HPO_LOG_LEVEL") ? getenv("HPO_LOG_LEVEL") : "info";
+    const char *format = getenv("HPO_LOG_FORMAT") && *getenv("HPO_LOG_FORMAT")
+                             ? getenv("HPO_LOG_FORMAT") : "text";
     const char *wait = "30";
     c->db = getenv("HPO_DB");
     c->no_auth = getenv("HPO_NO_AUTH") && strcmp(getenv("HPO_NO_AUTH"), "1") == 0;
@@ -147,6 +159,7 @@ static int configure(int argc, char **argv, config *c)
         {"db", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'}, {"db-wait", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"log-format", required_argument, NULL, 'F'},
         {"artifact-dir", required_argument, NULL, 'a'},
         {"no-auth", no_argument, NULL, 'N'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
@@ -179,6 +192,7 @@ static int configure(int argc, char **argv, config *c)
         case 't': threads = optarg; break;
         case 'w': wait = optarg; break;
         case 'v': level = optarg; break;
+        case 'F': format = optarg; break;
         case 'a': c->artifact_dir = optarg; break;
         case 'N': c->no_auth = true; break;
         case 'C': c->tls_cert = optarg; break;
@@ -202,6 +216,9 @@ static int configure(int argc, char **argv, config *c)
     c->db_wait_s = (int)v;
     if ((c->log_level = hpo_log_level_parse(level)) < 0)
         return fprintf(stderr, "hpo-server: unknown log level '%s'\n", level), -1;
+    if ((c->log_format = hpo_log_format_parse(format)) < 0)
+        return fprintf(stderr, "hpo-server: --log-format (or HPO_LOG_FORMAT) must be text or "
+                               "json, got '%s'\n", format), -1;
     if (c->tls_cert && !*c->tls_cert)
         c->tls_cert = NULL;
     if (c->tls_key && !*c->tls_key)
@@ -222,6 +239,7 @@ int main(int argc, char **argv)
     if (configure(argc, argv, &cfg))
         return 2;
     hpo_log_set_level((hpo_log_level)cfg.log_level);
+    hpo_log_set_format((hpo_log_format)cfg.log_format);
     /* Blocks of 1 MiB and more (answers of large studies, trial arrays) are mapped on their own
      * and given back to the system when freed. glibc's default raises this threshold after each
      * such free, up to 32 MiB, after which those blocks come from the threads' arenas and stay
@@ -301,5 +319,6 @@ int main(int argc, char **argv)
     free(key);
     hpo_service_free(svc);
     hpo_store_close(store);
+    hpo_log(HPO_LOG_INFO, "hpo-server stopped");
     return 0;
 }

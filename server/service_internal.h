@@ -122,6 +122,7 @@ typedef struct study {
 
 struct hpo_service {
     hpo_store *store;
+    hpo_metrics *metrics;    /* owned; counted into without a lock */
     pthread_mutex_t mu;
     study *buckets[HPO_SERVICE_BUCKETS];
     size_t n_loaded;
@@ -163,6 +164,11 @@ hpo_rc study_acquire(hpo_service *svc, const char *name, study **ret, hpo_error 
 hpo_rc study_acquire_for(hpo_service *svc, const char *name, bool reading, study **ret,
                          hpo_error *err);
 void study_release(hpo_service *svc, study *st);
+/* A reference to every study held now (*ret owned: free() it after giving each back with
+ * study_release_unused, which, unlike study_release, leaves the study's idle time running: a
+ * look at the registry, such as a metrics scrape, is no use of a study). */
+hpo_rc studies_hold_all(hpo_service *svc, study ***ret, size_t *ret_n, hpo_error *err);
+void study_release_unused(hpo_service *svc, study *st);
 /* Drops every study nobody used for idle_ms (none in use or committing); returns how many. */
 size_t study_evict_idle(hpo_service *svc, int64_t now_ms, int64_t idle_ms);
 /* Gives freed heap back to the system when a load or an eviction left much of it (reaper). */

@@ -22,6 +22,13 @@ int64_t hpo_clock_monotonic_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t hpo_clock_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void hpo_clock_iso8601(int64_t ms, char *buf, size_t size)
 {
     if (!buf || size == 0)

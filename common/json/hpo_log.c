@@ -1,8 +1,10 @@
-/* hpo_log: one-line logs to stderr ("<ISO 8601 UTC> <level> <message>"), safe across threads. */
+/* hpo_log: one-line logs to stderr, text ("<ISO 8601 UTC> <level> <message>") or JSON lines,
+ * safe across threads. */
 #include "hpo_log.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "hpo_clock.h"
 
 static atomic_int log_level = HPO_LOG_INFO;
+static atomic_int log_format = HPO_LOG_TEXT;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -27,9 +30,56 @@ int hpo_log_level_parse(const char *name)
     return -1;
 }
 
+void hpo_log_set_format(hpo_log_format format)
+{
+    atomic_store(&log_format, (int)format);
+}
+
+int hpo_log_format_parse(const char *name)
+{
+    if (name && strcmp(name, "text") == 0)
+        return HPO_LOG_TEXT;
+    if (name && strcmp(name, "json") == 0)
+        return HPO_LOG_JSON;
+    return -1;
+}
+
+static bool enabled(hpo_log_level level)
+{
+    return (int)level >= atomic_load(&log_level) && (int)level >= 0 && (int)level <= HPO_LOG_ERROR;
+}
+
+/* Writes {"time","level", fields...} as one line (JSON escapes control characters). */
+static void write_json(hpo_log_level level, const json_t *fields)
+{
+    char ts[40];
+    hpo_clock_iso8601(hpo_clock_now_ms(), ts, sizeof ts);
+    json_t *line = json_pack("{s:s,s:s}", "time", ts, "level", level_names[level]);
+    if (!line)
+        return;
+    json_object_update(line, (json_t *)fields);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(line);
+    if (text)
+        fprintf(stderr, "%s\n", text); /* one fprintf: stdio locks the stream per call */
+    free(text);
+}
+
+/* A message as a JSON string; bytes that are not UTF-8 become '?' (JSON text must be UTF-8). */
+static json_t *message_string(char *msg)
+{
+    json_t *s = json_string(msg);
+    if (s)
+        return s;
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p >= 0x80)
+            *p = '?';
+    return json_string(msg);
+}
+
 void hpo_log(hpo_log_level level, const char *fmt, ...)
 {
-    if ((int)level < atomic_load(&log_level) || (int)level < 0 || (int)level > HPO_LOG_ERROR)
+    if (!enabled(level))
         return;
     char stack[1024];
     char *msg = stack;
@@ -48,6 +98,15 @@ void hpo_log(hpo_log_level level, const char *fmt, ...)
             msg = heap;
         }
     }
+    if (atomic_load(&log_format) == HPO_LOG_JSON) {
+        json_t *fields = json_object();
+        if (fields && json_object_set_new(fields, "msg", message_string(msg)) == 0)
+            write_json(level, fields);
+        json_decref(fields);
+        if (msg != stack)
+            free(msg);
+        return;
+    }
     /* One record per line, whatever the message holds. */
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
@@ -62,18 +121,6 @@ void hpo_log(hpo_log_level level, const char *fmt, ...)
 
 void hpo_log_json(hpo_log_level level, const json_t *fields)
 {
-    if ((int)level < atomic_load(&log_level) || (int)level < 0 || (int)level > HPO_LOG_ERROR)
-        return;
-    char ts[40];
-    hpo_clock_iso8601(hpo_clock_now_ms(), ts, sizeof ts);
-    json_t *line = json_pack("{s:s,s:s}", "time", ts, "level", level_names[level]);
-    if (!line)
-        return;
-    json_object_update(line, (json_t *)fields);
-    /* JSON escapes control characters, so a record stays on one line */
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(line);
-    if (text)
-        fprintf(stderr, "%s\n", text);
-    free(text);
+    if (enabled(level))
+        write_json(level, fields);
 }

@@ -71,6 +71,7 @@ typedef struct {
     hpo_token_grant grant;   /* what the token grants, when has_grant */
     bool has_grant;
     bool answered;           /* a response is queued already (refused at the headers) */
+    int64_t start_ns;        /* when the request's headers were in (monotonic): its latency */
     hpo_buf body;
     /* raw bodies (artifacts) go to a file in the service's tmp folder as they arrive */
     bool raw;
@@ -110,6 +111,16 @@ static void log_answer(struct MHD_Connection *c, const request_ctx *ctx, int sta
     json_decref(f);
 }
 
+/* Counts the request's answer into the metrics: when it is handed to the connection, not when
+ * the connection reports it sent (libmicrohttpd tells that of a kept-alive connection only on its
+ * next event, which may be the next request, seconds later). */
+static void count_answer(const request_ctx *ctx, int status)
+{
+    hpo_metrics_request(hpo_service_metrics(ctx->h->svc),
+                        ctx->route ? (int)(ctx->route - hpo_routes) : -1, ctx->method, status,
+                        hpo_clock_monotonic_ns() - ctx->start_ns);
+}
+
 /* Every answer goes out here: while the server stops, with Connection: close (the client's
  * next request goes to a new connection, which the next server takes). */
 static enum MHD_Result queue(struct MHD_Connection *c, request_ctx *ctx, int status,
@@ -117,6 +128,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, request_ctx *ctx, int sta
 {
     if (atomic_load(&ctx->h->draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    count_answer(ctx, status);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ok;
@@ -149,9 +161,10 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request_ctx *ctx, int
     return queue(c, ctx, status, r);
 }
 
-/* Answers 200 with JSON text already encoded (owned; freed by libmicrohttpd). */
+/* Answers with text already encoded (owned; freed by libmicrohttpd): JSON unless content_type
+ * says otherwise. */
 static enum MHD_Result send_text(struct MHD_Connection *c, request_ctx *ctx, int status,
-                                 char *text, size_t len)
+                                 char *text, size_t len, const char *content_type)
 {
     ctx->answered = true;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -159,7 +172,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request_ctx *ctx, int
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            content_type ? content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", ctx->request_id);
     return queue(c, ctx, status, r);
 }
@@ -397,7 +411,7 @@ static enum MHD_Result dispatch(hpo_http *h, struct MHD_Connection *c, const cha
     }
     if (res.text && res.status) {
         json_decref(res.body);
-        return send_text(c, ctx, res.status, res.text, res.text_len);
+        return send_text(c, ctx, res.status, res.text, res.text_len, res.text_type);
     }
     free(res.text);
     if (res.status == 0) {
@@ -454,6 +468,7 @@ static enum MHD_Result refuse_mid_body(const hpo_http *h, struct MHD_Connection 
     }
     free(text);
     json_decref(j);
+    count_answer(ctx, hpo_rc_http_status(HPO_E_TOO_LARGE));
     return MHD_NO;
 }
 
@@ -494,6 +509,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         hpo_header_watch_head_done(h->watch, watched(c));
         hpo_buf_init(&ctx->body, h->max_body);
         ctx->h = h;
+        ctx->start_ns = hpo_clock_monotonic_ns();
         atomic_fetch_add(&h->in_flight, 1);
         ctx->fd = -1;
         ctx->method = method;
@@ -613,6 +629,20 @@ static size_t unescape_url(void *cls, struct MHD_Connection *c, char *s)
     return (size_t)(w - s);
 }
 
+/* The route table as the labels requests are counted under. The service's registry takes them
+ * once; a second daemon over the same service counts into the same routes. */
+static bool declare_routes(hpo_metrics *m)
+{
+    hpo_metrics_route *routes = malloc(hpo_n_routes * sizeof *routes);
+    if (!routes)
+        return false;
+    for (size_t i = 0; i < hpo_n_routes; i++)
+        routes[i] = (hpo_metrics_route){hpo_routes[i].method, hpo_routes[i].pattern};
+    hpo_rc rc = hpo_metrics_set_routes(m, routes, hpo_n_routes);
+    free(routes);
+    return rc == HPO_OK || rc == HPO_E_CONFLICT;
+}
+
 hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **ret,
                       hpo_error *err)
 {
@@ -630,6 +660,11 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
         return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
     }
     h->svc = svc;
+    if (!declare_routes(hpo_service_metrics(svc))) {
+        freeaddrinfo(ai);
+        free(h);
+        return hpo_error_set(err, HPO_E_NOMEM, NULL, "out of memory");
+    }
     pthread_mutex_init(&h->polls_mu, NULL); /* before the daemon's threads may use them */
     pthread_cond_init(&h->polls_cv, NULL);
     atomic_init(&h->poller_stop, false);

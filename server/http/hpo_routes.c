@@ -15,6 +15,8 @@
 #define A HPO_SCOPE_ADMIN
 const hpo_route hpo_routes[] = {
     {"GET", "/healthz", hpo_h_health, HPO_SCOPE_NONE, false},
+    /* Prometheus scrapes with a read token (authorization: credentials_file) */
+    {"GET", "/metrics", hpo_h_metrics, R, false},
     {"POST", "/api/v1/studies", hpo_h_study_create, A, false},
     {"GET", "/api/v1/studies", hpo_h_study_list, R, false},
     {"GET", "/api/v1/studies/{study}", hpo_h_study_get, R, false},

@@ -45,8 +45,9 @@ typedef struct {
     const char *content_type;
     const char *cache_control; /* Cache-Control header, or NULL */
     const char *csp;           /* Content-Security-Policy header, or NULL */
-    char *text;      /* owned JSON text to answer with instead of body (large encodings) */
+    char *text;      /* owned text to answer with instead of body (large encodings) */
     size_t text_len;
+    const char *text_type; /* text's Content-Type (static); NULL: application/json */
     /* a long poll: instead of answering, wait until the study's version is no longer
      * wait_version or until wait_until_ms (epoch ms), then call the handler again with
      * req->waited_until_ms set (status stays 0) */
@@ -112,6 +113,7 @@ hpo_rc hpo_h_finish_decode(const hpo_request *req, hpo_finish_request *fin, doub
 
 /* Handlers: one file per resource. */
 void hpo_h_health(hpo_service *svc, const hpo_request *req, hpo_response *res);
+void hpo_h_metrics(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_study_create(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_study_list(hpo_service *svc, const hpo_request *req, hpo_response *res);
 void hpo_h_study_get(hpo_service *svc, const hpo_request *req, hpo_response *res);

@@ -28,6 +28,9 @@ struct hpo_store {
     pool_slot *slots;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    int in_use;        /* busy slots (under mu) */
+    uint64_t waits;    /* acquires that found no free connection and waited (under mu) */
+    uint64_t timeouts; /* of which gave up after POOL_WAIT_MS */
 };
 
 struct hpo_db {
@@ -140,6 +143,17 @@ void hpo_store_close(hpo_store *s)
     free(s);
 }
 
+void hpo_store_pool_stats(hpo_store *s, int *ret_size, int *ret_in_use, uint64_t *ret_waits,
+                          uint64_t *ret_timeouts)
+{
+    pthread_mutex_lock(&s->mu);
+    *ret_size = s->n;
+    *ret_in_use = s->in_use;
+    *ret_waits = s->waits;
+    *ret_timeouts = s->timeouts;
+    pthread_mutex_unlock(&s->mu);
+}
+
 unsigned *store_slot_prepared(hpo_store *s, int slot)
 {
     return &s->slots[slot].prepared;
@@ -153,6 +167,7 @@ hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_er
     deadline.tv_sec += POOL_WAIT_MS / 1000 + ns / 1000000000;
     deadline.tv_nsec = (long)(ns % 1000000000);
     int slot = -1;
+    bool waited = false;
     pthread_mutex_lock(&s->mu);
     for (;;) {
         for (int i = 0; i < s->n; i++)
@@ -162,13 +177,18 @@ hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_er
             }
         if (slot >= 0)
             break;
+        if (!waited)
+            s->waits++;
+        waited = true;
         if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT) {
+            s->timeouts++;
             pthread_mutex_unlock(&s->mu);
             return hpo_error_set(err, HPO_E_UNAVAILABLE, NULL,
                                  "no database connection free after %d ms", POOL_WAIT_MS);
         }
     }
     s->slots[slot].busy = true;
+    s->in_use++;
     pthread_mutex_unlock(&s->mu);
 
     /* The slot is ours now: a reset (which blocks) happens outside the lock. */
@@ -184,6 +204,7 @@ hpo_rc store_pool_acquire(hpo_store *s, int *ret_slot, PGconn **ret_conn, hpo_er
             set_pq_error(err, HPO_E_UNAVAILABLE, "cannot connect to PostgreSQL: ", PQerrorMessage(c));
             pthread_mutex_lock(&s->mu);
             s->slots[slot].busy = false;
+            s->in_use--;
             pthread_cond_signal(&s->cv);
             pthread_mutex_unlock(&s->mu);
             return HPO_E_UNAVAILABLE;
@@ -198,6 +219,7 @@ void store_pool_release(hpo_store *s, int slot)
 {
     pthread_mutex_lock(&s->mu);
     s->slots[slot].busy = false;
+    s->in_use--;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
 }

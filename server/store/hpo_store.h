@@ -18,6 +18,10 @@ typedef struct hpo_db hpo_db; /* one connection inside a running transaction (bo
  * HPO_E_UNAVAILABLE when PostgreSQL cannot be reached. *ret is owned; hpo_store_close frees it. */
 hpo_rc hpo_store_open(const char *conninfo, int pool_size, hpo_store **ret, hpo_error *err);
 void hpo_store_close(hpo_store *s); /* NULL is a no-op */
+/* The pool now: its connections, those taken, and since the open how many takers found none
+ * free and waited, and how many of them gave up (HPO_E_UNAVAILABLE). */
+void hpo_store_pool_stats(hpo_store *s, int *ret_size, int *ret_in_use, uint64_t *ret_waits,
+                          uint64_t *ret_timeouts);
 
 /* Applies the migrations not yet applied, in order, in one transaction under an advisory lock, and
  * records them in hpo_schema_version: safe to run twice and from two servers at once.

@@ -28,10 +28,12 @@ def psql(conninfo, sql):
 
 class TestServer:
     """hpo-server (binary) over a database of its own on the PostgreSQL server pg. After
-    start(): url, token (an admin token) and token_file (a 0600 file holding it)."""
+    start(): url, token (an admin token) and token_file (a 0600 file holding it). args: more
+    flags for the server; stderr: where its log goes (a file object; None: inherited)."""
 
-    def __init__(self, binary, pg, prefix):
+    def __init__(self, binary, pg, prefix, args=(), stderr=None):
         self.bin, self.pg = binary, pg
+        self.args, self.stderr = tuple(args), stderr
         self.db = "hpo_%s_%d_%s" % (prefix, os.getpid(), uuid.uuid4().hex[:8])
         self.proc = None
         self.url = None
@@ -71,8 +73,9 @@ class TestServer:
         """Starts hpo-server over this database (again, after terminate()); returns its URL."""
         self.proc = subprocess.Popen(
             [self.bin, "--db", conninfo_with_db(self.pg, self.db), "--listen", "127.0.0.1:0",
-             "--threads", "8", "--log-level", "warn", "--artifact-dir", self.artifacts],
-            stdout=subprocess.PIPE, text=True)
+             "--threads", "8", "--log-level", "warn", "--artifact-dir", self.artifacts,
+             *self.args],
+            stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening on 127.0.0.1:"):
             self.stop()

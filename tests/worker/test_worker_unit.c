@@ -1,11 +1,12 @@
 /* test_worker_unit: the pure parts of hpo-worker: placeholders, value text and environment
  * names, report lines and --metric-regex, GPU lists, nvidia-smi -L output, slots, flags (the
- * token's among them), where queued reports are cut into batches. */
+ * token's and the log format's among them), where queued reports are cut into batches. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_log.h"
 #include "wk_batch.h"
 #include "wk_config.h"
 #include "wk_lines.h"
@@ -525,6 +526,38 @@ START_TEST(token_flags)
 }
 END_TEST
 
+START_TEST(log_format_flag)
+{
+    wk_config c;
+    hpo_error err;
+    static const char *const none[] = {NULL};
+    static const char *const env_json[] = {"HPO_LOG_FORMAT", "json", NULL};
+    static const char *const env_bad[] = {"HPO_LOG_FORMAT", "yaml", NULL};
+    ck_assert_int_eq(parse_with(none, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_int_eq(c.log_format, HPO_LOG_TEXT);
+    ck_assert_int_eq(parse_with(env_json, (const char *const[]){NULL}, &c, &err), HPO_OK);
+    ck_assert_int_eq(c.log_format, HPO_LOG_JSON);
+    ck_assert_int_eq(parse_with(none, (const char *const[]){"--log-format", "json", NULL}, &c,
+                                &err),
+                     HPO_OK);
+    ck_assert_int_eq(c.log_format, HPO_LOG_JSON);
+    /* the flag beats the environment, a bad variable too */
+    ck_assert_int_eq(parse_with(env_bad, (const char *const[]){"--log-format=text", NULL}, &c,
+                                &err),
+                     HPO_OK);
+    ck_assert_int_eq(c.log_format, HPO_LOG_TEXT);
+    /* a bad value names itself and where it came from */
+    ck_assert_int_eq(parse_with(none, (const char *const[]){"--log-format", "JSON ", NULL}, &c,
+                                &err),
+                     HPO_E_INVALID);
+    ck_assert_str_eq(err.field, "log-format");
+    ck_assert(strstr(err.message, "--log-format must be text or json") != NULL);
+    ck_assert_int_eq(parse_with(env_bad, (const char *const[]){NULL}, &c, &err), HPO_E_INVALID);
+    ck_assert(strstr(err.message, "HPO_LOG_FORMAT must be text or json: yaml") != NULL);
+    ck_assert(strstr(wk_config_usage, "--log-format FORMAT") != NULL);
+}
+END_TEST
+
 /* Descriptions as the server sends them in the ask answer (hpo_pruner_decides derives them from
  * its pruner; tests/unit/test_pruner.c checks them against the pruner's decisions). */
 static const wk_decides NEVER = {.kind = HPO_DECIDES_NEVER, .last = -1};
@@ -665,6 +698,7 @@ int main(void)
     tcase_add_test(tc, slot_grouping);
     tcase_add_test(tc, flags);
     tcase_add_test(tc, token_flags);
+    tcase_add_test(tc, log_format_flag);
     tcase_add_test(tc, batch_rule);
     tcase_add_test(tc, known_steps);
     suite_add_tcase(s, tc);

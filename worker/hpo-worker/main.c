@@ -291,6 +291,7 @@ int main(int argc, char **argv)
         return 2;
     }
     hpo_log_set_level((hpo_log_level)level);
+    hpo_log_set_format((hpo_log_format)cfg.log_format);
 
     wk_metric_regex regex;
     bool has_regex = cfg.metric_regex != NULL;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo_log.h"
+
 const char wk_config_usage[] =
     "usage: hpo-worker --server URL --study NAME [options] -- COMMAND ARGS...\n"
     "\n"
@@ -30,6 +32,8 @@ const char wk_config_usage[] =
     "  --worker-id ID        default <host>-<pid>\n"
     "  --work-dir DIR        per-trial directories, default $TMPDIR/hpo-worker-<pid>\n"
     "  --log-level LEVEL     debug, info, warn or error; default info\n"
+    "  --log-format FORMAT   text (default) or json: one JSON object a line with time,\n"
+    "                        level and msg (env HPO_LOG_FORMAT)\n"
     "\n"
     "The command gets the params as {name} placeholders in ARGS, HPO_PARAM_<NAME> and\n"
     "HPO_PARAMS_FILE, and reports by printing 'hpo: step=S value=V' and 'hpo: value=V'.\n"
@@ -63,16 +67,28 @@ static hpo_rc set_gpus(wk_config *c, const char *s, hpo_error *err)
     return wk_gpus_parse_list(s, c->gpus, WK_GPUS_MAX, &c->n_gpus, err);
 }
 
+static hpo_rc set_log_format(wk_config *c, const char *source, const char *v, hpo_error *err)
+{
+    int f = hpo_log_format_parse(v);
+    if (f < 0)
+        return hpo_error_set(err, HPO_E_INVALID, "log-format", "%s must be text or json: %s",
+                             source, v);
+    c->log_format = f;
+    return HPO_OK;
+}
+
 /* Flags that take a value. */
 static const char *const valued[] = {
     "server", "study", "gpus", "gpus-per-trial", "parallel", "max-trials", "metric-regex",
     "grace-ms", "heartbeat-s", "worker-id", "work-dir", "log-level", "token", "token-file",
-    "cacert", NULL,
+    "cacert", "log-format", NULL,
 };
 
-/* The token flags as given, kept apart from the environment's until all flags are read. */
+/* The token and log-format flags as given, kept apart from the environment's until all flags
+ * are read. */
 typedef struct {
     const char *token, *token_file;
+    const char *log_format;
 } token_flags;
 
 static hpo_rc apply(wk_config *c, token_flags *tf, const char *name, const char *v,
@@ -114,6 +130,8 @@ static hpo_rc apply(wk_config *c, token_flags *tf, const char *name, const char 
         c->work_dir = v;
     else if (strcmp(name, "log-level") == 0)
         c->log_level = v;
+    else if (strcmp(name, "log-format") == 0)
+        tf->log_format = v;
     return rc;
 }
 
@@ -135,7 +153,7 @@ hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(con
     c.log_level = "info";
     c.server = env_value(getenv_fn, "HPO_SERVER");
     c.cacert = env_value(getenv_fn, "HPO_CACERT");
-    token_flags tf = {NULL, NULL};
+    token_flags tf = {NULL, NULL, NULL};
     *ret_help = false;
     int i = 1;
     for (; i < argc; i++) {
@@ -172,6 +190,12 @@ hpo_rc wk_config_parse(int argc, char *const *argv, const char *(*getenv_fn)(con
     }
     if (!c.server)
         return hpo_error_set(err, HPO_E_INVALID, "server", "--server (or HPO_SERVER) is required");
+    const char *env_format = env_value(getenv_fn, "HPO_LOG_FORMAT");
+    hpo_rc frc = tf.log_format ? set_log_format(&c, "--log-format", tf.log_format, err)
+                 : env_format  ? set_log_format(&c, "HPO_LOG_FORMAT", env_format, err)
+                               : HPO_OK;
+    if (frc != HPO_OK)
+        return frc;
     /* a flag beats the environment, as a pair: --token-file wins over HPO_TOKEN too */
     if (tf.token && tf.token_file)
         return hpo_error_set(err, HPO_E_INVALID, "token",

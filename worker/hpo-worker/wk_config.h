@@ -32,6 +32,7 @@ typedef struct {
     int heartbeat_s;          /* default 5 */
     bool requeue_on_exit;
     const char *log_level;    /* default "info" */
+    int log_format;           /* hpo_log_format: --log-format, else HPO_LOG_FORMAT, else text */
     char *const *command;     /* argv after "--" (borrowed), NULL-terminated */
     int n_command;
 } wk_config;
