@@ -2,12 +2,15 @@
 # install-deps.sh: installs the Debian 12 packages needed to build and test hpo, only those missing,
 # so a rerun is quick (libc6-dev is named because gcc only recommends it and recommends are not
 # installed). python3-torch and python3-sklearn run worker/examples/seed_pytorch (its e2e test
-# fails without them); python3-plotly draws hpo_client.visualization's figures. With --tests
-# (test.sh), also what only the tests need: chromium, nodejs and npm run the dashboard's browser
-# test (tests/e2e/browser), whose puppeteer-core comes from npm: `npm ci` there when its
-# node_modules is missing or older than its package-lock.json; yamllint, python3-yaml and kubectl
-# check deploy/k8s and deploy/container (tests/deploy). Extra package names may be given
-# as arguments (quickstart.sh adds jq).
+# fails without them); python3-plotly draws hpo_client.visualization's figures; groff-base
+# renders the man pages (unit test manpages). With --tests (test.sh), also what only the tests
+# need: chromium, nodejs and npm run the dashboard's browser test (tests/e2e/browser), whose
+# puppeteer-core comes from npm: `npm ci` there when its node_modules is missing or older than
+# its package-lock.json; the deploy suite (tests/deploy) runs slurm-wlm and munge, prometheus,
+# iproute2's namespaces, yamllint, python3-yaml and kubectl on deploy/k8s and deploy/container,
+# systemd (for systemd-analyze: nothing is started), man-db, dpkg-dev, python3-venv and the
+# setuptools and wheel wheels for the units, the Debian packages and pip install. Extra package
+# names may be given as arguments (quickstart.sh adds jq).
 #   bash deploy/install-deps.sh [--tests] [PACKAGE...]
 set -euo pipefail
 
@@ -18,9 +21,10 @@ if [[ "${1:-}" == --tests ]]; then
 fi
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
           libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
-          python3-optuna python3-plotly "$@")
-((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus yamllint iproute2
-                        python3-yaml)
+          python3-optuna python3-plotly groff-base "$@")
+((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus yamllint iproute2 python3-yaml
+                        systemd man-db dpkg-dev python3-venv python3-setuptools-whl
+                        python3-wheel-whl)
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]

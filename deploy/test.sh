@@ -74,8 +74,9 @@ setup() {
 
 failed=()
 
+# prefix /usr: the deploy suite builds the Debian packages from this build directory
 log "build (build-test)"
-if setup build-test && ninja -C build-test; then
+if setup build-test -Dprefix=/usr && ninja -C build-test; then
     log "tests: unit, db, e2e"
     meson test -C build-test --print-errorlogs --num-processes "$jobs" || failed+=("tests")
 else
