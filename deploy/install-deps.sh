@@ -22,7 +22,7 @@ fi
 packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansson-dev libpq-dev
           libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
           python3-optuna python3-plotly groff-base "$@")
-((tests)) && packages+=(chromium nodejs slurm-wlm munge prometheus yamllint iproute2 python3-yaml
+((tests)) && packages+=(chromium nodejs slurm-wlm munge jq prometheus yamllint iproute2 python3-yaml
                         systemd man-db dpkg-dev python3-venv python3-setuptools-whl
                         python3-wheel-whl)
 

@@ -755,6 +755,49 @@ START_TEST(requeue_on_exit_preempts)
 }
 END_TEST
 
+/* ---- the whole process tree stopped at once (scancel, systemctl stop), the command first: the
+ * worker's signal arrives after its command died of one, and the trial still goes back as
+ * preempted, not failed "killed by signal 15" ---- */
+
+START_TEST(tree_stop_still_preempts)
+{
+    write_file("kill.sh", kill_script);
+    const char *f[] = {"--study", "", "--gpus", "none", "--requeue-on-exit", NULL};
+    /* the order is the worst one; how soon the worker's signal thread runs after it is not
+     * controlled: a few rounds (each failed without the wait for the worker's signal, one in
+     * several) */
+    for (int round = 0; round < 6; round++) {
+        char study[32], body[256];
+        snprintf(study, sizeof study, "tree%d", round);
+        snprintf(body, sizeof body,
+                 "{\"name\":\"%s\",\"retry\":{\"max_retries\":1,\"on\":[\"preempted\"]},"
+                 "\"search_space\":{\"x\":{\"type\":\"float\",\"low\":0,\"high\":1}}}", study);
+        create_study(body);
+        unlink(path_in("pid.0"));
+        f[1] = study;
+        pid_t w = start_worker(study, "kill.sh", f, NULL);
+        char *pidtext = NULL;
+        long long end = now_ms() + 20000;
+        while (!(pidtext = read_file("pid.0")) && now_ms() < end)
+            sleep_ms(10);
+        ck_assert_msg(pidtext != NULL, "trial 0 of %s did not start", study);
+        pid_t cmd = (pid_t)atoi(pidtext);
+        free(pidtext);
+        sleep_ms(150);
+        kill(-cmd, SIGTERM);
+        kill(w, SIGTERM);
+        ck_assert_int_eq(wait_worker(w, study, 20000), 0);
+        json_t *t = get_trial(study, 0);
+        ck_assert_msg(strcmp(state_of(t), "fail") == 0 &&
+                      json_is_true(json_object_get(t, "preempted")) &&
+                      json_is_integer(json_object_get(t, "retried_by")),
+                      "round %d: trial 0 is %s (%s), not handed back", round, state_of(t),
+                      json_string_value(json_object_get(t, "fail_reason")));
+        json_decref(t);
+    }
+}
+END_TEST
+
 /* ---- the server restarted mid-trial: the worker carries on, no report is lost ---- */
 
 static const char restart_script[] =
@@ -895,6 +938,7 @@ int main(void)
     tcase_add_test(tc, asha_checkpoint_comes_back);
     tcase_add_test(tc, killed_worker_loses_its_trial);
     tcase_add_test(tc, requeue_on_exit_preempts);
+    tcase_add_test(tc, tree_stop_still_preempts);
     tcase_add_test(tc, server_restart_loses_no_report);
     tcase_add_test(tc, token_file_reaches_the_command);
     tcase_add_test(tc, refused_tokens_stop_the_worker);

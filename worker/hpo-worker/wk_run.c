@@ -35,6 +35,7 @@ extern char **environ;
 #define WK_BAD_LINES_LOGGED 5                 /* malformed hpo lines logged per run */
 #define WK_FETCH_WAIT_MS 30000L               /* a promotion's checkpoint may still be uploading */
 #define WK_STRAGGLER_WAIT_MS 2000             /* pipe held open after the command's group died */
+#define WK_OUTSIDE_STOP_WAIT_MS 250 /* for the worker's own signal after its command's (below) */
 
 /* Why the worker stopped the command (if it did). */
 typedef enum {
@@ -595,6 +596,34 @@ static void requeue(wk_run *r)
         hpo_log(HPO_LOG_ERROR, "trial %s: params not requeued: %s", r->label, err.message);
 }
 
+/* A status of a command stopped by SIGTERM, SIGINT, SIGHUP or SIGKILL (or exiting 128 + one of
+ * the first three, as a shell or a handler does). */
+static bool stop_status(int status)
+{
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status)
+              : WIFEXITED(status) && WEXITSTATUS(status) > 128 ? WEXITSTATUS(status) - 128 : 0;
+    return sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
+           (sig == SIGKILL && WIFSIGNALED(status));
+}
+
+/* The command died of a stop signal the worker did not send. Whatever stops a whole process tree
+ * (scancel, systemctl stop) signals the worker too, in no set order: the command may die before
+ * the worker's signal arrives. That signal is given a moment, and when it came with
+ * --requeue-on-exit the trial is handed back (a second one: stopped) instead of failing. */
+static void outside_stop(wk_run *r, child *c)
+{
+    if (c->why != STOP_NONE || c->term_sent || !stop_status(c->status))
+        return;
+    for (int i = 0; i < WK_OUTSIDE_STOP_WAIT_MS / 10 && atomic_load(&r->ctx->mode) == WK_MODE_RUN;
+         i++)
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 10 * 1000000L}, NULL);
+    int mode = atomic_load(&r->ctx->mode);
+    if (mode == WK_MODE_REQUEUE)
+        c->why = STOP_REQUEUE;
+    else if (mode == WK_MODE_STOP)
+        c->why = STOP_WORKER;
+}
+
 static void conclude(wk_run *r, child *c)
 {
     bool lost = false;
@@ -611,6 +640,7 @@ static void conclude(wk_run *r, child *c)
         c->why = STOP_NONE;
     if (lost && c->why != STOP_PAUSE)
         c->why = STOP_LOST;
+    outside_stop(r, c);
     char how[128];
     wk_proc_describe(c->status, how, sizeof how);
     bool ok = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
