@@ -86,9 +86,10 @@ static void check_match(const char *method, const char *path, const char *auth)
     FUZZ_CHECK((strstr(r->pattern, "{name}") || strstr(r->pattern, "{file}")) ==
                (req.name != NULL));
     FUZZ_CHECK(has_number(r->pattern) == (req.number >= 0));
-    /* the contract: every API request needs a token (GET /healthz and the dashboard's static
-     * files, outside /api/, do not); tokens need admin; writes need at least worker */
-    FUZZ_CHECK((r->scope == HPO_SCOPE_NONE) == (strncmp(r->pattern, "/api/", 5) != 0));
+    /* the contract: every API request and GET /metrics need a token (GET /healthz and the
+     * dashboard's static files do not); tokens need admin; writes need at least worker */
+    FUZZ_CHECK((r->scope == HPO_SCOPE_NONE) ==
+               (strncmp(r->pattern, "/api/", 5) != 0 && strcmp(r->pattern, "/metrics") != 0));
     FUZZ_CHECK(strncmp(r->pattern, "/api/v1/tokens", 14) != 0 || r->scope == HPO_SCOPE_ADMIN);
     FUZZ_CHECK(strcmp(method, "GET") == 0 || r->scope >= HPO_SCOPE_WORKER);
     char again[2048];
