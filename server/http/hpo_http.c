@@ -681,7 +681,13 @@ hpo_rc hpo_http_start(hpo_service *svc, const hpo_http_config *cfg, hpo_http **r
     atomic_init(&h->in_flight, 0);
     atomic_init(&h->draining, false);
     h->drain_ms = lim.drain_s * 1000;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+    /* poll(), not epoll: quiescing an epoll daemon with a thread pool races in libmicrohttpd
+     * (MHD_quiesce_daemon and a pool thread both take the listening socket out of the thread's
+     * epoll set, and whichever comes second aborts the process: "Failed to remove listen FD from
+     * epoll set", seen at stops under ThreadSanitizer). With poll() the stop only signals the
+     * threads, which leave the socket out of their next poll. Each thread polls its own share of
+     * the connections, a few dozen at most. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -751,7 +757,7 @@ void hpo_http_stop(hpo_http *h)
     /* No new connection: the listening socket stops listening now (shutdown unlistens it on
      * Linux), so a client is refused at once (and tries again, or another server) instead of
      * waiting in the backlog. It is closed only after the daemon stops: libmicrohttpd's threads
-     * still take it out of their epoll sets. */
+     * may still look at it until then. */
     MHD_socket listening = MHD_quiesce_daemon(h->daemon);
     if (listening != MHD_INVALID_SOCKET)
         shutdown(listening, SHUT_RDWR);
