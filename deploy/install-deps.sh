@@ -8,6 +8,7 @@
 # puppeteer-core comes from npm: `npm ci` there when its node_modules is missing or older than
 # its package-lock.json; the deploy suite (tests/deploy) runs slurm-wlm and munge, prometheus,
 # iproute2's namespaces, yamllint, python3-yaml and kubectl on deploy/k8s and deploy/container,
+# podman and debootstrap (deploy/container's images built from a debootstrapped base and run),
 # systemd (for systemd-analyze: nothing is started), man-db, dpkg-dev, python3-venv and the
 # setuptools and wheel wheels for the units, the Debian packages and pip install. Extra package
 # names may be given as arguments (quickstart.sh adds jq).
@@ -23,8 +24,8 @@ packages=(meson ninja-build pkg-config gcc libc6-dev libmicrohttpd-dev libjansso
           libcurl4-openssl-dev check postgresql curl openssl python3 python3-torch python3-sklearn
           python3-optuna python3-plotly groff-base "$@")
 ((tests)) && packages+=(chromium nodejs slurm-wlm munge jq prometheus yamllint iproute2 python3-yaml
-                        systemd man-db dpkg-dev python3-venv python3-setuptools-whl
-                        python3-wheel-whl)
+                        podman debootstrap systemd man-db dpkg-dev python3-venv
+                        python3-setuptools-whl python3-wheel-whl)
 
 installed() {
     [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]

@@ -7,7 +7,8 @@
 Containerfiles: every FROM names an earlier stage or an image pinned to a tag other than latest
 (ARG defaults resolved); every COPY --from names an earlier stage; every `apt-get install` has -y
 and --no-install-recommends and its RUN removes /var/lib/apt/lists; the final stage has a USER
-that is not root and an ENTRYPOINT in exec (JSON) form.
+that is not root and an ENTRYPOINT in exec (JSON) form; every folder the top-level meson.build
+always reads (its subdir() calls outside an if) is brought in by a COPY.
 compose.yaml: every service has an image; a service that builds names an existing Containerfile
 and the image that Containerfile makes (hpo-server:VERSION from server.Containerfile,
 hpo-worker:VERSION from worker.Containerfile); every other image is built by some service of the
@@ -66,8 +67,15 @@ def pinned(image):
     return ":" in last and not last.endswith(":latest")
 
 
-def lint_containerfile(path):
+def meson_subdirs(root):
+    """The folders the top-level meson.build always reads (subdir() outside any if block)."""
+    with open(os.path.join(root, "meson.build"), encoding="utf-8") as f:
+        return re.findall(r"^subdir\('([^']+)'\)", f.read(), re.M)
+
+
+def lint_containerfile(path, root):
     problems = []
+    copied = set()
     with open(path, encoding="utf-8") as f:
         lines = logical_lines(f.read())
     global_args, stages = {}, []
@@ -94,6 +102,8 @@ def lint_containerfile(path):
             m = re.search(r"--from=(\S+)", rest)
             if m and m.group(1) not in stages[:-1]:
                 problems.append(f"{path}: COPY --from={m.group(1)}: no such earlier stage")
+            if not m:
+                copied.update(w.rstrip("/") for w in rest.split()[:-1] if not w.startswith("--"))
         elif instr == "RUN":
             if re.search(r"apt-get\s+(-\S+\s+)*install", rest):
                 if "--no-install-recommends" not in rest:
@@ -109,6 +119,9 @@ def lint_containerfile(path):
             entrypoint = rest
     if not stages:
         problems.append(f"{path}: no FROM")
+    for sub in meson_subdirs(root):
+        if sub not in copied and sub.split("/")[0] not in copied:
+            problems.append(f"{path}: meson.build reads {sub}/ but no COPY brings it in")
     if final_user is None:
         problems.append(f"{path}: the final stage has no USER (it would run as root)")
     elif final_user in ("root", "0"):
@@ -235,7 +248,7 @@ def main(argv):
         problems = lint_compose(opts["--compose"], opts["--version"], opts["--source"],
                                 opts.get("--dir", os.path.dirname(opts["--compose"])))
     else:
-        problems = [p for path in args for p in lint_containerfile(path)]
+        problems = [p for path in args for p in lint_containerfile(path, opts["--source"])]
     for p in problems:
         print(p)
     return 1 if problems else 0

@@ -2,8 +2,7 @@
 # container_lint.sh: deploy/container checked without building (test container_files, suite
 # deploy): yamllint of compose.yaml with deploy/k8s/.yamllint's rules; the Containerfiles and
 # compose.yaml against the rules of container_lint.py; then lint_rejects.py asserts that broken
-# copies are rejected. The images are not built here: podman cannot run containers on this
-# project's machines as they are set up (deploy/container/README.md says why).
+# copies are rejected. The images are built and run by container_run.sh (test container_run).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -199,6 +199,8 @@ def containerfile_cases():
          "WORKDIR /src", "does not remove /var/lib/apt/lists"),
         ("a COPY from a stage that does not exist", "COPY --from=build", "COPY --from=builder",
          "COPY --from=builder: no such earlier stage"),
+        ("a folder meson.build reads not copied", "COPY man man\n", "",
+         "meson.build reads man/ but no COPY brings it in"),
         ("an ENTRYPOINT in shell form", 'ENTRYPOINT ["/usr/local/bin/hpo-server"]',
          "ENTRYPOINT /usr/local/bin/hpo-server", "is not in exec form"),
     ]
