@@ -10,8 +10,9 @@ privilege escalation, with ALL capabilities dropped, a read-only root file syste
 RuntimeDefault seccomp profile (on the container or its pod); every httpGet probe asks /healthz
 and every probe's port is one the container declares; hpo images are hpo-server:VERSION and
 hpo-worker:VERSION, any other image is pinned to a tag other than latest; an hpo-worker container
-drains on SIGTERM (--requeue-on-exit) within the pod's grace period (> its --grace-ms), reads its
-token from a file (HPO_TOKEN_FILE) on a mounted Secret; every volume mount, Secret, ConfigMap,
+drains on SIGTERM (--requeue-on-exit; a preStop hook sends it and waits) within the pod's grace
+period (> its --grace-ms), reads its token from a file (HPO_TOKEN_FILE) on a mounted Secret;
+every volume mount, Secret, ConfigMap,
 key and claim referenced exists in the set; every Service selects a pod template and its
 targetPorts are ports of that pod. The second form checks that each DIR's kustomization.yaml
 lists exactly the .yaml files beside it (resources, patches). Prints one line per problem and
@@ -193,6 +194,10 @@ class Policy:
         if "--requeue-on-exit" not in own:
             self.bad(where, "hpo-worker without --requeue-on-exit: SIGTERM would not hand "
                             "its trials back")
+        hook = ((c.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}
+        if "kill -TERM 1" not in " ".join(str(w) for w in hook.get("command") or []):
+            self.bad(where, "hpo-worker without a preStop that sends it SIGTERM (kill -TERM 1) "
+                            "and waits: the drain")
         grace_ms = int(option(own, "--grace-ms") or 5000)
         period = pod.get("terminationGracePeriodSeconds", 30)
         if period * 1000 <= grace_ms:

@@ -109,6 +109,9 @@ def policy_cases():
     def m_requeue(docs):
         worker(docs)["args"].remove("--requeue-on-exit")
 
+    def m_prestop(docs):
+        del worker(docs)["lifecycle"]
+
     def m_grace(docs):
         find(docs, "Job", "hpo-workers")["spec"]["template"]["spec"][
             "terminationGracePeriodSeconds"] = 10
@@ -136,6 +139,7 @@ def policy_cases():
         ("runAsNonRoot false", m_root, "runAsNonRoot is not true"),
         ("an hpo image of another version", m_image, "hpo images are hpo-server:"),
         ("a worker that does not requeue", m_requeue, "without --requeue-on-exit"),
+        ("a worker without the draining preStop", m_prestop, "without a preStop"),
         ("a grace period shorter than --grace-ms", m_grace, "is not longer than --grace-ms"),
         ("a Secret key that does not exist", m_key, "has no key 'uri'"),
         ("no seccomp profile", m_seccomp, "seccompProfile.type is not RuntimeDefault"),
