@@ -209,6 +209,47 @@ api() {
     curl "${args[@]}" || fail "$1 $2"
 }
 
+# The Kubernetes workers' preStop hook (deploy/k8s/base/worker-job.yaml, its very command) run in
+# a worker container mid-trial: the worker hands its trial back and exits 0 before the hook ends.
+prestop_drain() {
+    local hook
+    hook=$("$py" - "$root/deploy/k8s/base/worker-job.yaml" <<'EOF'
+import sys, yaml
+job = next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d)
+c = next(c for c in job["spec"]["template"]["spec"]["containers"] if c["name"] == "hpo-worker")
+print(c["lifecycle"]["preStop"]["exec"]["command"][-1])
+EOF
+) || fail "no preStop command in deploy/k8s/base/worker-job.yaml"
+    say "the k8s workers' preStop hook mid-trial: $hook"
+    api POST /api/v1/studies '{"name": "drain", "direction": "minimize",
+        "search_space": {"x": {"type": "float", "low": 0, "high": 1}}, "max_trials": 1,
+        "retry": {"max_retries": 1, "on": ["preempted"]}}' >/dev/null
+    run hpo-ct-w3 -e HPO_SERVER="$base" -e HPO_TOKEN_FILE=/var/lib/hpo/tokens/drain.token \
+        -v "$tmp/tokens:/var/lib/hpo/tokens:ro" "$worker_image" --study drain --gpus none \
+        --worker-id ct-w3 --requeue-on-exit --grace-ms 5000 -- \
+        sh -c 'sleep 300; echo "hpo: value=1"'
+    local i
+    for ((i = 0; ; i++)); do
+        api GET /api/v1/studies/drain/trials/0 2>/dev/null | grep -q '"state":"running"' && break
+        ((i < 150)) || fail "the drain study's trial did not start within 30 s"
+        sleep 0.2
+    done
+    # the hook ends when hpo-worker (PID 1) has exited, which stops the container and the exec
+    TMPDIR=$tmp/podman-tmp timeout 60 podman "${pm_flags[@]}" exec hpo-ct-w3 /bin/sh -c "$hook" \
+        >/dev/null 2>&1 || true
+    local code
+    code=$(exit_code hpo-ct-w3 30)
+    [[ $code == 0 ]] || fail "the worker exited $code after its preStop hook (expected 0)"
+    api GET /api/v1/studies/drain/trials/0 >"$tmp/drained.json"
+    "$py" - "$tmp/drained.json" <<'EOF' || fail "the drained trial (above)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+print(f"   trial 0: {t['state']}, preempted {t.get('preempted')}, retried_by {t.get('retried_by')}")
+sys.exit(0 if t["state"] == "fail" and t.get("preempted") and t.get("retried_by") is not None
+         else 1)
+EOF
+}
+
 main() {
     exec 9>"$storage.lock"
     flock -n 9 || fail "another container_run.sh holds $storage.lock"
@@ -245,7 +286,8 @@ main() {
         --entrypoint /bin/sh "$server_image" -c \
         "cd /var/lib/hpo/tokens && umask 077 &&
          hpo-server token create --scope admin --name ct-admin >admin.token &&
-         hpo-server token create --scope worker --study $study --name ct-workers >worker.token"
+         hpo-server token create --scope worker --study $study --name ct-workers >worker.token &&
+         hpo-server token create --scope worker --study drain --name ct-drain >drain.token"
     [[ $(exit_code hpo-ct-tokens 60) == 0 ]] || fail "hpo-server token create exited non-zero"
     [[ -s $tmp/tokens/admin.token && -s $tmp/tokens/worker.token ]] ||
         fail "the tokens were not written to the tokens volume"
@@ -303,6 +345,8 @@ value = lambda t: t["value"] if "value" in t else t["values"][0]
 ok = ok and all(abs(value(t) - (t["params"]["x"] - 2) ** 2) < 1e-9 for t in trials)
 sys.exit(0 if ok else 1)
 EOF
+
+    prestop_drain
 
     say "podman stop hpo-ct-server (SIGTERM: drain, exit 0)"
     pm stop -t 30 hpo-ct-server >/dev/null || fail "podman stop hpo-ct-server"
