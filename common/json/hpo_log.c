@@ -10,6 +10,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "hpo_buf.h"
 #include "hpo_clock.h"
 
 static atomic_int log_level = HPO_LOG_INFO;
@@ -119,8 +120,52 @@ void hpo_log(hpo_log_level level, const char *fmt, ...)
         free(msg);
 }
 
+/* A value as text: a plain word as it is, anything else (blanks, quotes, '=', control
+ * characters, an empty string) as JSON, so that a record stays one line and splits on blanks. */
+static char *value_text(const json_t *v)
+{
+    const char *str = json_string_value(v);
+    bool plain = str && *str;
+    for (const char *p = str; plain && *p; p++)
+        plain = (unsigned char)*p > ' ' && *p != '"' && *p != '=' && *p != '\\';
+    return plain ? strdup(str) : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Writes "<time> <level> <msg> key=value ..." as one line. */
+static void write_text(hpo_log_level level, const json_t *fields)
+{
+    char ts[40];
+    hpo_clock_iso8601(hpo_clock_now_ms(), ts, sizeof ts);
+    hpo_buf line;
+    hpo_buf_init(&line, (size_t)1 << 20);
+    const char *msg = json_string_value(json_object_get(fields, "msg"));
+    bool ok =
+        hpo_buf_appendf(&line, "%s %s %s", ts, level_names[level], msg ? msg : "") == HPO_OK;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)fields, key, v) {
+        if (strcmp(key, "msg") == 0)
+            continue;
+        char *text = value_text(v);
+        ok = ok && text && hpo_buf_appendf(&line, " %s=%s", key, text) == HPO_OK;
+        free(text);
+    }
+    if (ok && hpo_buf_append(&line, "\n", 1) == HPO_OK) {
+        /* one record a line, whatever the message holds */
+        for (size_t i = 0; i + 1 < line.len; i++)
+            if (line.data[i] == '\n' || line.data[i] == '\r')
+                line.data[i] = ' ';
+        fwrite(line.data, 1, line.len, stderr); /* one call: stdio locks the stream per call */
+    }
+    hpo_buf_free(&line);
+}
+
 void hpo_log_json(hpo_log_level level, const json_t *fields)
 {
-    if (enabled(level))
+    if (!enabled(level))
+        return;
+    if (atomic_load(&log_format) == HPO_LOG_JSON)
         write_json(level, fields);
+    else
+        write_text(level, fields);
 }

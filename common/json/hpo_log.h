@@ -16,8 +16,9 @@ void hpo_log_set_format(hpo_log_format format);
 int hpo_log_format_parse(const char *name);
 /* A message; as JSON {"time","level","msg"}, in text with line breaks turned into spaces. */
 void hpo_log(hpo_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A record with fields: the object's members (borrowed; "msg" among them, by convention) after
- * "time" and "level", as a JSON line in either format (its fields are its point). */
+/* A record with fields (borrowed; "msg" among them, by convention): as JSON, the object's members
+ * after "time" and "level"; in text, "<time> <level> <msg> key=value ..." with a value that is
+ * not a plain word (blanks, quotes, '=', control characters) written as JSON. */
 struct json_t;
 void hpo_log_json(hpo_log_level level, const struct json_t *fields);
 

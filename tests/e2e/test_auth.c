@@ -23,6 +23,8 @@ static void setup(void)
     ck_assert_int_ge(fd, 0);
     close(fd);
     srv.stderr_path = log_path;
+    static const char *const json_log[] = {"--log-format", "json", NULL};
+    srv.extra_args = json_log;
     e2e_start(&srv);
 }
 

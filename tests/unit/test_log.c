@@ -124,26 +124,37 @@ END_TEST
 
 START_TEST(records_with_fields)
 {
-    json_t *f = json_pack("{s:s,s:i,s:s}", "msg", "request refused or failed", "status", 503,
-                          "client", "line\nbreak");
-    for (int format = HPO_LOG_TEXT; format <= HPO_LOG_JSON; format++) {
-        hpo_log_set_format((hpo_log_format)format);
-        capture_start();
-        hpo_log_json(HPO_LOG_ERROR, f);
-        char *out = captured();
-        json_t *j = one_json_line(out); /* a record with fields is JSON in either format */
-        ck_assert_str_eq(json_string_value(json_object_get(j, "level")), "error");
-        ck_assert_str_eq(json_string_value(json_object_get(j, "msg")),
-                         "request refused or failed");
-        ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 503);
-        ck_assert_str_eq(json_string_value(json_object_get(j, "client")), "line\nbreak");
-        /* time and level come first */
-        ck_assert(strncmp(out, "{\"time\":", 8) == 0);
-        json_decref(j);
-        free(out);
-    }
-    json_decref(f);
+    json_t *f = json_pack("{s:s,s:i,s:s,s:s,s:s,s:n}", "msg", "request refused or failed",
+                          "status", 503, "client", "line\nbreak", "route",
+                          "/api/v1/studies/{study}", "code", "", "study");
+    hpo_log_set_format(HPO_LOG_JSON);
+    capture_start();
+    hpo_log_json(HPO_LOG_ERROR, f);
+    char *out = captured();
+    json_t *j = one_json_line(out);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "level")), "error");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "msg")), "request refused or failed");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 503);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "client")), "line\nbreak");
+    ck_assert(strncmp(out, "{\"time\":", 8) == 0); /* time and level come first */
+    json_decref(j);
+    free(out);
+
+    /* text: "<time> <level> <msg> key=value ...", a value that is not a plain word as JSON */
     hpo_log_set_format(HPO_LOG_TEXT);
+    capture_start();
+    hpo_log_json(HPO_LOG_ERROR, f);
+    out = captured();
+    const char *nl = strchr(out, '\n');
+    ck_assert_msg(nl && nl[1] == '\0', "one line: %s", out);
+    ck_assert_msg(out[0] != '{', "not JSON: %s", out);
+    const char *rest = strchr(out, ' ');
+    ck_assert_ptr_nonnull(rest);
+    ck_assert_str_eq(rest, " error request refused or failed status=503 "
+                           "client=\"line\\nbreak\" route=/api/v1/studies/{study} code=\"\" "
+                           "study=null\n");
+    free(out);
+    json_decref(f);
 }
 END_TEST
 
