@@ -46,27 +46,28 @@ static hpo_rc format_studies(const hpo_request *req, const hpo_study_gauges *g, 
     return rc;
 }
 
+/* The pool's families, each one sample without labels. */
 static hpo_rc format_pool(const hpo_pool_stats *p, hpo_buf *b)
 {
-    hpo_rc rc = hpo_expo_family(b, "hpo_db_pool_connections", "gauge",
-                                "PostgreSQL connections in the server's pool.");
-    if (!rc)
-        rc = hpo_expo_sample(b, "hpo_db_pool_connections", NULL, 0, p->size);
-    if (!rc)
-        rc = hpo_expo_family(b, "hpo_db_pool_in_use", "gauge",
-                             "PostgreSQL connections of the pool taken now.");
-    if (!rc)
-        rc = hpo_expo_sample(b, "hpo_db_pool_in_use", NULL, 0, p->in_use);
-    if (!rc)
-        rc = hpo_expo_family(b, "hpo_db_pool_waits_total", "counter",
-                             "Takers of a pooled connection that found none free and waited.");
-    if (!rc)
-        rc = hpo_expo_sample_u64(b, "hpo_db_pool_waits_total", NULL, 0, p->waits);
-    if (!rc)
-        rc = hpo_expo_family(b, "hpo_db_pool_timeouts_total", "counter",
-                             "Takers that waited in vain for a pooled connection (answered 503).");
-    if (!rc)
-        rc = hpo_expo_sample_u64(b, "hpo_db_pool_timeouts_total", NULL, 0, p->timeouts);
+    const struct {
+        const char *name, *type, *help;
+        uint64_t value;
+    } f[] = {
+        {"hpo_db_pool_connections", "gauge", "PostgreSQL connections in the server's pool.",
+         (uint64_t)p->size},
+        {"hpo_db_pool_in_use", "gauge", "PostgreSQL connections of the pool taken now.",
+         (uint64_t)p->in_use},
+        {"hpo_db_pool_waits_total", "counter",
+         "Takers of a pooled connection that found none free and waited.", p->waits},
+        {"hpo_db_pool_timeouts_total", "counter",
+         "Takers that waited in vain for a pooled connection (answered 503).", p->timeouts},
+    };
+    hpo_rc rc = HPO_OK;
+    for (size_t i = 0; !rc && i < sizeof f / sizeof f[0]; i++) {
+        rc = hpo_expo_family(b, f[i].name, f[i].type, f[i].help);
+        if (!rc)
+            rc = hpo_expo_sample_u64(b, f[i].name, NULL, 0, f[i].value);
+    }
     return rc;
 }
 
